@@ -1,0 +1,231 @@
+"""Recording changes to syncable rows, in the transaction that makes them.
+
+Models that phones replicate inherit :class:`Syncable`. A session hook turns every flush of
+such a row — whichever path wrote it: REST, a sync mutation, a job — into change-log rows,
+one per scope it is visible in, plus a tombstone for any scope it left. Core bulk writers
+that bypass the ORM call :func:`record_changes` themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import Integer, delete, event, insert, inspect, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from backend.changefeed.models import ChangeLog, ScopeRow
+from backend.db import utcnow
+
+UPSERT = "upsert"
+DELETE = "delete"
+
+Getter = Callable[[str], Any]
+
+
+class Syncable:
+    """Mixin for rows replicated to phones.
+
+    Subclasses name their ``__sync_entity__``, say which scopes a row belongs to from its
+    column values, and which fields a phone receives.
+    """
+
+    __sync_entity__: ClassVar[str]
+    __sync_exclude__: ClassVar[frozenset[str]] = frozenset()
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.version}
+
+    @classmethod
+    def sync_scopes(cls, get: Getter) -> set[str]:
+        """Scopes a row with these column values is visible in."""
+        raise NotImplementedError
+
+    def sync_data(self) -> dict[str, Any]:
+        """The row as a phone receives it."""
+        mapper = inspect(type(self))
+        return {
+            col.key: to_json(getattr(self, col.key))
+            for col in mapper.column_attrs
+            if col.key not in self.__sync_exclude__
+        }
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def row_digest(entity: str, entity_id: str, version: int) -> int:
+    """Signed 63-bit hash of (entity, id, version); scope checksums sum these."""
+    raw = hashlib.blake2b(f"{entity}:{entity_id}:{version}".encode(), digest_size=8).digest()
+    return int.from_bytes(raw, "big") >> 1
+
+
+@dataclass(slots=True)
+class Change:
+    scope: str
+    entity: str
+    entity_id: str
+    op: str
+    version: int
+    data: dict[str, Any] | None
+
+
+def _tx_expression(session: Session) -> Any:
+    if session.bind is not None and session.get_bind().dialect.name == "postgresql":
+        return literal_column("(pg_current_xact_id()::text)::bigint")
+    return literal_column("0")
+
+
+def write_changes(session: Session, changes: Iterable[Change]) -> None:
+    """Append ``changes`` to the log and keep ``scope_rows`` in step (synchronous session)."""
+    changes = list(changes)
+    if not changes:
+        return
+    conn = session.connection()
+    now = utcnow()
+    tx = _tx_expression(session)
+    is_pg = conn.dialect.name == "postgresql"
+    rows = [
+        {
+            "scope": c.scope,
+            "entity": c.entity,
+            "entity_id": c.entity_id,
+            "op": c.op,
+            "version": c.version,
+            "data": c.data,
+            "changed_at": now,
+        }
+        for c in changes
+    ]
+    ids = conn.execute(insert(ChangeLog).values(tx=tx).returning(ChangeLog.id), rows).scalars().all()
+    upserts = []
+    for change, change_id in zip(changes, ids, strict=True):
+        if change.op == DELETE:
+            conn.execute(
+                delete(ScopeRow).where(
+                    ScopeRow.scope == change.scope,
+                    ScopeRow.entity == change.entity,
+                    ScopeRow.entity_id == change.entity_id,
+                )
+            )
+        else:
+            upserts.append(
+                {
+                    "scope": change.scope,
+                    "entity": change.entity,
+                    "entity_id": change.entity_id,
+                    "version": change.version,
+                    "digest": row_digest(change.entity, change.entity_id, change.version),
+                    "change_id": change_id,
+                }
+            )
+    if upserts:
+        stmt = (pg_insert if is_pg else sqlite_insert)(ScopeRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["scope", "entity", "entity_id"],
+            set_={
+                "version": stmt.excluded.version,
+                "digest": stmt.excluded.digest,
+                "change_id": stmt.excluded.change_id,
+            },
+        )
+        conn.execute(stmt, upserts)
+
+
+async def record_changes(session: AsyncSession, changes: Iterable[Change]) -> None:
+    """For Core bulk writers that bypass the ORM hook."""
+    batch = list(changes)
+    await session.run_sync(lambda s: write_changes(s, batch))
+
+
+async def scope_checksum(session: AsyncSession, scope: str) -> tuple[int, int]:
+    """(count, sum of digests mod 2**63) of what ``scope`` holds now."""
+    from sqlalchemy import func
+
+    count, total = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(ScopeRow.digest), 0)).where(ScopeRow.scope == scope)
+        )
+    ).one()
+    return int(count), int(total) % (1 << 63)
+
+
+# --- the session hook -------------------------------------------------------------------
+
+_PENDING_KEY = "fieldsync_pending_changes"
+
+
+def _old_getter(obj: Any) -> Getter:
+    state = inspect(obj)
+
+    def get(name: str) -> Any:
+        hist = state.attrs[name].history
+        if hist.deleted:
+            return hist.deleted[0]
+        return getattr(obj, name)
+
+    return get
+
+
+def _new_getter(obj: Any) -> Getter:
+    return lambda name: getattr(obj, name)
+
+
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    pending: list[tuple[str, Any, set[str]]] = session.info.setdefault(_PENDING_KEY, [])
+    for obj in session.new:
+        if isinstance(obj, Syncable):
+            pending.append((UPSERT, obj, set()))
+    for obj in session.dirty:
+        if isinstance(obj, Syncable) and session.is_modified(obj, include_collections=False):
+            old_scopes = type(obj).sync_scopes(_old_getter(obj))
+            pending.append((UPSERT, obj, old_scopes))
+    for obj in session.deleted:
+        if isinstance(obj, Syncable):
+            pending.append((DELETE, obj, type(obj).sync_scopes(_old_getter(obj))))
+
+
+def _after_flush(session: Session, _ctx: Any) -> None:
+    pending = session.info.pop(_PENDING_KEY, [])
+    changes: list[Change] = []
+    for op, obj, old_scopes in pending:
+        cls = type(obj)
+        entity = cls.__sync_entity__
+        entity_id = str(inspect(obj).identity[0]) if inspect(obj).identity else str(obj.id)
+        if op == DELETE:
+            changes.extend(
+                Change(s, entity, entity_id, DELETE, obj.version, None) for s in sorted(old_scopes)
+            )
+            continue
+        scopes = cls.sync_scopes(_new_getter(obj))
+        data = obj.sync_data()
+        changes.extend(Change(s, entity, entity_id, UPSERT, obj.version, data) for s in sorted(scopes))
+        changes.extend(
+            Change(s, entity, entity_id, DELETE, obj.version, None) for s in sorted(old_scopes - scopes)
+        )
+    write_changes(session, changes)
+
+
+def install_hooks() -> None:
+    """Attach the recording hook to every ORM session (idempotent)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
+
+
+install_hooks()

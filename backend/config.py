@@ -1,0 +1,150 @@
+"""Settings read from ``FIELDSYNC_*`` environment variables into one typed structure.
+
+Every variable is documented in the README. A bad value stops start-up with a message that
+names the variable and says what it expects.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class ConfigError(Exception):
+    """A setting could not be read; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: str = "development"
+    database_url: str = ""
+    var_dir: str = "./var"
+    media_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    login_max_failures: int = 5
+    login_lockout_s: int = 300
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_import_bytes: int = 10 * 1024 * 1024
+    sync_max_batch: int = 500
+    sync_min_protocol: int = 1
+    sync_compaction_horizon_s: int = 30 * 24 * 3600
+    upload_max_bytes: int = 30 * 1024 * 1024
+    image_max_pixels: int = 50_000_000
+    message_max_chars: int = 4000
+    requests_per_minute: int = 600
+    support_first_response_s: int = 3600
+    stock_discrepancy_ratio: float = 0.2
+    run_worker_in_process: bool = True
+    log_json: bool = False
+    log_level: str = "INFO"
+    google_application_credentials: str = ""
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{Path(self.var_dir).resolve() / 'fieldsync.db'}"
+
+    @property
+    def resolved_media_url(self) -> str:
+        return self.media_url or f"file://{Path(self.var_dir).resolve() / 'media'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+_PREFIX = "FIELDSYNC_"
+_NON_PREFIXED = {"google_application_credentials": "GOOGLE_APPLICATION_CREDENTIALS"}
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return _NON_PREFIXED.get(field, _PREFIX + field.upper())
+
+
+def _coerce(field: str, raw: str, default: Any) -> Any:
+    name = env_name(field)
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false")
+    if isinstance(default, int):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+        if value < 0:
+            raise ConfigError(f"{name}={raw!r} must not be negative")
+        return value
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number") from None
+    return raw
+
+
+def _validate(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+        raise ConfigError(
+            f"{env_name('database_url')}={url!r} is not supported; use "
+            "sqlite+aiosqlite:///path/to.db or postgresql+asyncpg://user@host/db"
+        )
+    if settings.env not in {"development", "production", "test"}:
+        raise ConfigError(f"{env_name('env')}={settings.env!r}: use development, production or test")
+    if settings.env == "production" and len(settings.secret_key) < 32:
+        raise ConfigError(f"{env_name('secret_key')} must be set to 32+ characters in production")
+    if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(
+            f"{env_name('log_level')}={settings.log_level!r}: use DEBUG, INFO, WARNING or ERROR"
+        )
+    if settings.port > 65535:
+        raise ConfigError(f"{env_name('port')}={settings.port} is not a TCP port")
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from ``environ`` (default: the process environment), then ``overrides``."""
+    environ = dict(os.environ if environ is None else environ)
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for field in Settings.__struct_fields__:
+        raw = environ.get(env_name(field))
+        if raw is not None and raw != "":
+            values[field] = _coerce(field, raw, getattr(defaults, field))
+    values.update(overrides)
+    settings = msgspec.structs.replace(defaults, **values)
+    if not settings.secret_key:
+        settings = msgspec.structs.replace(settings, secret_key=_local_secret(settings.var_dir))
+    _validate(settings)
+    return settings
+
+
+def _local_secret(var_dir: str) -> str:
+    """A signing key kept under ``var/`` so tokens survive restarts of the embedded default."""
+    path = Path(var_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def describe() -> list[tuple[str, str]]:
+    """(variable, default) for every setting, for ``--help`` and the README."""
+    defaults = Settings()
+    return [(env_name(f), repr(getattr(defaults, f))) for f in Settings.__struct_fields__]

@@ -1,0 +1,1 @@
+"""fieldsync: the composition root (command line, process wiring)."""

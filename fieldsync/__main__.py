@@ -1,0 +1,3 @@
+from fieldsync.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""The ``fieldsync`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+
+from backend.config import ConfigError, Settings, describe, load_settings
+
+EPILOG = "Settings come from environment variables:\n" + "\n".join(
+    f"  {name:<38} default {default}" for name, default in describe()
+)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"fieldsync: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _progress(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from backend.migrate import upgrade
+
+    settings = _settings()
+    print(f"Applying migrations to {_redact(settings.resolved_database_url)}", file=sys.stderr)
+    upgrade(settings.resolved_database_url)
+    print("Database is at the newest revision.", file=sys.stderr)
+    return 0
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
+    from backend.db import make_engine, make_session_factory
+    from backend.demo import DEMO_PASSWORD, is_seeded, seed_demo
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            if await is_seeded(session):
+                if not only_if_empty:
+                    print("The demo network is already there; nothing to do.", file=sys.stderr)
+                return False
+            started = time.perf_counter()
+            print("Seeding the demo network (first start only):", file=sys.stderr)
+            logins = await seed_demo(session, progress=_progress)
+            await session.commit()
+        print(
+            f"Demo network ready in {time.perf_counter() - started:.1f}s. Demo logins (password "
+            f"'{DEMO_PASSWORD}'):",
+            file=sys.stderr,
+        )
+        for login in logins:
+            print(f"  {login.username:<18} {login.role:<18} {login.organisation}", file=sys.stderr)
+        return True
+    finally:
+        await engine.dispose()
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    asyncio.run(_seed(_settings(), only_if_empty=False))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    from backend.migrate import upgrade
+
+    settings = _settings()
+    if not args.no_migrate:
+        upgrade(settings.resolved_database_url)
+    if args.seed_demo:
+        asyncio.run(_seed(settings, only_if_empty=True))
+    if args.no_worker:
+        os.environ["FIELDSYNC_RUN_WORKER_IN_PROCESS"] = "false"
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(
+        f"fieldsync serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)", file=sys.stderr
+    )
+    uvicorn.run(
+        "fieldsync.wiring:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.processes,
+        log_level="warning",
+        proxy_headers=True,
+        ws="websockets",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from fieldsync.logs import setup_logging
+
+    settings = _settings()
+    setup_logging(settings.log_level, json_lines=settings.log_json)
+    asyncio.run(_run_worker(settings))
+    return 0
+
+
+async def _run_worker(settings: Settings) -> None:
+    from backend.db import make_engine, make_session_factory
+    from workers.scheduler import build_scheduler
+
+    engine = make_engine(settings.resolved_database_url)
+    scheduler = build_scheduler(settings, make_session_factory(engine))
+    scheduler.start()
+    print(f"fieldsync worker running {len(scheduler.get_jobs())} jobs; Ctrl-C stops it.", file=sys.stderr)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await engine.dispose()
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    settings = _settings()
+    password = args.password or getpass.getpass("Password for the new user: ")
+    return asyncio.run(_user_create(settings, args, password))
+
+
+async def _user_create(settings: Settings, args: argparse.Namespace, password: str) -> int:
+    from sqlalchemy import select
+
+    from backend.db import make_engine, make_session_factory
+    from backend.errors import DomainError
+    from backend.identity import Organisation
+    from backend.identity import service as identity
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            org = (
+                await session.execute(
+                    select(Organisation).where(
+                        (Organisation.code == args.org) | (Organisation.id == args.org)
+                    )
+                )
+            ).scalar_one_or_none()
+            if org is None:
+                print(f"fieldsync: no organisation with code or id {args.org!r}", file=sys.stderr)
+                return 1
+            try:
+                user = await identity.create_user(
+                    session,
+                    org_id=org.id,
+                    username=args.username,
+                    display_name=args.name or args.username,
+                    role=args.role,
+                    password=password,
+                )
+            except DomainError as exc:
+                print(f"fieldsync: {exc.message} ({exc.code})", file=sys.stderr)
+                return 1
+            await session.commit()
+            print(f"Created user {user.username} ({user.role}) in {org.name}; id {user.id}")
+            return 0
+    finally:
+        await engine.dispose()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldsync",
+        description="fieldsync: the field-operations backend (API, sync engine, push, chat, workers).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="migrate, then serve the API (with the worker in-process)",
+        description="Apply migrations, optionally seed the demo network, and serve the API.",
+    )
+    serve.add_argument("--host", help="address to bind (default FIELDSYNC_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default FIELDSYNC_PORT or 8000)")
+    serve.add_argument(
+        "--processes", type=int, default=1, help="API processes (use PostgreSQL and Redis for >1)"
+    )
+    serve.add_argument(
+        "--seed-demo", action="store_true", help="seed the demo network if the database is empty"
+    )
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run the job scheduler in this process"
+    )
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the background jobs (push, images, SLA, compaction)")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (Alembic) to the newest revision")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser(
+        "demo-seed", help="create the demo network: 2 suppliers, 6 distributors, 300 shops…"
+    )
+    seed.set_defaults(func=cmd_demo_seed)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    create = user_sub.add_parser(
+        "create",
+        help="create a user in an organisation",
+        description="Create a user. The password is asked for unless --password is given.",
+    )
+    create.add_argument("username")
+    create.add_argument("--org", required=True, help="organisation code or id (e.g. platform, dist-00)")
+    create.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "supplier_staff", "distributor_staff", "field_staff", "inspector", "support_agent"],
+    )
+    create.add_argument("--name", help="display name (default: the username)")
+    create.add_argument("--password", help="password (8+ characters); prompted for when omitted")
+    create.set_defaults(func=cmd_user_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)

@@ -1,0 +1,66 @@
+"""Access tokens (short-lived JWT) and the dependency that turns one into an :class:`Actor`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+from litestar import Request
+from litestar.connection import ASGIConnection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import Settings
+from backend.identity import Actor
+from backend.identity.errors import TokenExpired, TokenInvalid, Unauthenticated
+from backend.identity.service import load_actor
+
+ALGORITHM = "HS256"
+AUDIENCE = "fieldsync"
+
+
+def issue_access_token(settings: Settings, *, user_id: str, device_id: str) -> tuple[str, int]:
+    now = int(time.time())
+    claims = {
+        "sub": user_id,
+        "did": device_id,
+        "iat": now,
+        "exp": now + settings.access_token_ttl_s,
+        "aud": AUDIENCE,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), settings.access_token_ttl_s
+
+
+def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
+    try:
+        return jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], audience=AUDIENCE)
+    except jwt.ExpiredSignatureError:
+        raise TokenExpired("access token expired; refresh it") from None
+    except jwt.PyJWTError:
+        raise TokenInvalid("access token is not valid") from None
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    # Browsers cannot set headers on a WebSocket; they pass the token as a query parameter.
+    token = connection.query_params.get("access_token", "")
+    if token:
+        return token
+    raise Unauthenticated("send 'Authorization: Bearer <access token>'", code="unauthenticated")
+
+
+async def actor_from_connection(
+    connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession
+) -> Actor:
+    settings: Settings = connection.app.state.settings
+    claims = decode_access_token(settings, bearer_token(connection))
+    return await load_actor(session, str(claims.get("sub")), claims.get("did"))
+
+
+async def provide_actor(request: Request[Any, Any, Any], db_session: AsyncSession) -> Actor:
+    actor = await actor_from_connection(request, db_session)
+    request.state.actor = actor
+    return actor

@@ -1,0 +1,56 @@
+"""Prometheus metrics for requests, kept in a registry per application."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "fieldsync_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "fieldsync_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.mutations = Counter(
+            "fieldsync_sync_mutations_total",
+            "Sync mutations by result",
+            ["name", "result"],
+            registry=self.registry,
+        )
+
+
+def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: dict[str, Any] = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            metrics: Metrics = scope["litestar_app"].state.metrics
+            route = scope.get("path_template") or "unmatched"
+            metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
+            metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+    return middleware

@@ -1,0 +1,42 @@
+"""Operator endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import State
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from backend.migrate import is_current
+
+
+@get("/health/live", tags=["operations"], summary="The process is up")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/health/ready", tags=["operations"], summary="The database answers and migrations are current")
+async def ready(state: State) -> Response[dict[str, Any]]:
+    checks: dict[str, Any] = {}
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        current = await is_current(state.engine, state.settings.resolved_database_url)
+        checks["migrations"] = "current" if current else "pending: run 'fieldsync migrate'"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    ok = checks.get("database") == "ok" and checks.get("migrations") == "current"
+    return Response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: State) -> Response[bytes]:
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [live, ready, metrics]

@@ -1,0 +1,108 @@
+"""Sign-in, tokens, refresh rotation and revocation."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from tests.factories import auth_headers, login
+
+
+async def test_login_and_me(client, network):
+    tokens = await login(client, "dist-north")
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900
+    me = await client.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["user"]["username"] == "dist-north"
+    assert me.json()["organisation"]["id"] == network.user("dist-north").org_id
+
+
+async def test_wrong_password_is_refused_with_a_stable_code(client, network):
+    response = await client.post("/auth/login", json={"username": "dist-north", "password": "nope-nope"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+    unknown = await client.post("/auth/login", json={"username": "nobody", "password": "nope-nope"})
+    assert unknown.status_code == 401 and unknown.json()["code"] == "invalid_credentials"
+
+
+async def test_login_attempts_are_rate_limited(client, network):
+    for _ in range(5):
+        r = await client.post("/auth/login", json={"username": "field-north", "password": "wrong-password"})
+        assert r.status_code == 401
+    locked = await client.post("/auth/login", json={"username": "field-north", "password": network.password})
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "login_locked"
+    assert int(locked.headers["retry-after"]) > 0
+
+
+async def test_missing_expired_and_tampered_tokens(client, network, settings):
+    assert (await client.get("/me")).json()["code"] == "unauthenticated"
+    now = int(time.time())
+    expired = jwt.encode(
+        {"sub": network.user("dist-north").id, "iat": now - 100, "exp": now - 10, "aud": "fieldsync"},
+        settings.secret_key,
+        algorithm="HS256",
+    )
+    r = await client.get("/me", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and r.json()["code"] == "token_expired"
+    tokens = await login(client, "dist-north")
+    head, payload, sig = tokens["access_token"].split(".")
+    forged = jwt.encode(
+        {"sub": network.user("admin").id, "iat": now, "exp": now + 60, "aud": "fieldsync"},
+        "not-the-server-key-not-the-server-key",
+        algorithm="HS256",
+    )
+    for bad in (f"{head}.{payload}.{sig[:-2]}AA", forged, "garbage"):
+        r = await client.get("/me", headers={"Authorization": f"Bearer {bad}"})
+        assert r.status_code == 401 and r.json()["code"] == "token_invalid"
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_device(client, network):
+    first = await login(client, "dist-north")
+    second = (await client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (
+        await client.get("/me", headers={"Authorization": f"Bearer {second['access_token']}"})
+    ).status_code == 200
+    # The old token is presented again: theft is assumed and the device session ends.
+    reuse = await client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401 and reuse.json()["code"] == "refresh_token_reused"
+    after = await client.get("/me", headers={"Authorization": f"Bearer {second['access_token']}"})
+    assert after.status_code == 401 and after.json()["code"] == "device_revoked"
+    also = await client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert also.status_code == 401 and also.json()["code"] == "device_revoked"
+
+
+async def test_revoked_device_and_user_lose_access_at_next_request(client, network):
+    phone = await login(client, "field-north", client_id="phone-1")
+    other = await login(client, "field-north", client_id="phone-2")
+    admin = await auth_headers(client, "admin")
+    r = await client.post(f"/devices/{phone['device_id']}/revoke", headers=admin)
+    assert r.status_code == 201 and r.json()["revoked_at"]
+    gone = await client.get("/me", headers={"Authorization": f"Bearer {phone['access_token']}"})
+    assert gone.status_code == 401 and gone.json()["code"] == "device_revoked"
+    ok = await client.get("/me", headers={"Authorization": f"Bearer {other['access_token']}"})
+    assert ok.status_code == 200
+    r = await client.post(f"/admin/users/{network.user('field-north').id}/revoke", headers=admin)
+    assert r.status_code == 201
+    gone = await client.get("/me", headers={"Authorization": f"Bearer {other['access_token']}"})
+    assert gone.status_code == 401
+    relogin = await client.post("/auth/login", json={"username": "field-north", "password": network.password})
+    assert relogin.status_code == 401
+
+
+async def test_logout_ends_the_session(client, network):
+    tokens = await login(client, "dist-south")
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.post("/auth/logout", headers=headers)).status_code == 200
+    assert (await client.get("/me", headers=headers)).status_code == 401
+    r = await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 401
+
+
+async def test_non_admin_cannot_revoke_someone_elses_device(client, network):
+    victim = await login(client, "dist-south")
+    attacker = await auth_headers(client, "dist-north")
+    r = await client.post(f"/devices/{victim['device_id']}/revoke", headers=attacker)
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
