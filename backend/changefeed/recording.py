@@ -70,9 +70,9 @@ def to_json(value: Any) -> Any:
 
 
 def row_digest(entity: str, entity_id: str, version: int) -> int:
-    """Signed 63-bit hash of (entity, id, version); scope checksums sum these."""
-    raw = hashlib.blake2b(f"{entity}:{entity_id}:{version}".encode(), digest_size=8).digest()
-    return int.from_bytes(raw, "big") >> 1
+    """32-bit hash of (entity, id, version); scope checksums sum these (no 64-bit overflow)."""
+    raw = hashlib.blake2b(f"{entity}:{entity_id}:{version}".encode(), digest_size=4).digest()
+    return int.from_bytes(raw, "big")
 
 
 @dataclass(slots=True)
@@ -154,7 +154,7 @@ async def record_changes(session: AsyncSession, changes: Iterable[Change]) -> No
 
 
 async def scope_checksum(session: AsyncSession, scope: str) -> tuple[int, int]:
-    """(count, sum of digests mod 2**63) of what ``scope`` holds now."""
+    """(count, sum of row digests) of what ``scope`` holds now."""
     from sqlalchemy import func
 
     count, total = (
@@ -162,7 +162,7 @@ async def scope_checksum(session: AsyncSession, scope: str) -> tuple[int, int]:
             select(func.count(), func.coalesce(func.sum(ScopeRow.digest), 0)).where(ScopeRow.scope == scope)
         )
     ).one()
-    return int(count), int(total) % (1 << 63)
+    return int(count), int(total)
 
 
 # --- the session hook -------------------------------------------------------------------

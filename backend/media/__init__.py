@@ -1,0 +1,1 @@
+"""Photo handling: validation, derivatives and blob storage."""
