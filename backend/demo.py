@@ -12,9 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog import Category, ChannelAuthorisation, PriceEntry, Product, RegionalQuota
 from backend.db import utcnow
-from backend.identity import Actor, Organisation, Region
+from backend.demo_network import DemoNetwork
+from backend.identity import Actor, Organisation, Region, User
 from backend.identity import service as identity
 from backend.identity.passwords import hash_password
+from backend.inspections import demo as inspections_demo
+from backend.inventory import demo as inventory_demo
+from backend.messaging import demo as messaging_demo
+from backend.orders import demo as orders_demo
 
 DEMO_PASSWORD = "fieldsync-demo"
 SYSTEM = Actor(user_id="system", org_id="system", org_kind="service_provider", role="admin")
@@ -38,9 +43,17 @@ async def is_seeded(session: AsyncSession) -> bool:
 
 
 async def seed_demo(
-    session: AsyncSession, *, terminals: int = 300, skus: int = 1000, progress: Progress = lambda _m: None
+    session: AsyncSession,
+    *,
+    terminals: int = 300,
+    skus: int = 1000,
+    activity: bool = True,
+    progress: Progress = lambda _m: None,
 ) -> list[DemoLogin]:
-    """Create the demo network in ``session`` (the caller commits). Deterministic."""
+    """Create the demo network in ``session`` (the caller commits). Deterministic.
+
+    ``activity`` adds each domain's demo rows (orders, stock, inspections, chats) on top.
+    """
     rng = random.Random(7)
     progress("regions")
     country = await identity.create_region(session, level="country", code="xx", name="Demo Country")
@@ -177,9 +190,10 @@ async def seed_demo(
         ("inspector-north", "inspector", distributors[0]),
     ]
     out: list[DemoLogin] = []
+    users: dict[str, User] = {}
     shared_hash = hash_password(DEMO_PASSWORD)
     for username, role, org in logins:
-        await identity.create_user(
+        users[username] = await identity.create_user(
             session,
             org_id=org.id,
             username=username,
@@ -190,4 +204,24 @@ async def seed_demo(
         )
         out.append(DemoLogin(username, role, org.name))
     await session.flush()
+    if activity:
+        terminal_rows = (
+            await session.execute(
+                select(Organisation).where(Organisation.kind == "terminal").order_by(Organisation.code)
+            )
+        ).scalars()
+        net = DemoNetwork(
+            rng=rng,
+            progress=progress,
+            provinces=provinces,
+            platform=platform,
+            suppliers=suppliers,
+            distributors=distributors,
+            terminals=list(terminal_rows),
+            products=products,
+            users=users,
+        )
+        for seeder in (orders_demo.seed, inventory_demo.seed, inspections_demo.seed, messaging_demo.seed):
+            await seeder(session, net)
+            await session.flush()
     return out

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 
 from backend.config import ConfigError, Settings, describe, load_settings
+from fieldsync import cmd_evidence, cmd_simulate
 
 EPILOG = "Settings come from environment variables:\n" + "\n".join(
     f"  {name:<38} default {default}" for name, default in describe()
@@ -236,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="display name (default: the username)")
     create.add_argument("--password", help="password (8+ characters); prompted for when omitted")
     create.set_defaults(func=cmd_user_create)
+    cmd_evidence.add_parser(sub)
+    cmd_simulate.add_parser(sub)
     return parser
 
 

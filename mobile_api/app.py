@@ -22,7 +22,7 @@ from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.request_id import request_id_middleware
-from mobile_api.routes import admin, auth, health
+from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
@@ -67,7 +67,18 @@ def create_app(
         identifier_for_request=_rate_limit_key,
     )
     return Litestar(
-        route_handlers=[*health.ROUTES, *auth.PUBLIC_ROUTES, *auth.ROUTES, *admin.ROUTES, *route_handlers],
+        route_handlers=[
+            *health.ROUTES,
+            *auth.PUBLIC_ROUTES,
+            *auth.ROUTES,
+            *admin.ROUTES,
+            *orders.ROUTES,
+            *field.ROUTES,
+            *media.ROUTES,
+            *messaging.ROUTES,
+            *sync.ROUTES,
+            *route_handlers,
+        ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, metrics_middleware, rate_limit.middleware],

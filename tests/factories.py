@@ -28,8 +28,11 @@ class Network:
         return self.users[username]
 
 
-async def build_network(session: AsyncSession, *, terminals: int = 12, skus: int = 40) -> Network:
-    await seed_demo(session, terminals=terminals, skus=skus)
+async def build_network(
+    session: AsyncSession, *, terminals: int = 12, skus: int = 40, activity: bool = False
+) -> Network:
+    """The demo network at test size; ``activity`` adds each domain's demo rows too."""
+    await seed_demo(session, terminals=terminals, skus=skus, activity=activity)
     net = Network()
     net.orgs = {o.code: o for o in (await session.execute(select(Organisation))).scalars()}
     net.users = {u.username: u for u in (await session.execute(select(User))).scalars()}

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
-from workers.jobs import housekeeping
+from workers.jobs import housekeeping, media_jobs, messaging_jobs, sync_jobs
+from workers.spec import JobSpec
 
 log = logging.getLogger("fieldsync.worker")
 
-Job = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[object]]
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    name: str
-    func: Job
-    every_s: float
-
-
 JOBS: list[JobSpec] = [
     JobSpec("purge_expired_refresh_tokens", housekeeping.purge_expired_refresh_tokens, 3600),
+    *media_jobs.JOBS,
+    *messaging_jobs.JOBS,
+    *sync_jobs.JOBS,
 ]
 
 

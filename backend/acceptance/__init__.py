@@ -1,0 +1,1 @@
+"""Goods acceptance: proof of delivery, per-line discrepancies and claims."""

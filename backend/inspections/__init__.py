@@ -1,0 +1,1 @@
+"""Terminal inspections: versioned templates, visits, answers, scores."""

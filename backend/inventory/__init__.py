@@ -1,0 +1,1 @@
+"""Inventory: stock locations, immutable stock-check observations, movements and discrepancies."""

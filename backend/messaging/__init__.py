@@ -1,0 +1,1 @@
+"""Messaging: conversations, members, messages, read markers, the support queue."""

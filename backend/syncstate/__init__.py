@@ -1,0 +1,1 @@
+"""Sync state: per-client applied sequence numbers and stored mutation results."""

@@ -1,0 +1,1 @@
+"""Workbench: the dashboard figures of distributors and suppliers, computed in SQL."""

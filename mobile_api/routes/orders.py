@@ -1,0 +1,7 @@
+"""Orders, deliveries and acceptance routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []
