@@ -13,6 +13,7 @@ from backend.messaging import models as messaging_models
 from backend.notifications import models as notifications_models
 from backend.orders import models as orders_models
 from backend.syncstate import models as syncstate_models
+from backend.territory import models as territory_models
 
 metadata = Base.metadata
 
@@ -29,5 +30,6 @@ __all__ = [
     "notifications_models",
     "orders_models",
     "syncstate_models",
+    "territory_models",
     "metadata",
 ]

@@ -1,0 +1,1 @@
+"""Territory: which terminals each field user visits (their route)."""
