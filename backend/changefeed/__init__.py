@@ -3,6 +3,7 @@
 from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
 from backend.changefeed.recording import (
     DELETE,
+    TOUCHED_SCOPES_KEY,
     UPSERT,
     Change,
     Syncable,
@@ -15,6 +16,7 @@ from backend.changefeed.recording import (
 
 __all__ = [
     "DELETE",
+    "TOUCHED_SCOPES_KEY",
     "UPSERT",
     "Change",
     "ChangeLog",

@@ -26,6 +26,7 @@ from backend.db import utcnow
 
 UPSERT = "upsert"
 DELETE = "delete"
+TOUCHED_SCOPES_KEY = "fieldsync_touched_scopes"
 
 Getter = Callable[[str], Any]
 
@@ -96,6 +97,8 @@ def write_changes(session: Session, changes: Iterable[Change]) -> None:
     changes = list(changes)
     if not changes:
         return
+    # Who listens after commit (live "pull now" hints) reads which scopes this transaction touched.
+    session.info.setdefault(TOUCHED_SCOPES_KEY, set()).update(c.scope for c in changes)
     conn = session.connection()
     now = utcnow()
     tx = _tx_expression(session)
