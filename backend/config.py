@@ -46,6 +46,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     log_level: str = "INFO"
     google_application_credentials: str = ""
+    # sync (issue 8): mutations one device may push per minute; 0 turns the limit off.
+    sync_mutations_per_minute: int = 6000
 
     @property
     def resolved_database_url(self) -> str:
