@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get, patch, post
+from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from backend.catalog.importer import import_catalog_csv
 from backend.identity import ROLES, Actor, Device, Organisation, Region, User
 from backend.identity import service as identity
 from backend.identity.errors import NotAllowed
+from mobile_api.deps import read_body
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
 from mobile_api.routes.auth import DeviceOut, UserOut
@@ -269,10 +271,14 @@ class ImportOut(msgspec.Struct):
 
 
 @post(
-    "/admin/catalog/import", tags=["catalog"], summary="Import a supplier's catalog from CSV (all or nothing)"
+    "/admin/catalog/import",
+    tags=["catalog"],
+    summary="Import a supplier's catalog from CSV (all or nothing)",
+    request_max_body_size=None,  # FIELDSYNC_MAX_IMPORT_BYTES applies instead, below
 )
 async def import_catalog(
     request: Request,
+    state: State,
     actor: Actor,
     db_session: AsyncSession,
     supplier_id: Annotated[str, Parameter(max_length=64)],
@@ -280,7 +286,7 @@ async def import_catalog(
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("text/csv", "text/plain", "application/octet-stream")):
         raise ApiError(415, "unsupported_media_type", "send the file as text/csv")
-    body = await request.body()
+    body = await read_body(request, limit=state.settings.max_import_bytes)
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:

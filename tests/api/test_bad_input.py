@@ -16,8 +16,8 @@ MAX_BODY = 16_384
 
 @pytest.fixture
 def settings(settings):
-    """The usual test settings with a small body limit, so 'too large' is cheap to send."""
-    return msgspec.structs.replace(settings, max_body_bytes=MAX_BODY)
+    """The usual test settings with small body limits, so 'too large' is cheap to send."""
+    return msgspec.structs.replace(settings, max_body_bytes=MAX_BODY, max_import_bytes=MAX_BODY)
 
 
 @dataclass(frozen=True)

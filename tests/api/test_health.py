@@ -77,8 +77,7 @@ async def test_metrics_count_requests_by_route_template(client, network):
         ).status_code == 200
     text = (await client.get("/metrics")).text
     assert (
-        'fieldsync_http_requests_total{method="GET",route="/admin/users/{user_id}",status="200"} 3.0'
-        in text
+        'fieldsync_http_requests_total{method="GET",route="/admin/users/{user_id}",status="200"} 3.0' in text
     )
     assert "fieldsync_http_request_seconds_bucket" in text
 
