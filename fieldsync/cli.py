@@ -75,7 +75,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
+async def _seed(settings: Settings) -> bool:
+    """Seed the demo network unless it is there already; print the logins."""
     from backend.db import make_engine, make_session_factory
     from backend.demo import DEMO_PASSWORD, is_seeded, seed_demo
 
@@ -83,8 +84,11 @@ async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
     try:
         async with make_session_factory(engine)() as session:
             if await is_seeded(session):
-                if not only_if_empty:
-                    print("The demo network is already there; nothing to do.", file=sys.stderr)
+                print(
+                    f"The demo network is already there (sign in as admin / {DEMO_PASSWORD}; "
+                    "README.md lists every demo login).",
+                    file=sys.stderr,
+                )
                 return False
             started = time.perf_counter()
             print("Seeding the demo network (first start only):", file=sys.stderr)
@@ -106,7 +110,7 @@ async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     settings = _settings()
     _migrate(settings)
-    asyncio.run(_seed(settings, only_if_empty=False))
+    asyncio.run(_seed(settings))
     return 0
 
 
@@ -135,7 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Applying migrations to {_redact(settings.resolved_database_url)}", file=sys.stderr)
         _migrate(settings)
     if args.seed_demo:
-        asyncio.run(_seed(settings, only_if_empty=True))
+        asyncio.run(_seed(settings))
     if args.no_worker:
         os.environ["FIELDSYNC_RUN_WORKER_IN_PROCESS"] = "false"
     worker = "off" if args.no_worker or not settings.run_worker_in_process else "in-process"
@@ -153,7 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,  # fieldsync.http logs every request, with its request id
         proxy_headers=True,
-        ws="websockets",
+        ws="auto",  # the websockets library (sans-I/O) where installed
     )
     return 0
 
