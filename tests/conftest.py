@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from tests.factories import Network, load_network
 BACKENDS = ["sqlite", "postgresql"]
 
 use_cheapest_hashing_for_tests()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg, redis = pg_url(), os.environ.get("FIELDSYNC_TEST_REDIS_URL")
+    pg_state = f"on {pg}" if pg else "skipped (set FIELDSYNC_TEST_DATABASE_URL)"
+    redis_state = f"on {redis}" if redis else "skipped (set FIELDSYNC_TEST_REDIS_URL)"
+    return [f"fieldsync: PostgreSQL variants {pg_state}; Redis variants {redis_state}"]
 
 
 @pytest.fixture(scope="session")
