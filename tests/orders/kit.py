@@ -35,24 +35,29 @@ class Cast:
 
     net: Network
     actors: dict[str, Actor] = field(default_factory=dict)
+    codes: tuple[str, str, str] = ("dist-00", "sup-a", "shop-001")
 
     def __getitem__(self, name: str) -> Actor:
         return self.actors[name]
 
     @property
     def distributor(self) -> Organisation:
-        return self.net.org("dist-00")
+        return self.net.org(self.codes[0])
 
     @property
     def supplier(self) -> Organisation:
-        return self.net.org("sup-a")
+        return self.net.org(self.codes[1])
 
     @property
     def terminal(self) -> Organisation:
-        return self.net.org("shop-001")
+        return self.net.org(self.codes[2])
 
-    def product(self, category: str, supplier: str = "A", n: int = 0) -> str:
-        """The n-th SKU of ``supplier`` in ``category`` (dist-00 sells beverages, snacks, dairy)."""
+    def product(self, category: str, supplier: str | None = None, n: int = 0) -> str:
+        """The n-th SKU of ``supplier`` (the cast's own by default) in ``category``.
+
+        dist-00 and dist-20 sell beverages, snacks and dairy of both suppliers in their province.
+        """
+        supplier = supplier or self.codes[1][-1].upper()
         cats = ["beverages", "snacks", "dairy", "household", "personal-care"]
         k = cats.index(category) + 5 * n
         return self.net.products[f"{supplier}-{k + 1:05d}"].id
@@ -78,11 +83,28 @@ def cast_of(net: Network) -> Cast:
     return cast
 
 
+def mirror_cast_of(net: Network) -> Cast:
+    """The same cast around dist-20, sup-b and shop-005; its outsiders are dist-00 and sup-a."""
+    cast = Cast(net, codes=("dist-20", "sup-b", "shop-005"))
+    d, s, platform = net.org("dist-20"), net.org("sup-b"), net.org("platform")
+    cast.actors = {
+        "dist_staff": actor(d, "distributor_staff", net.user("dist-south").id),
+        "field": actor(d, "field_staff"),
+        "inspector": actor(d, "inspector"),
+        "supplier": actor(s, "supplier_staff", net.user("supplier-b").id),
+        "other_supplier": actor(net.org("sup-a"), "supplier_staff", net.user("supplier-a").id),
+        "other_dist": actor(net.org("dist-00"), "distributor_staff", net.user("dist-north").id),
+        "support": actor(platform, "support_agent", net.user("support").id),
+        "admin": actor(platform, "admin", net.user("admin").id),
+    }
+    return cast
+
+
 async def set_category_quota(
     session: AsyncSession, cast: Cast, category: str, limit: int, *, used: int = 0
 ) -> RegionalQuota:
     """Pin dist-00's quota for one of sup-a's categories to ``limit``; other quotas stay generous."""
-    cat = cast.net.categories[("sup-a", category)]
+    cat = cast.net.categories[(cast.supplier.code, category)]
     await session.execute(
         update(RegionalQuota)
         .where(RegionalQuota.distributor_id == cast.distributor.id, RegionalQuota.category_id == cat.id)
@@ -117,7 +139,7 @@ async def purchase(session: AsyncSession, cast: Cast, *lines: tuple[str, int]) -
 
 
 async def sale(session: AsyncSession, cast: Cast, *lines: tuple[str, int]) -> Order:
-    lines = lines or ((cast.product("beverages"), 4), (cast.product("dairy", "B"), 2))
+    lines = lines or ((cast.product("beverages", "A"), 4), (cast.product("dairy", "B"), 2))
     return await orders.create_order(
         session, cast["field"], order_id=None, kind="sales", terminal_id=cast.terminal.id, lines=list(lines)
     )
