@@ -41,3 +41,21 @@ class RecordNotFound(NotFound):
 
 class InvalidMediaKind(InvalidInput):
     code = "invalid_media_kind"
+
+
+class UploadComplete(Conflict):
+    code = "upload_complete"
+
+
+class ChecksumMismatch(InvalidInput):
+    """The chunk's ``Upload-Checksum`` does not match its bytes (tus answers 460)."""
+
+    code = "checksum_mismatch"
+
+
+class ChecksumUnsupported(InvalidInput):
+    code = "checksum_algorithm_unsupported"
+
+
+class UploadInvalid(InvalidInput):
+    code = "upload_invalid"
