@@ -23,3 +23,19 @@ def register_record_source(record_type: str, load: RecordLoader) -> None:
 
 def record_loader(record_type: str) -> RecordLoader | None:
     return _LOADERS.get(record_type)
+
+
+# Domains whose service modules register record sources (and media visibility) when imported.
+DOMAIN_SERVICES = ("backend.acceptance.service", "backend.inspections.service", "backend.messaging.service")
+
+
+def import_domain_services() -> None:
+    """Import the domain service modules so their registrations run (the verifier needs them)."""
+    import importlib
+
+    for name in DOMAIN_SERVICES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise

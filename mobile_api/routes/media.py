@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mobile_api.routes import media_uploads
+from mobile_api.routes import media_evidence, media_files, media_uploads
 
-ROUTES: list[Any] = [*media_uploads.ROUTES]
+ROUTES: list[Any] = [*media_uploads.ROUTES, *media_files.ROUTES, *media_evidence.ROUTES]
