@@ -46,6 +46,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     log_level: str = "INFO"
     google_application_credentials: str = ""
+    # media and evidence (issue 5; documented in docs/media.md)
+    media_upload_expiry_s: int = 24 * 3600
+    media_orphan_ttl_s: int = 30 * 24 * 3600
+    evidence_signing_key: str = ""
 
     @property
     def resolved_database_url(self) -> str:
