@@ -46,6 +46,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     log_level: str = "INFO"
     google_application_credentials: str = ""
+    # messaging and push (issue 6)
+    message_edit_window_s: int = 900
+    fcm_endpoint: str = ""
+    push_batch_size: int = 500
+    push_max_attempts: int = 8
 
     @property
     def resolved_database_url(self) -> str:
