@@ -80,13 +80,13 @@ async def visible_conversation(session: AsyncSession, actor: Actor, conversation
     """
     conv = await session.get(Conversation, conversation_id)
     if conv is not None and (
-        (conv.kind == "support" and is_agent(actor)) or await _membership(session, conv.id, actor.user_id)
+        (conv.kind == "support" and is_agent(actor)) or await membership(session, conv.id, actor.user_id)
     ):
         return conv
     raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
 
 
-async def _membership(
+async def membership(
     session: AsyncSession, conversation_id: str, user_id: str, *, lock: bool = False
 ) -> ConversationMember | None:
     stmt = select(ConversationMember).where(
@@ -104,7 +104,7 @@ async def require_member(
     conv = await session.get(Conversation, conversation_id)
     if conv is None:
         raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
-    member = await _membership(session, conversation_id, actor.user_id, lock=lock)
+    member = await membership(session, conversation_id, actor.user_id, lock=lock)
     if member is None:
         hint = "claim the conversation first" if conv.kind == "support" and is_agent(actor) else ""
         raise errors.NotAMember(f"you are not a member of this conversation. {hint}".strip())
@@ -203,11 +203,9 @@ async def _add_member(
     )
     session.add(member)
     await session.flush()
-    queue_event(
-        session,
-        conv_scope(conv.id),
-        {"type": "member.added", "conversation_id": conv.id, "user_id": user_id, "role": role},
-    )
+    event = {"type": "member.added", "conversation_id": conv.id, "user_id": user_id, "role": role}
+    queue_event(session, conv_scope(conv.id), event)
+    queue_event(session, f"user:{user_id}", event)
     return member
 
 
@@ -270,7 +268,7 @@ async def add_member(
     conv, me = await require_member(session, actor, conversation_id)
     if conv.kind != "group" or me.role != "owner":
         raise errors.NotAMember("only the owner of a group adds members", code="not_group_owner")
-    existing = await _membership(session, conversation_id, user_id)
+    existing = await membership(session, conversation_id, user_id)
     if existing is not None:
         return existing
     user = await session.get(User, user_id)

@@ -31,8 +31,8 @@ from backend.messaging.models import (
 )
 from backend.messaging.service import (
     _add_member,
-    _membership,
     is_agent,
+    membership,
     policy,
     send_message,
     visible_conversation,
@@ -127,12 +127,10 @@ async def _set_assignee(session: AsyncSession, conv: Conversation, assignee_id: 
                 ConversationMember.role == "agent",
             )
         )
-        queue_event(
-            session,
-            f"conv:{conv.id}",
-            {"type": "member.removed", "conversation_id": conv.id, "user_id": previous},
-        )
-    if await _membership(session, conv.id, assignee_id) is None:
+        event = {"type": "member.removed", "conversation_id": conv.id, "user_id": previous}
+        queue_event(session, f"conv:{conv.id}", event)
+        queue_event(session, f"user:{previous}", event)
+    if await membership(session, conv.id, assignee_id) is None:
         await _add_member(session, conv, assignee_id, "agent")
     conv.assignee_id = assignee_id
     if conv.status != "resolved":
@@ -194,7 +192,7 @@ async def reply(
     conv = await _support_conversation(session, actor, conversation_id)
     if conv.assignee_id is None:
         await claim(session, actor, conversation_id)
-    elif await _membership(session, conv.id, actor.user_id) is None:
+    elif await membership(session, conv.id, actor.user_id) is None:
         raise errors.NotAMember("another agent has this conversation", code="not_assignee")
     return await send_message(
         session, actor, conversation_id=conversation_id, client_message_id=client_message_id, body=body
