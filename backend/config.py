@@ -50,6 +50,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     media_upload_expiry_s: int = 24 * 3600
     media_orphan_ttl_s: int = 30 * 24 * 3600
     evidence_signing_key: str = ""
+    # messaging and push (issue 6)
+    message_edit_window_s: int = 900
+    fcm_endpoint: str = ""
+    push_batch_size: int = 500
+    push_max_attempts: int = 8
 
     @property
     def resolved_database_url(self) -> str:
