@@ -55,6 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fcm_endpoint: str = ""
     push_batch_size: int = 500
     push_max_attempts: int = 8
+    # sync (issue 8): mutations one device may push per minute; 0 turns the limit off.
+    sync_mutations_per_minute: int = 6000
 
     @property
     def resolved_database_url(self) -> str:
