@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from backend.db import make_engine, make_session_factory  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
+from fieldsync.simulation.server import ServerProcess  # noqa: E402
 
 PG_ENV = "FIELDSYNC_TEST_DATABASE_URL"
-SECRET = "bench-secret-key-0123456789abcdef0123456789abcdef"
 DEMO_PASSWORD = "fieldsync-demo"
 
 
@@ -125,118 +121,11 @@ async def seed_demo_network(
 # --- the server process -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Server(ServerProcess):
+    """A server process on ``target``'s database (see :mod:`fieldsync.simulation.server`)."""
 
-
-def server_env(target: Target, **settings: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "FIELDSYNC_DATABASE_URL": target.url,
-            "FIELDSYNC_VAR_DIR": str(target.workdir / "var"),
-            "FIELDSYNC_SECRET_KEY": SECRET,
-            "FIELDSYNC_RUN_WORKER_IN_PROCESS": "false",
-            "FIELDSYNC_REQUESTS_PER_MINUTE": "100000000",
-            "FIELDSYNC_LOG_LEVEL": "WARNING",
-        }
-    )
-    env.update({f"FIELDSYNC_{k.upper()}": str(v) for k, v in settings.items()})
-    return env
-
-
-class Server:
-    """``uvicorn --factory fieldsync.wiring:app_factory`` on 127.0.0.1, in its own process.
-
-    ``peak_rss_mib`` is the kernel's high-water mark of the process' resident memory
-    (``VmHWM``), so no sample can miss a short peak.
-    """
-
-    def __init__(self, target: Target, *, worker: bool = False, **settings: Any) -> None:
-        self.target = target
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = server_env(target, **settings)
-        if worker:
-            env["FIELDSYNC_RUN_WORKER_IN_PROCESS"] = "true"
-        self._log = open(target.workdir / f"server-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "fieldsync.wiring:app_factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--ws",
-                "websockets",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
-        self.baseline_rss_mib = self.rss_mib()
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self._log.name}")
-            try:
-                if httpx.get(self.url + "/health/live", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not answer within {timeout}s; see {self._log.name}")
-
-    def _status(self, key: str) -> float:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
-
-    def rss_mib(self) -> float:
-        return self._status("VmRSS")
-
-    def peak_rss_mib(self) -> float:
-        return self._status("VmHWM")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU seconds the server has used so far."""
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return 0.0
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __init__(self, target: Target, **settings: Any) -> None:
+        super().__init__(target.url, target.workdir, **settings)
 
 
 async def login(http: Any, username: str, *, client_id: str = "bench", password: str = DEMO_PASSWORD) -> str:

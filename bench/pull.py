@@ -25,12 +25,13 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.catalog import PriceEntry
-from backend.changefeed import ChangeLog
+from backend.changefeed import ChangeLog, ScopeRow
 from backend.db import make_session_factory
 
 PULL = "/sync/v1/pull"
 MSGPACK = "application/msgpack"
 USERNAME = "dist-north"
+CLIENT_ID = "bench-puller"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +55,7 @@ class Puller:
         self._decode = msgspec.msgpack.decode if fmt == "msgpack" else msgspec.json.decode
 
     async def page_from(self, cursor: str | None) -> tuple[dict[str, Any], int]:
-        params: dict[str, Any] = {"limit": self.page}
+        params: dict[str, Any] = {"limit": self.page, "client_id": CLIENT_ID}
         if cursor:
             params["cursor"] = cursor
         response = await self.http.get(PULL, params=params, headers=self.headers)
@@ -102,15 +103,65 @@ async def entitled_scopes(target: h.Target, username: str) -> list[str]:
         await engine.dispose()
 
 
-async def raw_read(
-    conn: AsyncConnection, scopes: list[str], *, after: tuple[int, int], page: int, fmt: str
-) -> tuple[int, int, tuple[int, int]]:
-    """Read every change in ``scopes`` after ``after`` = (tx, id) in pages of ``page`` and encode
-    each page as a pull response would be: (rows, bytes, last position)."""
+def _encoded(rows: list[Any], last: Any, fmt: str) -> int:
+    """Bytes of one page encoded as a pull response (the same fields, msgspec)."""
     encode = msgspec.msgpack.encode if fmt == "msgpack" else msgspec.json.encode
+    changes = [
+        {
+            "scope": r.scope,
+            "entity": r.entity,
+            "id": r.entity_id,
+            "op": r.op,
+            "version": r.version,
+            "data": r.data,
+        }
+        for r in rows
+    ]
+    return len(encode({"changes": changes, "cursor": str(last), "has_more": True}))
+
+
+async def raw_snapshot(conn: AsyncConnection, scopes: list[str], *, page: int, fmt: str) -> tuple[int, int]:
+    """What an initial pull reads, straight from the database: each scope's rows (``scope_rows``
+    joined to their latest change) in keyset pages of ``page``, each page encoded. (rows, bytes)."""
+    rows = nbytes = 0
+    for scope in scopes:
+        after = ("", "")
+        while True:
+            result = (
+                await conn.execute(
+                    select(
+                        ScopeRow.scope,
+                        ScopeRow.entity,
+                        ScopeRow.entity_id,
+                        ChangeLog.op,
+                        ScopeRow.version,
+                        ChangeLog.data,
+                    )
+                    .join(ChangeLog, ChangeLog.id == ScopeRow.change_id)
+                    .where(ScopeRow.scope == scope, tuple_(ScopeRow.entity, ScopeRow.entity_id) > after)
+                    .order_by(ScopeRow.entity, ScopeRow.entity_id)
+                    .limit(page)
+                )
+            ).all()
+            if not result:
+                break
+            after = (result[-1].entity, result[-1].entity_id)
+            nbytes += _encoded(result, after, fmt)
+            rows += len(result)
+            if len(result) < page:
+                break
+    return rows, nbytes
+
+
+async def raw_delta(
+    conn: AsyncConnection, scopes: list[str], *, after: tuple[int, int], page: int, fmt: str
+) -> tuple[int, int]:
+    """What an incremental pull reads, straight from the database: changes in ``scopes`` after
+    ``after`` = (tx, id), in (tx, id) order, pages of ``page``, encoded. (rows, bytes)."""
     cols = (
         ChangeLog.tx,
         ChangeLog.id,
+        ChangeLog.scope,
         ChangeLog.entity,
         ChangeLog.entity_id,
         ChangeLog.op,
@@ -129,16 +180,12 @@ async def raw_read(
             )
         ).all()
         if not result:
-            return rows, nbytes, last
-        batch = [
-            {"entity": r.entity, "id": r.entity_id, "op": r.op, "version": r.version, "data": r.data}
-            for r in result
-        ]
+            return rows, nbytes
         last = (result[-1].tx, result[-1].id)
-        nbytes += len(encode({"changes": batch, "cursor": f"{last[0]}.{last[1]}", "has_more": True}))
-        rows += len(batch)
+        nbytes += _encoded(result, last, fmt)
+        rows += len(result)
         if len(result) < page:
-            return rows, nbytes, last
+            return rows, nbytes
 
 
 async def scope_position(conn: AsyncConnection, scopes: list[str]) -> tuple[int, int]:
@@ -192,7 +239,7 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
             await session.commit()
         figures["seed_bulk_s"] = round(time.perf_counter() - started, 1)
         async with engine.connect() as conn:
-            figures["scope_changes"] = await scope_rows_count(conn, scopes)
+            figures["scope_rows"] = await scope_rows_count(conn, scopes)
         noise = [f"org:{d}" for d in handles.distributors if d != distributor] + [
             f"terminal:{t}"
             for d, ts in handles.terminals_by_distributor.items()
@@ -201,7 +248,7 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
         ]
         with h.Server(target) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=300) as http:
-                token = await h.login(http, USERNAME)
+                token = await h.login(http, USERNAME, client_id=CLIENT_ID)
                 figures["initial"] = await initial_pull(engine, http, token, scopes, args.page)
                 figures["incremental"] = {}
                 cursor: str | None = None
@@ -223,11 +270,9 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def scope_rows_count(conn: AsyncConnection, scopes: list[str]) -> int:
-    return int(
-        (
-            await conn.execute(select(func.count()).select_from(ChangeLog).where(ChangeLog.scope.in_(scopes)))
-        ).scalar_one()
-    )
+    """Rows the scopes hold now (what an initial pull delivers)."""
+    query = select(func.count()).select_from(ScopeRow).where(ScopeRow.scope.in_(scopes))
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def initial_pull(
@@ -238,7 +283,7 @@ async def initial_pull(
         h.log(f"initial pull, {fmt}")
         async with engine.connect() as conn:
             started = time.perf_counter()
-            raw_rows, raw_bytes, _ = await raw_read(conn, scopes, after=(-1, -1), page=page, fmt=fmt)
+            raw_rows, raw_bytes = await raw_snapshot(conn, scopes, page=page, fmt=fmt)
             raw_s = time.perf_counter() - started
         started = time.perf_counter()
         _cursor, rows, wire, pages = await Puller(http, token, fmt, page).all_from(None)
@@ -287,7 +332,7 @@ async def incremental_pull(
     async with engine.connect() as conn:
         for _ in range(repeats):
             started = time.perf_counter()
-            raw_rows, _bytes, _ = await raw_read(conn, scopes, after=position, page=page, fmt="msgpack")
+            raw_rows, _bytes = await raw_delta(conn, scopes, after=position, page=page, fmt="msgpack")
             raw_samples.append(time.perf_counter() - started)
     http_lat = h.latency_ms(samples)
     raw_lat = h.latency_ms(raw_samples)
