@@ -83,6 +83,8 @@ class Report:
     acknowledged_ids: int
     lost: list[str]  # queued mutation ids that never got a result
     outbox_left: int
+    # (username, client_id) -> {mutation id: final status}, for checks against the database.
+    acknowledged: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -116,6 +116,10 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
             acknowledged_ids=sum(len(p.queued_ids & set(p.client.results())) for p in phones),
             lost=lost,
             outbox_left=sum(len(p.client.outbox()) for p in phones),
+            acknowledged={
+                (p.spec.username, p.spec.client_id): {i: r["status"] for i, r in p.client.results().items()}
+                for p in phones
+            },
         )
         for p in phones:
             p.client.close()
