@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sync.client import ReferenceClient, SyncHttpError
-from sync.protocol import MSGPACK
 
 from fieldsync.simulation.fleet import PhoneSpec, login
 from fieldsync.simulation.report import Tally
+from sync.client import ReferenceClient, SyncHttpError
+from sync.protocol import MSGPACK
 
 
 @dataclass

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sync.client import ReferenceClient
-from sync.protocol import MSGPACK
 
 from fieldsync.simulation.behaviours import Playbook
 from fieldsync.simulation.fleet import DEMO_PASSWORD, AdminApi, enrol, login, plan
 from fieldsync.simulation.phone import Habits, Phone
 from fieldsync.simulation.report import Convergence, Report, Tally
+from sync.client import ReferenceClient
+from sync.protocol import MSGPACK
 
 
 @dataclass
