@@ -46,6 +46,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     log_level: str = "INFO"
     google_application_credentials: str = ""
+    # media and evidence (issue 5; documented in docs/media.md)
+    media_upload_expiry_s: int = 24 * 3600
+    media_orphan_ttl_s: int = 30 * 24 * 3600
+    evidence_signing_key: str = ""
+    # messaging and push (issue 6)
+    message_edit_window_s: int = 900
+    fcm_endpoint: str = ""
+    push_batch_size: int = 500
+    push_max_attempts: int = 8
+    # sync (issue 8): mutations one device may push per minute; 0 turns the limit off.
+    sync_mutations_per_minute: int = 6000
 
     @property
     def resolved_database_url(self) -> str:
