@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from backend.config import ConfigError, Settings, describe, load_settings, unknown_variables
-from backend.identity.models import ROLES
+from backend.identity.models import ORG_KINDS, ROLES
 from fieldsync import cmd_evidence, cmd_simulate
 
 EPILOG = (
@@ -211,8 +211,16 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
                     )
                 )
             ).scalar_one_or_none()
+            if org is None and args.org_kind:
+                org = await identity.create_organisation(
+                    session, kind=args.org_kind, name=args.org, code=args.org
+                )
+                print(f"Created organisation {org.code} ({org.kind}); id {org.id}")
             if org is None:
-                raise CliError(f"no organisation with code or id {args.org!r}")
+                raise CliError(
+                    f"no organisation with code or id {args.org!r}; add --org-kind service_provider "
+                    "(or another kind) to create it"
+                )
             try:
                 user = await identity.create_user(
                     session,
@@ -297,7 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
         "create",
         help="create a user in an organisation",
         description="Create a user. The password is asked for unless --password is given.",
-        epilog="example: fieldsync user create alice --org platform --role admin",
+        epilog=(
+            "examples:\n"
+            "  fieldsync user create alice --org platform --role admin --org-kind service_provider\n"
+            "  fieldsync user create bob --org dist-00 --role field_staff --password 'long secret'"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("username")
     create.add_argument("--org", required=True, help="organisation code or id (e.g. platform, dist-00)")
@@ -305,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         choices=ROLES,
+    )
+    create.add_argument(
+        "--org-kind",
+        choices=ORG_KINDS,
+        help="create the organisation with this kind if no organisation has that code "
+        "(for the first administrator of an empty database)",
     )
     create.add_argument("--name", help="display name (default: the username)")
     create.add_argument("--password", help="password (8+ characters); prompted for when omitted")
