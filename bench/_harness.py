@@ -18,6 +18,8 @@ import json
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -121,11 +123,80 @@ async def seed_demo_network(
 # --- the server process -------------------------------------------------------------------
 
 
+PROFILE_DIR: Path | None = None  # set by ``--profile DIR``: every server is sampled by py-spy
+
+
 class Server(ServerProcess):
-    """A server process on ``target``'s database (see :mod:`fieldsync.simulation.server`)."""
+    """A server process on ``target``'s database (see :mod:`fieldsync.simulation.server`).
+
+    With ``--profile DIR`` py-spy samples it for its whole life; on stop the collapsed stacks
+    go to ``DIR/<bench>-<backend>-<port>.txt`` and the top frames to stderr.
+    """
 
     def __init__(self, target: Target, **settings: Any) -> None:
         super().__init__(target.url, target.workdir, **settings)
+        self.profile_path: Path | None = None
+        self._spy: subprocess.Popen[bytes] | None = None
+        if PROFILE_DIR is not None:
+            PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+            self.profile_path = PROFILE_DIR / f"{target.backend}-{self.port}.txt"
+            spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            self._spy = subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(self.proc.pid),
+                    "--gil",
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(self.profile_path),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def stop(self) -> None:
+        if self._spy is not None:
+            self._spy.send_signal(signal.SIGINT)
+            try:
+                self._spy.wait(30)
+            except subprocess.TimeoutExpired:
+                self._spy.kill()
+            self._spy = None
+        super().stop()
+        if self.profile_path is not None and self.profile_path.exists():
+            print(top_frames(self.profile_path), file=sys.stderr)
+
+
+def top_frames(collapsed: Path, n: int = 25) -> str:
+    """The frames with the most samples (inclusive) in a py-spy ``raw`` (collapsed) profile,
+    restricted to fieldsync's own packages and the libraries they call first."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+        own[frames[-1]] = own.get(frames[-1], 0) + samples
+    ours = ("backend/", "sync/", "mobile_api/", "workers/", "fieldsync/")
+    rows = sorted(((c, f) for f, c in inclusive.items() if any(o in f for o in ours)), reverse=True)[:n]
+    hot = sorted(((c, f) for f, c in own.items()), reverse=True)[:20]
+    lines = [f"profile {collapsed} — {total} samples; inclusive, fieldsync frames:"]
+    lines += [f"  {c / total:6.1%}  {f}" for c, f in rows]
+    lines.append("self time, any frame:")
+    lines += [f"  {c / total:6.1%}  {f}" for c, f in hot]
+    return "\n".join(lines)
 
 
 async def login(http: Any, username: str, *, client_id: str = "bench", password: str = DEMO_PASSWORD) -> str:
@@ -215,8 +286,11 @@ def run(bench: Bench, argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"bench/{bench.name}.py", description=(bench.measure.__doc__ or ""))
     parser.add_argument("--db", choices=["all", "sqlite", "postgresql"], default="all")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, SQLite file)")
+    parser.add_argument("--profile", type=Path, help="sample each server with py-spy into this folder")
     bench.add_arguments(parser)
     args = parser.parse_args(argv)
+    global PROFILE_DIR
+    PROFILE_DIR = args.profile
     scratch = Path(tempfile.mkdtemp(prefix=f"fieldsync-bench-{bench.name}-"))
     out: dict[str, Any] = {"bench": bench.name, "machine_before": machine(), "results": {}}
     started = time.perf_counter()
