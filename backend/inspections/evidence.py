@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.evidence import register_record_source
+from backend.evidence.service import append_record
+from backend.identity import Actor
 from backend.inspections.models import Inspection, InspectionAnswer, InspectionTemplate
+from backend.media import attached_hashes, register_record_type
+
+RECORD_TYPE = "inspection"
 
 
 def inspection_document(
@@ -36,9 +43,7 @@ def inspection_document(
 
 async def attached_photo_hashes(session: AsyncSession, inspection_id: str) -> list[str]:
     """SHA-256 of the photos uploaded and attached to the inspection."""
-    # MEDIA-HOOK: backend.media.service.attached_hashes(session, "inspection", inspection_id)
-    # lands with the media issue; until then no photo counts as attached.
-    return []
+    return await attached_hashes(session, RECORD_TYPE, inspection_id)
 
 
 async def append_inspection(
@@ -49,6 +54,38 @@ async def append_inspection(
     photo_hashes: list[str],
 ) -> None:
     """Append the submitted inspection to the tamper-evident log, in the submitting transaction."""
-    # EVIDENCE-HOOK: backend.evidence.service.append_record(session, record_type="inspection",
-    # record_id=inspection.id, document=inspection_document(...), photo_hashes=photo_hashes)
-    inspection_document(inspection, template, answers)
+    await append_record(
+        session,
+        record_type=RECORD_TYPE,
+        record_id=inspection.id,
+        document=inspection_document(inspection, template, answers),
+        photo_hashes=photo_hashes,
+    )
+
+
+async def stored_document(session: AsyncSession, inspection_id: str) -> dict[str, Any] | None:
+    """The submitted inspection as stored now (for ``fieldsync evidence verify``)."""
+    inspection = await session.get(Inspection, inspection_id, populate_existing=True)
+    if inspection is None:
+        return None
+    template = await session.get(InspectionTemplate, inspection.template_id)
+    if template is None:
+        return None
+    answers = (
+        await session.scalars(
+            select(InspectionAnswer)
+            .where(InspectionAnswer.inspection_id == inspection_id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return inspection_document(inspection, template, list(answers))
+
+
+async def _can_view(session: AsyncSession, actor: Actor, inspection_id: str) -> bool:
+    from backend.inspections.service import can_view_inspection  # the service imports this module
+
+    return await can_view_inspection(session, actor, inspection_id)
+
+
+register_record_type(RECORD_TYPE, _can_view)
+register_record_source(RECORD_TYPE, stored_document)
