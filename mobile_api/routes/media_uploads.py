@@ -8,6 +8,7 @@ themselves instead of using the request-wide ``db_session``.
 
 from __future__ import annotations
 
+import base64
 from email.utils import format_datetime
 from typing import Any
 
@@ -219,8 +220,11 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
         async with _factory(request)() as session:
             upload = await uploads.get_upload(session, actor, upload_id)
         headers = _completed_headers(upload)
-        if meta := request.headers.get("upload-metadata"):
-            headers["Upload-Metadata"] = meta
+        if upload.meta:
+            headers["Upload-Metadata"] = ",".join(
+                f"{key} {base64.b64encode(value.encode()).decode()}".strip()
+                for key, value in upload.meta.items()
+            )
         return Response(None, status_code=200, headers=headers)
     except TusError as exc:
         return Response(None, status_code=exc.status, headers=_headers(**exc.headers))
