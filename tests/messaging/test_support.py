@@ -10,9 +10,8 @@ from sqlalchemy import select
 from backend.changefeed import ChangeLog
 from backend.db import utcnow
 from backend.identity import service as identity
-from backend.messaging import SUPPORT_SCOPE, Conversation
+from backend.messaging import SUPPORT_SCOPE, Conversation, service, support
 from backend.messaging import errors as merr
-from backend.messaging import service, support
 from backend.notifications import PushOutbox
 from tests.factories import Network
 from tests.messaging.helpers import actor
@@ -38,7 +37,9 @@ async def test_support_lifecycle_notes_and_escalation(session_factory, settings,
         )
         assert again.id == conv.id
     agent2 = actor(network, "support")
-    agent2 = type(agent2)(user_id=second.id, org_id=agent.org_id, org_kind=agent.org_kind, role="support_agent")
+    agent2 = type(agent2)(
+        user_id=second.id, org_id=agent.org_id, org_kind=agent.org_kind, role="support_agent"
+    )
 
     async with session_factory() as s, s.begin():
         [item] = await support.queue(s, agent)
@@ -63,7 +64,9 @@ async def test_support_lifecycle_notes_and_escalation(session_factory, settings,
         assert row.first_response_at is not None and row.waiting_since is None
         assert await service.member_conversation_ids(s, agent.user_id) == []
         # The customer writing again reopens it for the same agent.
-        await service.send_message(s, customer, conversation_id=conv.id, client_message_id="s2", body="Any news?")
+        await service.send_message(
+            s, customer, conversation_id=conv.id, client_message_id="s2", body="Any news?"
+        )
         row = await s.get(Conversation, conv.id)
         assert row.status == "claimed" and row.waiting_since is not None
         await support.resolve(s, agent2, conv.id)

@@ -74,7 +74,8 @@ function connect() {
   state.socket = socket;
   socket.onmessage = (ev) => {
     const event = JSON.parse(ev.data);
-    if (event.type === "support.updated" || event.type === "conversation") refreshQueue();
+    const mineRead = event.type === "read" && event.user_id === state.me.id;
+    if (event.type === "support.updated" || event.type === "conversation" || mineRead) refreshQueue();
     if (event.conversation_id && event.conversation_id === state.current) {
       if (event.type.startsWith("message") || event.type === "support.updated" || event.type === "conversation") {
         loadConversation(state.current, false);
