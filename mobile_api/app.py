@@ -95,5 +95,7 @@ def create_app(
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
+        # fieldsync.logs configures logging for the whole process; Litestar must not replace it.
+        logging_config=None,
         debug=False,
     )

@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.config import Settings, load_settings
 from backend.db import make_engine, make_session_factory
+from backend.identity.passwords import use_cheapest_hashing_for_tests
 from fieldsync.wiring import build_app
 from tests.dbs import PostgresDatabase, SqliteTemplate, pg_url
 from tests.factories import Network, build_network
 
 BACKENDS = ["sqlite", "postgresql"]
+
+use_cheapest_hashing_for_tests()
 
 
 @pytest.fixture(scope="session")

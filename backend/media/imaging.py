@@ -25,11 +25,11 @@ pillow_heif.register_heif_opener()
 
 THUMBNAIL_SIDE = 320
 DISPLAY_SIDE = 1600
-DEFAULT_MAX_PIXELS = 64_000_000  # a 48 MP phone photo fits, with margin
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 50_000_000  # matches Settings.image_max_pixels
+DEFAULT_MAX_BYTES = 30 * 1024 * 1024  # matches Settings.upload_max_bytes
 
 RejectCode = Literal[
-    "too_large", "not_an_image", "unsupported_format", "truncated_image", "decompression_bomb"
+    "upload_too_large", "not_an_image", "unsupported_format", "truncated_image", "image_too_many_pixels"
 ]
 DerivativeFormat = Literal["JPEG", "WEBP"]
 
@@ -78,7 +78,7 @@ def inspect_image(
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise RuntimeError("ImageFile.LOAD_TRUNCATED_IMAGES is set; truncated uploads can't be detected")
     if len(data) > max_bytes:
-        raise ImageRejected("too_large", f"{len(data)} bytes exceeds the {max_bytes} byte limit")
+        raise ImageRejected("upload_too_large", f"{len(data)} bytes exceeds the {max_bytes} byte limit")
     img = _open(data, max_pixels)
     try:
         _load(img)
@@ -156,7 +156,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as exc:
-        raise ImageRejected("decompression_bomb", str(exc)) from None
+        raise ImageRejected("image_too_many_pixels", str(exc)) from None
     except UnidentifiedImageError:
         raise _classify_unreadable(data) from None
     except (OSError, ValueError, EOFError, RuntimeError) as exc:  # plugin errors on a damaged header
@@ -168,7 +168,8 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     if width * height > max_pixels:
         img.close()
         raise ImageRejected(
-            "decompression_bomb", f"{width}x{height} = {width * height} pixels exceeds the {max_pixels} limit"
+            "image_too_many_pixels",
+            f"{width}x{height} = {width * height} pixels exceeds the {max_pixels} limit",
         )
     return img
 
@@ -177,10 +178,10 @@ def _load(img: Image.Image) -> None:
     try:
         img.load()
     except Image.DecompressionBombError as exc:
-        raise ImageRejected("decompression_bomb", str(exc)) from None
+        raise ImageRejected("image_too_many_pixels", str(exc)) from None
     except ValueError as exc:
         if "decompressed" in str(exc).lower():  # e.g. oversized PNG text/ICC chunks
-            raise ImageRejected("decompression_bomb", str(exc)) from None
+            raise ImageRejected("image_too_many_pixels", str(exc)) from None
         raise ImageRejected("truncated_image", f"image data is damaged: {exc}") from None
     except Exception as exc:
         raise ImageRejected("truncated_image", f"image data is truncated or damaged: {exc}") from None

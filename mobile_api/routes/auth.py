@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor, Device, User
 from backend.identity import service as identity
 from mobile_api.auth import issue_access_token
-from mobile_api.schemas import Strict
+from mobile_api.schemas import Out, Strict
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
@@ -31,17 +31,13 @@ class RefreshIn(Strict):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class UserOut(msgspec.Struct):
+class UserOut(Out):
     id: str
     org_id: str
     username: str
     display_name: str
     role: str
     active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(user.id, user.org_id, user.username, user.display_name, user.role, user.active)
 
 
 class TokensOut(msgspec.Struct):
@@ -53,7 +49,7 @@ class TokensOut(msgspec.Struct):
     token_type: str = "Bearer"
 
 
-class DeviceOut(msgspec.Struct):
+class DeviceOut(Out):
     id: str
     user_id: str
     client_id: str
@@ -62,19 +58,6 @@ class DeviceOut(msgspec.Struct):
     created_at: datetime
     last_seen_at: datetime
     revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, d: Device) -> DeviceOut:
-        return cls(
-            d.id,
-            d.user_id,
-            d.client_id,
-            d.platform,
-            d.app_version,
-            d.created_at,
-            d.last_seen_at,
-            d.revoked_at,
-        )
 
 
 def _tokens(state: State, user: User, device: Device, refresh: str) -> TokensOut:
@@ -149,16 +132,25 @@ async def me(actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
     }
 
 
-@post("/devices/{device_id:str}/revoke", tags=["auth"], summary="Sign a device out (own device, or admin)")
+@post(
+    "/devices/{device_id:str}/revoke",
+    status_code=200,
+    tags=["auth"],
+    summary="Sign a device out (own device, or admin)",
+)
 async def revoke_device(device_id: str, actor: Actor, db_session: AsyncSession) -> DeviceOut:
     return DeviceOut.of(await identity.revoke_device(db_session, actor, device_id))
 
 
-@post("/admin/users/{user_id:str}/revoke", tags=["admin"], summary="Disable a user and sign out all devices")
+@post(
+    "/admin/users/{user_id:str}/revoke",
+    status_code=200,
+    tags=["admin"],
+    summary="Disable a user and sign out all devices",
+)
 async def revoke_user(user_id: str, actor: Actor, db_session: AsyncSession) -> UserOut:
     return UserOut.of(await identity.revoke_user(db_session, actor, user_id))
 
 
 PUBLIC_ROUTES = [login, refresh]
 ROUTES = [logout, me, revoke_device, revoke_user]
-_ = Request

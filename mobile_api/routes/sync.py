@@ -1,7 +1,77 @@
-"""The sync protocol: push, pull, schema."""
+"""The sync protocol over HTTP: push, pull and the mutation schema (thin: the engine is ``sync/``).
+
+Bodies are read and written with msgspec in JSON or MessagePack (``Content-Type`` /
+``Accept: application/msgpack``); large pages are gzip-compressed by the app's compression
+config when the client accepts it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Request, Response, get, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.changefeed.reading import begin_snapshot
+from backend.config import Settings
+from backend.identity import Actor
+from sync import protocol as p
+from sync.mutations import argument_schemas
+from sync.pull import DEFAULT_LIMIT, pull
+from sync.push import apply_batch
+
+
+def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
+    media_type = p.MSGPACK if p.is_msgpack(request.headers.get("accept")) else p.JSON
+    return Response(p.encode(value, media_type), media_type=media_type)
+
+
+@post("/sync/v1/push", status_code=200)
+async def push_route(
+    request: Request[Any, Any, Any], db_session: AsyncSession, actor: Actor
+) -> Response[bytes]:
+    """Apply a batch of mutations from a phone's outbox; one result per mutation."""
+    settings: Settings = request.app.state.settings
+    envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
+    result = await apply_batch(db_session, actor, settings, envelope)
+    # Results are stored with their effects: commit before replying, so a retry finds them.
+    await db_session.commit()
+    return _reply(request, result)
+
+
+@get("/sync/v1/pull")
+async def pull_route(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    actor: Actor,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    client_id: str | None = None,
+    resync: str | None = None,
+) -> Response[bytes]:
+    """Changes in the caller's scopes since ``cursor``, read in one snapshot."""
+    await db_session.commit()  # end the transaction that loaded the actor; the snapshot starts now
+    watermark = await begin_snapshot(db_session)
+    page = await pull(
+        db_session,
+        actor,
+        watermark,
+        cursor=cursor,
+        limit=limit,
+        client_id=client_id,
+        resync=frozenset(s for s in (resync or "").split(",") if s),
+    )
+    return _reply(request, page)
+
+
+@get("/sync/v1/schema")
+async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Every mutation's name, description and argument JSON Schema."""
+    settings: Settings = request.app.state.settings
+    return _reply(
+        request,
+        {"protocol": p.PROTOCOL_VERSION, "min_protocol": settings.sync_min_protocol, **argument_schemas()},
+    )
+
+
+ROUTES: list[Any] = [push_route, pull_route, schema_route]

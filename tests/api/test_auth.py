@@ -79,13 +79,13 @@ async def test_revoked_device_and_user_lose_access_at_next_request(client, netwo
     other = await login(client, "field-north", client_id="phone-2")
     admin = await auth_headers(client, "admin")
     r = await client.post(f"/devices/{phone['device_id']}/revoke", headers=admin)
-    assert r.status_code == 201 and r.json()["revoked_at"]
+    assert r.status_code == 200 and r.json()["revoked_at"]
     gone = await client.get("/me", headers={"Authorization": f"Bearer {phone['access_token']}"})
     assert gone.status_code == 401 and gone.json()["code"] == "device_revoked"
     ok = await client.get("/me", headers={"Authorization": f"Bearer {other['access_token']}"})
     assert ok.status_code == 200
     r = await client.post(f"/admin/users/{network.user('field-north').id}/revoke", headers=admin)
-    assert r.status_code == 201
+    assert r.status_code == 200
     gone = await client.get("/me", headers={"Authorization": f"Bearer {other['access_token']}"})
     assert gone.status_code == 401
     relogin = await client.post("/auth/login", json={"username": "field-north", "password": network.password})
@@ -105,4 +105,6 @@ async def test_non_admin_cannot_revoke_someone_elses_device(client, network):
     victim = await login(client, "dist-south")
     attacker = await auth_headers(client, "dist-north")
     r = await client.post(f"/devices/{victim['device_id']}/revoke", headers=attacker)
-    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert r.status_code == 404 and r.json()["code"] == "device_not_found"
+    victim_headers = {"Authorization": f"Bearer {victim['access_token']}"}
+    assert (await client.get("/me", headers=victim_headers)).status_code == 200

@@ -1,0 +1,156 @@
+"""Reading the change feed without ever skipping a change.
+
+On PostgreSQL a change's ``id`` comes from a sequence, and sequence order is not commit order:
+a transaction that took id 10 may commit after another's id 11 was read. Each change therefore
+carries its transaction id ``tx`` (``pg_current_xact_id()``) and readers only read changes
+whose ``tx`` is below the *watermark*, ``pg_snapshot_xmin`` of their snapshot: every
+transaction below it has finished, so no change can later appear behind a reader's position.
+Readers order by ``(tx, id)``. On SQLite writers are serialised, ``tx`` is 0 and ``id`` order
+is commit order; the watermark is simply everything committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
+from backend.db import is_postgres
+
+# An id larger than any change's: ``(tx, MAX_ID)`` is "all of transaction tx and before".
+MAX_ID = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class Watermark:
+    """What a reader in this snapshot may read: changes with ``(tx, id) <= high``."""
+
+    high: tuple[int, int]
+    # On PostgreSQL, the first transaction id a reader must not read yet (None on SQLite).
+    tx_limit: int | None
+
+
+async def begin_snapshot(session: AsyncSession) -> Watermark:
+    """Start a repeatable-read transaction on ``session`` and return its watermark.
+
+    The session must not be in a transaction yet. Everything read on it afterwards (scopes,
+    changes, checksums, a client's applied seq) comes from this one snapshot.
+    """
+    if is_postgres(session):
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        xmin = (
+            await session.execute(text("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
+        ).scalar_one()
+        return Watermark(high=(int(xmin) - 1, MAX_ID), tx_limit=int(xmin))
+    top = (await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0)))).scalar_one()
+    return Watermark(high=(0, int(top)), tx_limit=None)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    tx: int
+    id: int
+    scope: str
+    entity: str
+    entity_id: str
+    op: str
+    version: int
+    data: dict[str, Any] | None
+
+
+_COLUMNS = (
+    ChangeLog.tx,
+    ChangeLog.id,
+    ChangeLog.scope,
+    ChangeLog.entity,
+    ChangeLog.entity_id,
+    ChangeLog.op,
+    ChangeLog.version,
+    ChangeLog.data,
+)
+
+
+async def read_changes(
+    session: AsyncSession,
+    positions: dict[str, tuple[int, int]],
+    watermark: Watermark,
+    limit: int,
+) -> list[FeedRow]:
+    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order."""
+    if not positions:
+        return []
+    by_position: dict[tuple[int, int], list[str]] = {}
+    for scope, pos in positions.items():
+        by_position.setdefault(pos, []).append(scope)
+    key = tuple_(ChangeLog.tx, ChangeLog.id)
+    clauses = [
+        and_(ChangeLog.scope.in_(sorted(scopes)), key > tuple_(pos[0], pos[1]))
+        for pos, scopes in by_position.items()
+    ]
+    query = select(*_COLUMNS).where(or_(*clauses), key <= tuple_(*watermark.high))
+    rows = await session.execute(query.order_by(ChangeLog.tx, ChangeLog.id).limit(limit))
+    return [FeedRow(*row) for row in rows]
+
+
+async def read_snapshot(
+    session: AsyncSession, scope: str, after: tuple[str, str], limit: int
+) -> list[FeedRow]:
+    """A page of what ``scope`` holds now, in (entity, id) order after ``after``."""
+    query = (
+        select(
+            ChangeLog.tx,
+            ChangeLog.id,
+            ScopeRow.scope,
+            ScopeRow.entity,
+            ScopeRow.entity_id,
+            ChangeLog.op,
+            ScopeRow.version,
+            ChangeLog.data,
+        )
+        .join(ChangeLog, ChangeLog.id == ScopeRow.change_id)
+        .where(ScopeRow.scope == scope, tuple_(ScopeRow.entity, ScopeRow.entity_id) > tuple_(*after))
+        .order_by(ScopeRow.entity, ScopeRow.entity_id)
+        .limit(limit)
+    )
+    return [FeedRow(*row) for row in await session.execute(query)]
+
+
+async def changed_above_watermark(
+    session: AsyncSession, scopes: Iterable[str], watermark: Watermark
+) -> set[str]:
+    """Of ``scopes``, those with a change this snapshot can see but may not read yet.
+
+    Their ``scope_rows`` already include it, so a checksum would not match what was delivered.
+    """
+    scopes = list(scopes)
+    if watermark.tx_limit is None or not scopes:
+        return set()
+    query = (
+        select(ChangeLog.scope)
+        .where(ChangeLog.scope.in_(scopes), ChangeLog.tx >= watermark.tx_limit)
+        .distinct()
+    )
+    return set((await session.execute(query)).scalars())
+
+
+async def scope_checksums(session: AsyncSession, scopes: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(count, sum of row digests) of each scope, in one grouped aggregate."""
+    if not scopes:
+        return {}
+    query = (
+        select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
+        .where(ScopeRow.scope.in_(list(scopes)))
+        .group_by(ScopeRow.scope)
+    )
+    found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
+    return {scope: found.get(scope, (0, 0)) for scope in scopes}
+
+
+async def feed_horizon(session: AsyncSession) -> tuple[int, int] | None:
+    """Positions at or before this may have lost changes to compaction."""
+    row = (await session.execute(select(FeedHorizon.tx, FeedHorizon.change_id).limit(1))).first()
+    return (int(row[0]), int(row[1])) if row else None

@@ -1,0 +1,71 @@
+"""The mutation registry: each named command has an argument Struct and an async handler.
+
+A handler runs the domain service with the caller's identity and returns the server-assigned
+values a phone needs (or ``None``). It raises the domain's errors; the push engine turns them
+into ``rejected`` / ``conflict`` results. Handlers never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import Settings
+from backend.identity import Actor
+
+
+class Args(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every mutation's arguments: unknown fields are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class MutationContext:
+    session: AsyncSession
+    actor: Actor
+    settings: Settings
+    mutation_id: str
+    client_time: str | None
+
+
+Handler = Callable[[MutationContext, Any], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    name: str
+    args: type[Args]
+    handler: Handler
+    doc: str
+
+
+REGISTRY: dict[str, Mutation] = {}
+
+
+def mutation(name: str, args: type[Args]) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as the named mutation taking ``args``."""
+
+    def register(handler: Handler) -> Handler:
+        if name in REGISTRY:
+            raise RuntimeError(f"mutation {name} registered twice")
+        REGISTRY[name] = Mutation(name, args, handler, (handler.__doc__ or "").strip())
+        return handler
+
+    return register
+
+
+def argument_schemas() -> dict[str, Any]:
+    """Every mutation's argument JSON Schema, for ``GET /sync/v1/schema``."""
+    names = sorted(REGISTRY)
+    schemas, components = msgspec.json.schema_components(
+        [REGISTRY[n].args for n in names], ref_template="#/$defs/{name}"
+    )
+    return {
+        "mutations": {
+            n: {"description": REGISTRY[n].doc, "args": s} for n, s in zip(names, schemas, strict=True)
+        },
+        "$defs": components,
+    }

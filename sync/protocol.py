@@ -1,0 +1,107 @@
+"""The wire types of sync protocol v1, and their JSON / MessagePack encodings (msgspec)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from sync.errors import MalformedEnvelope
+
+PROTOCOL_VERSION = 1
+JSON = "application/json"
+MSGPACK = "application/msgpack"
+
+Status = Literal["applied", "duplicate", "conflict", "rejected"]
+APPLIED: Status = "applied"
+DUPLICATE: Status = "duplicate"
+CONFLICT: Status = "conflict"
+REJECTED: Status = "rejected"
+
+
+class MutationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One command from a phone's outbox; ``args`` are validated against the named mutation."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+    name: Annotated[str, msgspec.Meta(max_length=64)]
+    # Checked against the named mutation's argument type, so a bad one rejects only its mutation.
+    args: Any = None
+    client_time: str | None = None
+
+
+class PushRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    protocol: int
+    mutations: list[MutationIn]
+
+
+class MutationResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """``applied`` carries server-assigned values in ``data``; ``conflict`` carries the server's
+    state; ``rejected`` a stable ``code``; ``duplicate`` repeats the original outcome."""
+
+    id: str
+    seq: int
+    status: Status
+    code: str | None = None
+    message: str | None = None
+    data: Any = None
+    original_status: Status | None = None
+
+
+class PushResponse(msgspec.Struct, kw_only=True):
+    results: list[MutationResult]
+    last_applied_seq: int
+    # Set when the batch skipped ahead of the next expected seq; nothing from the gap on applied.
+    expected_seq: int | None = None
+
+
+class ChangeOut(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=False):
+    scope: str
+    entity: str
+    id: str
+    op: str
+    version: int
+    data: dict[str, Any] | None = None
+
+
+class ScopeChecksum(msgspec.Struct, array_like=True):
+    count: int
+    digest: int
+
+
+class PullResponse(msgspec.Struct, kw_only=True):
+    changes: list[ChangeOut]
+    cursor: str
+    has_more: bool
+    last_applied_seq: int | None
+    # Scopes restarting from a snapshot in this response: drop their rows before applying.
+    reset: list[str] = msgspec.field(default_factory=list)
+    # Of ``reset``, the scopes whose cursor was older than the compaction horizon.
+    resync_required: list[str] = msgspec.field(default_factory=list)
+    # Scopes the caller is no longer entitled to: purge their rows and forget them.
+    revoked: list[str] = msgspec.field(default_factory=list)
+    checksums: dict[str, ScopeChecksum] = msgspec.field(default_factory=dict)
+
+
+_json_encoder = msgspec.json.Encoder()
+_msgpack_encoder = msgspec.msgpack.Encoder()
+_push_json = msgspec.json.Decoder(PushRequest)
+_push_msgpack = msgspec.msgpack.Decoder(PushRequest)
+
+
+def decode_push(body: bytes, content_type: str) -> PushRequest:
+    """The push envelope, or :class:`MalformedEnvelope` naming what is wrong."""
+    decoder = _push_msgpack if is_msgpack(content_type) else _push_json
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedEnvelope(f"the push envelope is not valid: {exc}") from None
+
+
+def is_msgpack(media_type: str | None) -> bool:
+    return bool(media_type) and "msgpack" in media_type  # type: ignore[operator]
+
+
+def encode(value: Any, media_type: str) -> bytes:
+    return _msgpack_encoder.encode(value) if is_msgpack(media_type) else _json_encoder.encode(value)

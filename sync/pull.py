@@ -1,0 +1,166 @@
+"""Pull: what changed in the caller's scopes since its cursor, read in one database snapshot.
+
+Order of work in one response: scopes recomputed (revoked ones reported), scopes that need a
+snapshot (new, asked to resync, or behind the compaction horizon) streamed from ``scope_rows``,
+then the delta of caught-up scopes from the change log, below the watermark. A response that
+leaves nothing more carries checksums of the scopes that changed and the client's applied seq.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.changefeed.reading import (
+    FeedRow,
+    Watermark,
+    changed_above_watermark,
+    feed_horizon,
+    read_changes,
+    read_snapshot,
+    scope_checksums,
+)
+from backend.identity import Actor
+from backend.syncstate import SyncClient, SyncMutation
+from sync import protocol as p
+from sync.cursor import Cursor, Position, decode_cursor, encode_cursor
+from sync.scopes import entitled_scopes
+
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 5000
+
+
+async def pull(
+    session: AsyncSession,
+    actor: Actor,
+    watermark: Watermark,
+    *,
+    cursor: str | None,
+    limit: int = DEFAULT_LIMIT,
+    client_id: str | None = None,
+    resync: frozenset[str] = frozenset(),
+) -> p.PullResponse:
+    """One page for ``actor``; ``session`` is in the snapshot ``watermark`` was taken in."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    cur = decode_cursor(cursor, actor.user_id)
+    entitled = await entitled_scopes(session, actor)
+    revoked = sorted(cur.known() - entitled)
+    for scope in revoked:
+        cur.forget(scope)
+    resume = Position(*watermark.high)
+    behind = _behind_horizon(cur, await feed_horizon(session))
+    reset = sorted((entitled - cur.known()) | (resync & entitled) | behind)
+    for scope in reset:
+        cur.start_bootstrap(scope, resume)
+
+    changes: list[p.ChangeOut] = []
+    budget = limit
+    for scope in sorted(cur.bootstraps):
+        if budget <= 0:
+            break
+        budget -= await _snapshot_page(session, cur, scope, budget, changes)
+    delta_more = False
+    if budget > 0 and cur.scopes:
+        delta_more = await _delta_page(session, cur, watermark, budget, changes)
+    has_more = bool(cur.bootstraps) or delta_more or budget <= 0 and bool(cur.scopes)
+
+    checksums: dict[str, p.ScopeChecksum] = {}
+    last_applied: int | None = None
+    if not has_more:
+        checksums = await _checksums(session, cur, watermark)
+        if client_id:
+            last_applied = await _last_applied_seq(session, actor.user_id, client_id, watermark)
+    return p.PullResponse(
+        changes=changes,
+        cursor=encode_cursor(cur, actor.user_id),
+        has_more=has_more,
+        last_applied_seq=last_applied,
+        reset=reset,
+        resync_required=sorted(behind),
+        revoked=revoked,
+        checksums=checksums,
+    )
+
+
+def _behind_horizon(cur: Cursor, horizon: tuple[int, int] | None) -> set[str]:
+    if horizon is None:
+        return set()
+    return {s for s, pos in cur.scopes.items() if (pos.tx, pos.id) < horizon}
+
+
+def _change(row: FeedRow, *, snapshot: bool = False) -> p.ChangeOut:
+    return p.ChangeOut(
+        scope=row.scope,
+        entity=row.entity,
+        id=row.entity_id,
+        op="upsert" if snapshot else row.op,
+        version=row.version,
+        data=row.data,
+    )
+
+
+async def _snapshot_page(
+    session: AsyncSession, cur: Cursor, scope: str, budget: int, out: list[p.ChangeOut]
+) -> int:
+    """Stream up to ``budget`` rows of ``scope``'s snapshot; on its end the scope joins the delta."""
+    boot = cur.bootstraps[scope]
+    rows = await read_snapshot(session, scope, (boot.entity, boot.entity_id), budget + 1)
+    page = rows[:budget]
+    out.extend(_change(r, snapshot=True) for r in page)
+    if len(rows) > budget:
+        boot.entity, boot.entity_id = page[-1].entity, page[-1].entity_id
+    else:
+        del cur.bootstraps[scope]
+        cur.scopes[scope] = Position(boot.resume.tx, boot.resume.id, unverified=True)
+    return len(page)
+
+
+async def _delta_page(
+    session: AsyncSession, cur: Cursor, watermark: Watermark, budget: int, out: list[p.ChangeOut]
+) -> bool:
+    positions = {s: (pos.tx, pos.id) for s, pos in cur.scopes.items()}
+    rows = await read_changes(session, positions, watermark, budget + 1)
+    more = len(rows) > budget
+    page = rows[:budget]
+    out.extend(_change(r) for r in page)
+    for row in page:
+        cur.scopes[row.scope].unverified = True
+    # Every scope read has now delivered all it holds up to the page's end (or the watermark).
+    end = (page[-1].tx, page[-1].id) if more else watermark.high
+    for pos in cur.scopes.values():
+        if (pos.tx, pos.id) < end:
+            pos.tx, pos.id = end
+    return more
+
+
+async def _checksums(session: AsyncSession, cur: Cursor, watermark: Watermark) -> dict[str, p.ScopeChecksum]:
+    pending = [s for s, pos in cur.scopes.items() if pos.unverified]
+    not_yet = await changed_above_watermark(session, pending, watermark)
+    ready = [s for s in pending if s not in not_yet]
+    sums = await scope_checksums(session, ready)
+    for scope in ready:
+        cur.scopes[scope].unverified = False
+    return {s: p.ScopeChecksum(*sums[s]) for s in ready}
+
+
+async def _last_applied_seq(session: AsyncSession, user_id: str, client_id: str, watermark: Watermark) -> int:
+    """The client's highest acknowledged seq whose effects this snapshot has delivered."""
+    if watermark.tx_limit is None:
+        seq = (
+            await session.execute(
+                select(SyncClient.last_seq).where(
+                    SyncClient.user_id == user_id, SyncClient.client_id == client_id
+                )
+            )
+        ).scalar_one_or_none()
+        return int(seq or 0)
+    seq = (
+        await session.execute(
+            select(func.max(SyncMutation.seq)).where(
+                SyncMutation.user_id == user_id,
+                SyncMutation.client_id == client_id,
+                SyncMutation.tx < watermark.tx_limit,
+            )
+        )
+    ).scalar_one_or_none()
+    return int(seq or 0)

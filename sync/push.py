@@ -1,0 +1,181 @@
+"""Push: apply a phone's outbox batch exactly once, in ``seq`` order, one savepoint per mutation.
+
+The caller owns the transaction and commits after :func:`apply_batch` returns; results are
+stored in the same transaction as the effects they describe, so a crash between commit and
+reply loses nothing and a retry gets the stored results back as ``duplicate``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from sqlalchemy import insert, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import Settings
+from backend.db import is_postgres, utcnow
+from backend.errors import DomainError
+from backend.identity import Actor
+from backend.syncstate import SyncClient, SyncMutation
+from sync import protocol as p
+from sync.errors import BatchTooLarge, ProtocolTooOld
+from sync.mutations import REGISTRY, MutationContext
+from sync.ratelimit import check_push_rate
+
+log = logging.getLogger("fieldsync.sync")
+
+PUSH_MARK_KEY = "fieldsync_sync_push"
+
+
+def check_envelope(request: p.PushRequest, settings: Settings) -> None:
+    if request.protocol < settings.sync_min_protocol:
+        raise ProtocolTooOld(
+            f"protocol {request.protocol} is no longer supported; update the app "
+            f"(minimum {settings.sync_min_protocol})",
+            details={"min_protocol": settings.sync_min_protocol, "protocol": request.protocol},
+        )
+    if len(request.mutations) > settings.sync_max_batch:
+        raise BatchTooLarge(
+            f"a push may carry at most {settings.sync_max_batch} mutations; split the batch",
+            details={"max_batch": settings.sync_max_batch, "received": len(request.mutations)},
+        )
+
+
+async def apply_batch(
+    session: AsyncSession, actor: Actor, settings: Settings, request: p.PushRequest
+) -> p.PushResponse:
+    """Apply ``request`` for ``actor``; every mutation gets exactly one result."""
+    check_envelope(request, settings)
+    check_push_rate(actor, request.client_id, len(request.mutations), settings)
+    session.info[PUSH_MARK_KEY] = True
+    client = await _lock_client(session, actor.user_id, request.client_id)
+    results: list[p.MutationResult] = []
+    expected_seq: int | None = None
+    for m in sorted(request.mutations, key=lambda m: m.seq):
+        stored = await _stored_result(session, actor.user_id, request.client_id, m)
+        if stored is not None or m.seq <= client.last_seq:
+            # Already applied (by id, or its seq by any id): never again; the stored result comes back.
+            results.append(stored or p.MutationResult(id=m.id, seq=m.seq, status=p.DUPLICATE))
+            continue
+        if m.seq != client.last_seq + 1:
+            expected_seq = client.last_seq + 1
+            results.append(
+                _rejected(
+                    m,
+                    "seq_gap",
+                    f"expected seq {expected_seq} next; push the missing mutations first",
+                    {"expected_seq": expected_seq},
+                )
+            )
+            continue
+        result = await _run_one(session, actor, settings, m)
+        await _store(session, actor.user_id, request.client_id, m, result)
+        client.last_seq = m.seq
+        results.append(result)
+    client.updated_at = utcnow()
+    await session.flush()
+    return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
+
+
+async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> SyncClient:
+    """The client's row, locked: concurrent pushes from one phone apply one after the other."""
+    query = select(SyncClient).where(SyncClient.user_id == user_id, SyncClient.client_id == client_id)
+    client = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    if client is None:
+        insert_stmt = _insert_ignore(session, SyncClient).values(
+            user_id=user_id, client_id=client_id, last_seq=0, created_at=utcnow(), updated_at=utcnow()
+        )
+        await session.execute(insert_stmt)
+        client = (await session.execute(query.with_for_update())).scalar_one()
+    return client
+
+
+def _insert_ignore(session: AsyncSession, table: Any) -> Any:
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+async def _stored_result(
+    session: AsyncSession, user_id: str, client_id: str, m: p.MutationIn
+) -> p.MutationResult | None:
+    mine = select(SyncMutation).where(SyncMutation.user_id == user_id, SyncMutation.client_id == client_id)
+    row = (await session.execute(mine.where(SyncMutation.mutation_id == m.id))).scalar_one_or_none()
+    if row is None:
+        row = (await session.execute(mine.where(SyncMutation.seq == m.seq))).scalar_one_or_none()
+    if row is None:
+        return None
+    return p.MutationResult(
+        id=m.id,
+        seq=row.seq,
+        status=p.DUPLICATE,
+        code=row.code,
+        message=row.message,
+        data=row.data,
+        original_status=row.status,  # type: ignore[arg-type]
+    )
+
+
+async def _run_one(
+    session: AsyncSession, actor: Actor, settings: Settings, m: p.MutationIn
+) -> p.MutationResult:
+    spec = REGISTRY.get(m.name)
+    if spec is None:
+        return _rejected(m, "unknown_mutation", f"there is no mutation named {m.name!r}")
+    try:
+        args = msgspec.convert({} if m.args is None else m.args, spec.args)
+    except msgspec.ValidationError as exc:
+        return _rejected(m, "invalid", f"{m.name}: {exc}")
+    ctx = MutationContext(session, actor, settings, m.id, m.client_time)
+    savepoint = await session.begin_nested()
+    try:
+        data = await spec.handler(ctx, args)
+        await session.flush()
+    except DomainError as exc:
+        await savepoint.rollback()
+        if exc.kind == "conflict":
+            return p.MutationResult(
+                id=m.id, seq=m.seq, status=p.CONFLICT, code=exc.code, message=exc.message, data=exc.details
+            )
+        return _rejected(m, exc.code, exc.message, exc.details)
+    except Exception:
+        # A bug in one handler must not fail the batch or wedge the outbox: acknowledge it.
+        log.exception("mutation %s (%s) failed", m.name, m.id)
+        await savepoint.rollback()
+        return _rejected(m, "internal_error", "the server could not apply this mutation; it was logged")
+    await savepoint.commit()
+    return p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED, data=data)
+
+
+def _rejected(m: p.MutationIn, code: str, message: str, details: Any = None) -> p.MutationResult:
+    return p.MutationResult(id=m.id, seq=m.seq, status=p.REJECTED, code=code, message=message, data=details)
+
+
+def _tx_value(session: AsyncSession) -> Any:
+    return literal_column("(pg_current_xact_id()::text)::bigint") if is_postgres(session) else 0
+
+
+async def _store(
+    session: AsyncSession, user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult
+) -> None:
+    await session.execute(
+        insert(SyncMutation).values(
+            user_id=user_id,
+            client_id=client_id,
+            mutation_id=m.id,
+            seq=m.seq,
+            name=m.name[:64],
+            status=result.status,
+            code=result.code,
+            message=(result.message or "")[:500] or None,
+            data=msgspec.to_builtins(result.data) if result.data is not None else None,
+            tx=_tx_value(session),
+            applied_at=utcnow(),
+        )
+    )

@@ -1,0 +1,211 @@
+"""Pull: scoped, paged, read-your-writes, tombstones, revocation, bootstrap and repair."""
+
+from __future__ import annotations
+
+import gzip
+
+import msgspec
+from sqlalchemy import select, update
+
+from backend.catalog import ChannelAuthorisation, PriceEntry, Product
+from backend.catalog import service as catalog
+from backend.demo import SYSTEM
+from backend.identity import Organisation
+from backend.identity import service as identity
+from tests.factories import auth_headers
+from tests.sync.helpers import server_view
+
+
+def _org_ids(phone):
+    """Every organisation row a phone holds."""
+    return {i for (_s, e, i) in phone.rows() if e == "organisation"}
+
+
+class TestBootstrapAndScopes:
+    async def test_a_new_phone_gets_exactly_its_scopes_in_pages(self, phone, network, session_factory):
+        field = await phone("field-north")
+        stats = await field.pull(limit=25)
+        assert stats.pages > 3
+        assert field.rows() == await server_view(session_factory, network.user("field-north").id)
+        org = network.user("field-north").org_id
+        assert {s.split(":")[0] for s in field.scopes()} == {"reference", "org", "catalog", "user"}
+        assert f"org:{org}" in field.scopes()
+
+    async def test_no_phone_sees_another_distributors_data(self, phone, network):
+        north, south = await phone("dist-north"), await phone("dist-south")
+        await north.pull()
+        await south.pull()
+        north_org, south_org = network.user("dist-north").org_id, network.user("dist-south").org_id
+        north_rows = north.rows()
+        assert not any(s == f"org:{south_org}" for (s, _e, _i) in north_rows)
+        south_shops = {o.id for o in network.orgs.values() if o.parent_id == south_org}
+        assert south_shops and not (south_shops & _org_ids(north))
+        prices = [d for (_s, e, _i), (_v, d) in north_rows.items() if e == "price"]
+        assert prices and all(d["distributor_id"] == north_org for d in prices)
+        assert not any(s == f"org:{north_org}" for (s, _e, _i) in south.rows())
+
+    async def test_a_withdrawn_catalog_is_purged_from_the_replica(self, phone, network, session_factory):
+        field = await phone("field-north")
+        await field.pull()
+        sup_b = network.org("sup-b").id
+        assert field.rows(f"catalog:{sup_b}")
+        async with session_factory() as session:
+            await session.execute(
+                update(ChannelAuthorisation)
+                .where(ChannelAuthorisation.supplier_id == sup_b)
+                .values(active=False)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        stats = await field.pull()
+        assert f"catalog:{sup_b}" in stats.revoked
+        assert field.rows(f"catalog:{sup_b}") == {}
+        assert not [r for r in field.db.execute("SELECT 1 FROM rows WHERE scope = ?", (f"catalog:{sup_b}",))]
+
+    async def test_a_newly_granted_scope_is_bootstrapped_alone(self, phone, network, session_factory):
+        field = await phone("field-north")
+        await field.pull()
+        dist = network.user("field-north").org_id
+        async with session_factory() as session:
+            sup_c = await identity.create_organisation(
+                session, kind="supplier", name="Supplier C", code="sup-c"
+            )
+            cat = await catalog.create_category(session, SYSTEM, supplier_id=sup_c.id, code="tea", name="Tea")
+            for n in range(3):
+                await catalog.create_product(
+                    session, SYSTEM, supplier_id=sup_c.id, category_id=cat.id, sku=f"C-{n}", name=f"Tea {n}"
+                )
+            region = (await session.get(Organisation, dist)).region_id
+            session.add(
+                ChannelAuthorisation(
+                    supplier_id=sup_c.id, distributor_id=dist, category_id=cat.id, region_id=region
+                )
+            )
+            await session.commit()
+        response = await field.http.get(
+            "/sync/v1/pull",
+            params={"cursor": field.cursor, "client_id": field.client_id},
+            headers=field.headers,
+        )
+        page = response.json()
+        assert page["reset"] == [f"catalog:{sup_c.id}"]
+        scopes = {c["scope"] for c in page["changes"]}
+        # The new catalog in full, plus only the authorisation row's own change in the org scope.
+        assert scopes == {f"catalog:{sup_c.id}", f"org:{dist}"}
+        assert len([c for c in page["changes"] if c["scope"] == f"org:{dist}"]) == 1
+        await field.pull()
+        assert len(field.rows(f"catalog:{sup_c.id}")) == 1 + 1 + 3  # supplier, category, products
+        assert field.rows() == await server_view(session_factory, network.user("field-north").id)
+
+
+class TestDeltas:
+    async def test_updates_and_deletes_arrive_as_versions_and_tombstones(
+        self, phone, network, session_factory
+    ):
+        field = await phone("field-north")
+        await field.pull()
+        sup_a, dist = network.org("sup-a").id, network.user("field-north").org_id
+        product = next(p for p in network.products.values() if p.supplier_id == sup_a)
+        async with session_factory() as session:
+            (await session.get(Product, product.id)).name = "Renamed"
+            price = (
+                await session.execute(select(PriceEntry).where(PriceEntry.distributor_id == dist).limit(1))
+            ).scalar_one()
+            price_id = price.id
+            await session.commit()
+        await field.pull()
+        catalog_scope, org_scope = f"catalog:{sup_a}", f"org:{dist}"
+        version, data = field.rows(catalog_scope)[(catalog_scope, "product", product.id)]
+        assert (version, data["name"]) == (2, "Renamed")
+        assert (org_scope, "price", price_id) in field.rows(org_scope)
+        async with session_factory() as session:
+            await session.delete(await session.get(PriceEntry, price_id))
+            await session.commit()
+        response = await field.http.get(
+            "/sync/v1/pull", params={"cursor": field.cursor}, headers=field.headers
+        )
+        tombstone = {"scope": org_scope, "entity": "price", "id": price_id, "op": "delete", "version": 1}
+        assert tombstone in response.json()["changes"]
+        await field.pull()
+        assert (org_scope, "price", price_id) not in field.rows()
+        assert field.rows() == await server_view(session_factory, network.user("field-north").id)
+
+    async def test_a_caught_up_pull_is_empty(self, phone, network):
+        field = await phone("field-north")
+        await field.pull()
+        stats = await field.pull()
+        assert (stats.pages, stats.changes) == (1, 0)
+
+    async def test_read_your_writes(self, phone, network):
+        field = await phone("field-north")
+        await field.pull()
+        mid = field.mutate("profile.update", {"display_name": "Fresh Name"})
+        await field.push()
+        assert field.result(mid)["status"] == "applied"
+        await field.pull()
+        assert field.last_applied_seq == 1
+        user_id = network.user("field-north").id
+        scope = f"user:{user_id}"
+        assert field.rows(scope)[(scope, "user", user_id)][1]["display_name"] == "Fresh Name"
+
+
+class TestIntegrity:
+    async def test_a_corrupted_replica_is_detected_and_repaired(self, phone, network, session_factory):
+        field = await phone("field-north")
+        await field.pull()
+        org_scope = f"org:{network.user('field-north').org_id}"
+        with field.db:
+            field.db.execute(
+                "DELETE FROM rows WHERE rowid IN (SELECT rowid FROM rows WHERE scope = ? LIMIT 2)",
+                (org_scope,),
+            )
+        # A change in the scope makes the next pull carry its checksum.
+        async with session_factory() as session:
+            shop = await session.get(Organisation, network.org("shop-001").id)
+            shop.name = "Shop One Renamed"
+            await session.commit()
+        stats = await field.pull()
+        assert stats.repaired == [org_scope]
+        assert field.rows() == await server_view(session_factory, network.user("field-north").id)
+
+    async def test_checksums_travel_with_completed_scopes(self, client, network):
+        h = await auth_headers(client, "field-north")
+        page = (await client.get("/sync/v1/pull", params={"limit": 5000}, headers=h)).json()
+        assert not page["has_more"]
+        assert set(page["checksums"]) == {c["scope"] for c in page["changes"]}
+        again = (await client.get("/sync/v1/pull", params={"cursor": page["cursor"]}, headers=h)).json()
+        assert again["checksums"] == {}
+
+
+class TestEncodings:
+    async def test_msgpack_pull_matches_json(self, phone, network):
+        as_json, as_msgpack = (
+            await phone("field-north"),
+            await phone("field-north", media_type="application/msgpack"),
+        )
+        await as_json.pull()
+        await as_msgpack.pull()
+        assert as_json.rows() == as_msgpack.rows()
+
+    async def test_large_pages_are_gzipped(self, client, network):
+        h = await auth_headers(client, "field-north")
+        response = await client.get(
+            "/sync/v1/pull", params={"limit": 200}, headers={**h, "Accept-Encoding": "gzip"}
+        )
+        assert response.headers.get("content-encoding") == "gzip"
+        assert response.json()["changes"]
+        raw = await client.get(
+            "/sync/v1/pull", params={"limit": 200}, headers={**h, "Accept-Encoding": "identity"}
+        )
+        assert "content-encoding" not in raw.headers
+        assert len(gzip.compress(raw.content)) < len(raw.content)
+
+    async def test_a_bad_or_foreign_cursor_is_a_400(self, client, network):
+        north = await auth_headers(client, "dist-north")
+        south = await auth_headers(client, "dist-south")
+        bad = await client.get("/sync/v1/pull", params={"cursor": "not-a-cursor"}, headers=north)
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_cursor"
+        cursor = (await client.get("/sync/v1/pull", params={"limit": 1}, headers=north)).json()["cursor"]
+        foreign = await client.get("/sync/v1/pull", params={"cursor": cursor}, headers=south)
+        assert foreign.status_code == 400 and foreign.json()["code"] == "invalid_cursor"
+        msgspec.json.decode((await client.get("/sync/v1/pull", params={"limit": 0}, headers=north)).content)
