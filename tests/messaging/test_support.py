@@ -13,6 +13,7 @@ from backend.identity import service as identity
 from backend.messaging import SUPPORT_SCOPE, Conversation, service, support
 from backend.messaging import errors as merr
 from backend.notifications import PushOutbox
+from backend.orders.models import Order
 from tests.factories import Network
 from tests.messaging.helpers import actor
 from workers.jobs.messaging_jobs import escalate_support_breaches
@@ -81,9 +82,22 @@ async def test_support_lifecycle_notes_and_escalation(session_factory, settings,
             (await s.execute(select(ChangeLog.scope).where(ChangeLog.entity_id == note.id))).scalars()
         )
         assert note_scopes == {SUPPORT_SCOPE}
+        supplier_id = network.org("sup-a").id
+        for org_id, state in ((customer.org_id, "submitted"), (actor(network, "dist-south").org_id, "draft")):
+            s.add(
+                Order(
+                    kind="purchase",
+                    distributor_id=org_id,
+                    supplier_id=supplier_id,
+                    created_by="x",
+                    state=state,
+                )
+            )
+        await s.flush()
         context = await support.customer_context(s, agent2, conv.id)
         assert context["organisation"]["id"] == customer.org_id
-        assert context["recent_orders"] == [] or isinstance(context["recent_orders"], list)
+        assert [o["state"] for o in context["recent_orders"]] == ["submitted"]
+        assert context["open_discrepancies"] == []
 
     # First-response target: a fresh conversation past its deadline escalates once.
     async with session_factory() as s, s.begin():
