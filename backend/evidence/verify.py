@@ -74,15 +74,12 @@ async def verify_log(session: AsyncSession, storage: Storage, public_key: bytes 
         ).all()
         if not batch:
             break
-        stored_leaves = dict(
-            (
-                await session.execute(
-                    select(EvidenceNode.idx, EvidenceNode.hash).where(
-                        EvidenceNode.level == 0, EvidenceNode.idx.between(batch[0].index, batch[-1].index)
-                    )
-                )
-            ).tuples()
+        rows = await session.execute(
+            select(EvidenceNode.idx, EvidenceNode.hash).where(
+                EvidenceNode.level == 0, EvidenceNode.idx.between(batch[0].index, batch[-1].index)
+            )
         )
+        stored_leaves = {int(idx): bytes(h) for idx, h in rows}
         for entry in batch:
             try:
                 prev = await _check_entry(

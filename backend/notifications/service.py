@@ -139,3 +139,9 @@ async def enqueue(
     )
     session.add(row)
     return row
+
+
+async def request_sync(session: AsyncSession, user_ids: set[str] | list[str]) -> None:
+    """Owe each user a data-only "sync now" push; pending ones collapse into one per user."""
+    for user_id in sorted(set(user_ids)):
+        await enqueue(session, user_id=user_id, kind="sync", collapse_key="sync")

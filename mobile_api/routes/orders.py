@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import get, post, put
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor
@@ -19,13 +18,10 @@ from backend.orders import Delivery, DeliveryLine, Order, OrderLine
 from backend.orders import service as orders
 from backend.orders.states import allowed_actions
 from mobile_api.routes import orders_acceptance
+from mobile_api.routes.orders_params import ClientId, Cursor, Id, Limit, StateFilter
 from mobile_api.schemas import Page, Strict
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-ClientId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
 Qty = Annotated[int, msgspec.Meta(ge=0, le=orders.MAX_QTY)]
-Limit = Annotated[int, Parameter(ge=1, le=500, default=50)]
-Cursor = Annotated[str | None, Parameter(max_length=64, default=None)]
 
 
 class LineIn(Strict):
@@ -177,7 +173,7 @@ async def list_orders(
     db_session: AsyncSession,
     cursor: Cursor,
     limit: Limit,
-    state: str | None = None,
+    state_filter: StateFilter = None,
     kind: str | None = None,
     supplier_id: str | None = None,
     distributor_id: str | None = None,
@@ -186,7 +182,7 @@ async def list_orders(
     listing = await orders.list_orders(
         db_session,
         actor,
-        state=state,
+        state=state_filter,
         kind=kind,
         supplier_id=supplier_id,
         distributor_id=distributor_id,
@@ -245,11 +241,11 @@ async def list_deliveries(
     db_session: AsyncSession,
     cursor: Cursor,
     limit: Limit,
-    state: str | None = None,
+    state_filter: StateFilter = None,
     kind: str | None = None,
 ) -> Page[DeliveryOut]:
     listing = await orders.list_deliveries(
-        db_session, actor, state=state, kind=kind, cursor=cursor, limit=limit
+        db_session, actor, state=state_filter, kind=kind, cursor=cursor, limit=limit
     )
     return Page(items=[DeliveryOut.of(d) for d in listing.items], next_cursor=listing.next_cursor)
 

@@ -7,20 +7,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import get, post
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.acceptance import Acceptance, AcceptanceLine, Claim
 from backend.acceptance import service as acceptance
 from backend.identity import Actor
+from mobile_api.routes.orders_params import ClientId, Cursor, Id, Limit, StateFilter
 from mobile_api.schemas import Page, Strict
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-ClientId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
 Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-Limit = Annotated[int, Parameter(ge=1, le=500, default=50)]
-Cursor = Annotated[str | None, Parameter(max_length=64, default=None)]
 
 
 class AcceptanceLineIn(Strict):
@@ -187,9 +183,9 @@ async def get_acceptance(acceptance_id: str, actor: Actor, db_session: AsyncSess
 
 @get("/claims", tags=["acceptance"])
 async def list_claims(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, state: str | None = None
+    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, state_filter: StateFilter = None
 ) -> Page[ClaimOut]:
-    listing = await acceptance.list_claims(db_session, actor, state=state, cursor=cursor, limit=limit)
+    listing = await acceptance.list_claims(db_session, actor, state=state_filter, cursor=cursor, limit=limit)
     return Page(items=[ClaimOut.of(c) for c in listing.items], next_cursor=listing.next_cursor)
 
 
