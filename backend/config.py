@@ -46,8 +46,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     log_level: str = "INFO"
     google_application_credentials: str = ""
+    # media and evidence (issue 5; documented in docs/media.md)
+    media_upload_expiry_s: int = 24 * 3600
+    media_orphan_ttl_s: int = 30 * 24 * 3600
+    evidence_signing_key: str = ""
+    # messaging and push (issue 6)
+    message_edit_window_s: int = 900
+    fcm_endpoint: str = ""
+    push_batch_size: int = 500
+    push_max_attempts: int = 8
     # sync (issue 8): mutations one device may push per minute; 0 turns the limit off.
     sync_mutations_per_minute: int = 6000
+    # field operations (issue 4; documented in docs/field-operations.md)
+    stock_low_qty: int = 10
 
     @property
     def resolved_database_url(self) -> str:
@@ -92,13 +103,37 @@ def _coerce(field: str, raw: str, default: Any) -> Any:
         return value
     if isinstance(default, float):
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
             raise ConfigError(f"{name}={raw!r} is not a number") from None
+        if not 0 <= value < float("inf"):
+            raise ConfigError(f"{name}={raw!r} must be a finite number, not negative")
+        return value
     return raw
 
 
+# Limits and periods that make no sense at zero.
+_POSITIVE = (
+    "port",
+    "access_token_ttl_s",
+    "refresh_token_ttl_s",
+    "login_max_failures",
+    "max_body_bytes",
+    "max_import_bytes",
+    "sync_max_batch",
+    "upload_max_bytes",
+    "image_max_pixels",
+    "message_max_chars",
+    "requests_per_minute",
+)
+# Variables with the prefix that are read elsewhere (the test suite), not by Settings.
+_OTHER_VARIABLES = {"FIELDSYNC_TEST_DATABASE_URL", "FIELDSYNC_TEST_REDIS_URL"}
+
+
 def _validate(settings: Settings) -> None:
+    for field in _POSITIVE:
+        if getattr(settings, field) < 1:
+            raise ConfigError(f"{env_name(field)}={getattr(settings, field)} must be at least 1")
     url = settings.resolved_database_url
     if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
         raise ConfigError(
@@ -128,7 +163,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
             values[field] = _coerce(field, raw, getattr(defaults, field))
     values.update(overrides)
     settings = msgspec.structs.replace(defaults, **values)
-    if not settings.secret_key:
+    if not settings.secret_key and settings.env != "production":
         settings = msgspec.structs.replace(settings, secret_key=_local_secret(settings.var_dir))
     _validate(settings)
     return settings
@@ -146,7 +181,68 @@ def _local_secret(var_dir: str) -> str:
     return key
 
 
-def describe() -> list[tuple[str, str]]:
-    """(variable, default) for every setting, for ``--help`` and the README."""
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """``FIELDSYNC_*`` variables that set nothing: most likely misspelt."""
+    environ = dict(os.environ if environ is None else environ)
+    known = {env_name(f) for f in Settings.__struct_fields__} | _OTHER_VARIABLES
+    return sorted(name for name in environ if name.startswith(_PREFIX) and name not in known)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, what it sets) for every setting, for ``--help`` and the README."""
     defaults = Settings()
-    return [(env_name(f), repr(getattr(defaults, f))) for f in Settings.__struct_fields__]
+    return [
+        (env_name(f), _show(getattr(defaults, f)), DESCRIPTIONS.get(f, "see the area's page in docs/"))
+        for f in Settings.__struct_fields__
+    ]
+
+
+def _show(default: Any) -> str:
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default) if default != "" else "(empty)"
+
+
+DESCRIPTIONS = {
+    "env": "development, test or production (production requires FIELDSYNC_SECRET_KEY, logs JSON)",
+    "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pw@host/db; "
+    "empty means var/fieldsync.db",
+    "var_dir": "folder for the embedded SQLite file, local media and the generated signing key",
+    "media_url": "where photos are stored: file:///path or s3://bucket/prefix; empty means var/media",
+    "redis_url": "redis://host:6379/0 for fan-out between API processes; empty means in-process only",
+    "secret_key": "signs access tokens; 32+ characters, the same in every process (generated under var/ "
+    "when empty outside production)",
+    "host": "address `fieldsync serve` binds",
+    "port": "port `fieldsync serve` binds",
+    "access_token_ttl_s": "lifetime of an access token (JWT), seconds",
+    "refresh_token_ttl_s": "lifetime of a refresh token, seconds",
+    "login_max_failures": "wrong passwords in a row before an account is locked",
+    "login_lockout_s": "how long a locked account stays locked, seconds",
+    "max_body_bytes": "largest request body the API accepts (413 above it)",
+    "max_import_bytes": "largest catalog CSV file the import accepts",
+    "sync_max_batch": "most mutations in one sync push",
+    "sync_min_protocol": "oldest sync protocol version still served (older clients get 426)",
+    "sync_compaction_horizon_s": "age after which the change log is compacted (older cursors re-snapshot)",
+    "upload_max_bytes": "largest photo upload",
+    "image_max_pixels": "largest image (width × height) that is decoded",
+    "message_max_chars": "longest chat message",
+    "requests_per_minute": "requests per minute per signed-in device (or per address before sign-in)",
+    "support_first_response_s": "support queue target: first answer within this many seconds",
+    "stock_discrepancy_ratio": "stock checks: a count further than this fraction from the expected stock "
+    "is flagged as a discrepancy",
+    "stock_low_qty": "workbench: a warehouse SKU whose expected stock is at or below this is low",
+    "run_worker_in_process": "run the job scheduler inside `fieldsync serve` (false when workers run apart)",
+    "log_json": "one JSON object a line (also on whenever FIELDSYNC_ENV=production)",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "google_application_credentials": "path to the Firebase service-account JSON for FCM push; empty means "
+    "pushes are logged, not sent",
+    "media_upload_expiry_s": "an unfinished photo upload is discarded after this many seconds",
+    "media_orphan_ttl_s": "a stored photo that nothing refers to is removed after this many seconds",
+    "evidence_signing_key": "base64 of 32 random bytes: the Ed25519 key that signs evidence tree heads "
+    "(generated under var/ when empty)",
+    "message_edit_window_s": "how long a sender may edit a chat message, seconds",
+    "fcm_endpoint": "base URL of an FCM-compatible server instead of Google's (tests use a local fake)",
+    "push_batch_size": "push notifications sent per FCM request (at most 500)",
+    "push_max_attempts": "attempts before a push notification is given up",
+    "sync_mutations_per_minute": "sync mutations one device may push per minute; 0 turns the limit off",
+}

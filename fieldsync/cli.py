@@ -5,49 +5,78 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import socket
 import sys
 import time
 from collections.abc import Sequence
 
-from backend.config import ConfigError, Settings, describe, load_settings
+from backend.config import ConfigError, Settings, describe, load_settings, unknown_variables
+from backend.identity.models import ORG_KINDS, ROLES
 from fieldsync import cmd_evidence, cmd_simulate
 
-EPILOG = "Settings come from environment variables:\n" + "\n".join(
-    f"  {name:<38} default {default}" for name, default in describe()
+EPILOG = (
+    "Settings come from environment variables (README.md describes each):\n"
+    + "\n".join(f"  {name:<38} default {default}" for name, default, _ in describe())
+    + "\n\nNew here? `fieldsync serve --seed-demo` (what `make run` does) serves a demo network."
 )
+
+
+class CliError(Exception):
+    """A failure to report as one clear line (no traceback), with the exit status to use."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as exc:
-        print(f"fieldsync: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise CliError(f"configuration error: {exc}", status=2) from None
+    for name in unknown_variables():
+        print(f"fieldsync: warning: {name} is not a setting; misspelt? (fieldsync --help)", file=sys.stderr)
+    return settings
 
 
 def _progress(message: str) -> None:
     print(f"  … {message}", file=sys.stderr, flush=True)
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _migrate(settings: Settings) -> None:
+    """Bring the database to the newest revision, or say plainly why it cannot be reached."""
     from backend.migrate import upgrade
 
+    url = settings.resolved_database_url
+    try:
+        upgrade(url)
+    except (OSError, ConnectionError) as exc:
+        raise CliError(
+            f"cannot reach the database {_redact(url)}: {exc}. Is it running? Check FIELDSYNC_DATABASE_URL."
+        ) from None
+    except Exception as exc:  # asyncpg and SQLAlchemy errors have no common base worth naming
+        raise CliError(
+            f"cannot migrate the database {_redact(url)}: {type(exc).__name__}: {exc}. "
+            "Check FIELDSYNC_DATABASE_URL and that the database exists."
+        ) from None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
     print(f"Applying migrations to {_redact(settings.resolved_database_url)}", file=sys.stderr)
-    upgrade(settings.resolved_database_url)
+    _migrate(settings)
     print("Database is at the newest revision.", file=sys.stderr)
     return 0
 
 
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
-    return url
-
-
-async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
+async def _seed(settings: Settings) -> bool:
+    """Seed the demo network unless it is there already; print the logins."""
     from backend.db import make_engine, make_session_factory
     from backend.demo import DEMO_PASSWORD, is_seeded, seed_demo
 
@@ -55,12 +84,16 @@ async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
     try:
         async with make_session_factory(engine)() as session:
             if await is_seeded(session):
-                if not only_if_empty:
-                    print("The demo network is already there; nothing to do.", file=sys.stderr)
+                print(
+                    f"The demo network is already there (sign in as admin / {DEMO_PASSWORD}; "
+                    "README.md lists every demo login).",
+                    file=sys.stderr,
+                )
                 return False
             started = time.perf_counter()
             print("Seeding the demo network (first start only):", file=sys.stderr)
             logins = await seed_demo(session, progress=_progress)
+            _progress("saving")
             await session.commit()
         print(
             f"Demo network ready in {time.perf_counter() - started:.1f}s. Demo logins (password "
@@ -75,8 +108,22 @@ async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
 
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
-    asyncio.run(_seed(_settings(), only_if_empty=False))
+    settings = _settings()
+    _migrate(settings)
+    asyncio.run(_seed(settings))
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(
+                f"cannot listen on {host}:{port} ({exc.strerror}). Is another fieldsync running? "
+                "Stop it, or choose another port with --port or FIELDSYNC_PORT."
+            ) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -84,19 +131,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from backend.migrate import upgrade
-
     settings = _settings()
-    if not args.no_migrate:
-        upgrade(settings.resolved_database_url)
-    if args.seed_demo:
-        asyncio.run(_seed(settings, only_if_empty=True))
-    if args.no_worker:
-        os.environ["FIELDSYNC_RUN_WORKER_IN_PROCESS"] = "false"
     host = args.host or settings.host
     port = args.port or settings.port
+    _check_port_free(host, port)
+    if not args.no_migrate:
+        print(f"Applying migrations to {_redact(settings.resolved_database_url)}", file=sys.stderr)
+        _migrate(settings)
+    if args.seed_demo:
+        asyncio.run(_seed(settings))
+    if args.no_worker:
+        os.environ["FIELDSYNC_RUN_WORKER_IN_PROCESS"] = "false"
+    worker = "off" if args.no_worker or not settings.run_worker_in_process else "in-process"
     print(
-        f"fieldsync serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)", file=sys.stderr
+        f"fieldsync serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema, "
+        f"worker {worker}); Ctrl-C stops it.",
+        file=sys.stderr,
     )
     uvicorn.run(
         "fieldsync.wiring:app_factory",
@@ -105,17 +155,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         workers=args.processes,
         log_level="warning",
+        access_log=False,  # fieldsync.http logs every request, with its request id
         proxy_headers=True,
-        ws="websockets",
+        ws="auto",  # the websockets library (sans-I/O) where installed
     )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from fieldsync.logs import setup_logging
+    from fieldsync.logs import configure_logging
 
     settings = _settings()
-    setup_logging(settings.log_level, json_lines=settings.log_json)
+    configure_logging(settings)
     asyncio.run(_run_worker(settings))
     return 0
 
@@ -137,6 +188,7 @@ async def _run_worker(settings: Settings) -> None:
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     settings = _settings()
+    _migrate(settings)
     password = args.password or getpass.getpass("Password for the new user: ")
     return asyncio.run(_user_create(settings, args, password))
 
@@ -159,9 +211,16 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
                     )
                 )
             ).scalar_one_or_none()
+            if org is None and args.org_kind:
+                org = await identity.create_organisation(
+                    session, kind=args.org_kind, name=args.org, code=args.org
+                )
+                print(f"Created organisation {org.code} ({org.kind}); id {org.id}")
             if org is None:
-                print(f"fieldsync: no organisation with code or id {args.org!r}", file=sys.stderr)
-                return 1
+                raise CliError(
+                    f"no organisation with code or id {args.org!r}; add --org-kind service_provider "
+                    "(or another kind) to create it"
+                )
             try:
                 user = await identity.create_user(
                     session,
@@ -172,8 +231,7 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
                     password=password,
                 )
             except DomainError as exc:
-                print(f"fieldsync: {exc.message} ({exc.code})", file=sys.stderr)
-                return 1
+                raise CliError(f"{exc.message} ({exc.code})") from None
             await session.commit()
             print(f"Created user {user.username} ({user.role}) in {org.name}; id {user.id}")
             return 0
@@ -193,12 +251,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="migrate, then serve the API (with the worker in-process)",
-        description="Apply migrations, optionally seed the demo network, and serve the API.",
+        description=(
+            "Apply migrations, optionally seed the demo network, and serve the API with the job "
+            "scheduler in the same process. In production run several `serve --no-worker` processes "
+            "(PostgreSQL and Redis) and one or more `fieldsync worker`."
+        ),
     )
     serve.add_argument("--host", help="address to bind (default FIELDSYNC_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default FIELDSYNC_PORT or 8000)")
     serve.add_argument(
-        "--processes", type=int, default=1, help="API processes (use PostgreSQL and Redis for >1)"
+        "--processes",
+        type=int,
+        default=1,
+        help="API processes sharing the port (use PostgreSQL and FIELDSYNC_REDIS_URL for more than 1)",
     )
     serve.add_argument(
         "--seed-demo", action="store_true", help="seed the demo network if the database is empty"
@@ -209,30 +274,56 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations on start")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run the background jobs (push, images, SLA, compaction)")
+    worker = sub.add_parser(
+        "worker",
+        help="run the background jobs (push, images, SLA, compaction)",
+        description="Run the job scheduler alone, for API processes started with `serve --no-worker`.",
+    )
     worker.set_defaults(func=cmd_worker)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations (Alembic) to the newest revision")
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply database migrations (Alembic) to the newest revision",
+        description="Apply every pending migration to FIELDSYNC_DATABASE_URL (default var/fieldsync.db).",
+    )
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser(
-        "demo-seed", help="create the demo network: 2 suppliers, 6 distributors, 300 shops…"
+        "demo-seed",
+        help="create the demo network: 2 suppliers, 6 distributors, 300 shops…",
+        description=(
+            "Create the demo network (2 suppliers, 6 distributors in 3 provinces, 300 terminals, "
+            "1,000 SKUs with prices, authorisations and quotas, one user of every role, and some "
+            "activity), unless it is already there. Migrates first."
+        ),
     )
     seed.set_defaults(func=cmd_demo_seed)
 
-    user = sub.add_parser("user", help="manage users")
+    user = sub.add_parser("user", help="manage users", description="Manage users.")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     create = user_sub.add_parser(
         "create",
         help="create a user in an organisation",
         description="Create a user. The password is asked for unless --password is given.",
+        epilog=(
+            "examples:\n"
+            "  fieldsync user create alice --org platform --role admin --org-kind service_provider\n"
+            "  fieldsync user create bob --org dist-00 --role field_staff --password 'long secret'"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("username")
     create.add_argument("--org", required=True, help="organisation code or id (e.g. platform, dist-00)")
     create.add_argument(
         "--role",
         required=True,
-        choices=["admin", "supplier_staff", "distributor_staff", "field_staff", "inspector", "support_agent"],
+        choices=ROLES,
+    )
+    create.add_argument(
+        "--org-kind",
+        choices=ORG_KINDS,
+        help="create the organisation with this kind if no organisation has that code "
+        "(for the first administrator of an empty database)",
     )
     create.add_argument("--name", help="display name (default: the username)")
     create.add_argument("--password", help="password (8+ characters); prompted for when omitted")
@@ -244,4 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"fieldsync: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130

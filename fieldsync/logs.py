@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from backend.config import Settings
 from mobile_api.request_id import request_id_var
 
 
@@ -36,11 +37,16 @@ class TextFormatter(logging.Formatter):
         return base
 
 
+def configure_logging(settings: Settings) -> None:
+    """Logging for a fieldsync process: JSON lines in production or when asked, else readable lines."""
+    setup_logging(settings.log_level, json_lines=settings.log_json or settings.env == "production")
+
+
 def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "httpx", "aiosqlite", "asyncio"):
+    for noisy in ("apscheduler", "httpx", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

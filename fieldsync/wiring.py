@@ -32,8 +32,8 @@ def build_app(settings: Settings | None = None) -> Litestar:
 
 def app_factory() -> Litestar:
     """Entry point for ``uvicorn --factory fieldsync.wiring:app_factory``."""
-    from fieldsync.logs import setup_logging
+    from fieldsync.logs import configure_logging
 
     settings = load_settings()
-    setup_logging(settings.log_level, json_lines=settings.log_json)
+    configure_logging(settings)
     return build_app(settings)

@@ -23,6 +23,7 @@ from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
+from mobile_api.ws_hub import Hub
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
@@ -84,6 +85,7 @@ def create_app(
         middleware=[request_id_middleware, metrics_middleware, rate_limit.middleware],
         state=app_state,
         lifespan=[dispose_engine, *lifespan],
+        plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         openapi_config=OpenAPIConfig(
@@ -93,5 +95,7 @@ def create_app(
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
+        # fieldsync.logs configures logging for the whole process; Litestar must not replace it.
+        logging_config=None,
         debug=False,
     )

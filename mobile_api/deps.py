@@ -1,4 +1,4 @@
-"""Dependencies shared by routes: the request's unit of work and paging."""
+"""Dependencies shared by routes: the request's unit of work, and reading a body within a limit."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from mobile_api.errors import ApiError
 
 
 async def provide_db_session(
@@ -23,3 +25,19 @@ async def provide_db_session(
         raise
     finally:
         await session.close()
+
+
+async def read_body(request: Request[Any, Any, Any], *, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it passes ``limit`` bytes (not after reading it all)."""
+    too_large = ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,12 +1,15 @@
-"""Prometheus metrics for requests, kept in a registry per application."""
+"""Prometheus metrics for requests, kept in a registry per application, and one log line a request."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+log = logging.getLogger("fieldsync.http")
 
 
 class Metrics:
@@ -33,6 +36,8 @@ class Metrics:
 
 
 def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """Count and time every HTTP request, and log it (the request id is added by the formatter)."""
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
@@ -51,6 +56,8 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             metrics: Metrics = scope["litestar_app"].state.metrics
             route = scope.get("path_template") or "unmatched"
             metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
-            metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.latency.labels(scope["method"], route).observe(elapsed)
+            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"], elapsed * 1000)
 
     return middleware

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import msgspec
 
@@ -11,6 +11,14 @@ T = TypeVar("T")
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base for request bodies: unknown fields are refused, not ignored."""
+
+
+class Out(msgspec.Struct):
+    """Base for response bodies built from a model row, field by field of the same name."""
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        return msgspec.convert(row, cls, from_attributes=True)
 
 
 class Page(msgspec.Struct, Generic[T]):

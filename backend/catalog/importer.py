@@ -20,6 +20,8 @@ REQUIRED = ("sku", "name", "category_code")
 OPTIONAL = ("category_name", "unit", "pack_size")
 UNITS = {"each", "case", "kg", "l", "box", "pack"}
 MAX_ROWS = 50_000
+MAX_PACK_SIZE = 100_000
+MAX_LENGTHS = {"sku": 64, "name": 200, "category_code": 40, "category_name": 200}  # the column sizes
 
 
 class RowError(msgspec.Struct):
@@ -37,6 +39,13 @@ class ImportReport:
 
 def _parse(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _check_rows(reader)
+    except csv.Error as exc:
+        return [], [RowError(row=reader.line_num, column="", message=f"not readable as CSV: {exc}")]
+
+
+def _check_rows(reader: csv.DictReader[str]) -> tuple[list[dict[str, str]], list[RowError]]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     errors: list[RowError] = []
     missing = [c for c in REQUIRED if c not in header]
@@ -66,17 +75,20 @@ def _parse(text: str) -> tuple[list[dict[str, str]], list[RowError]]:
                 RowError(row=number, column="unit", message=f"must be one of {', '.join(sorted(UNITS))}")
             )
         pack = row.get("pack_size") or "1"
-        if not pack.isdigit() or int(pack) < 1:
-            errors.append(RowError(row=number, column="pack_size", message="must be a whole number ≥ 1"))
+        if not (pack.isascii() and pack.isdigit()) or not 1 <= int(pack) <= MAX_PACK_SIZE:
+            errors.append(
+                RowError(row=number, column="pack_size", message=f"must be a whole number 1–{MAX_PACK_SIZE}")
+            )
         sku = row.get("sku", "")
         if sku in seen:
             errors.append(RowError(row=number, column="sku", message=f"duplicate of row {seen[sku]}"))
         elif sku:
             seen[sku] = number
-        if len(sku) > 64:
-            errors.append(RowError(row=number, column="sku", message="longer than 64 characters"))
-        if len(row.get("name", "")) > 200:
-            errors.append(RowError(row=number, column="name", message="longer than 200 characters"))
+        for column, longest in MAX_LENGTHS.items():
+            if len(row.get(column, "")) > longest:
+                errors.append(
+                    RowError(row=number, column=column, message=f"longer than {longest} characters")
+                )
         rows.append(row)
     if not rows and not errors:
         errors.append(RowError(row=1, column="", message="the file has no data rows"))

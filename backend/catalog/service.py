@@ -31,6 +31,18 @@ async def _org_of_kind(session: AsyncSession, org_id: str, kind: str) -> Organis
     return org
 
 
+async def _supplier_category(session: AsyncSession, supplier_id: str, category_id: str) -> Category:
+    category = await session.get(Category, category_id)
+    if category is None or category.supplier_id != supplier_id:
+        raise CategoryNotFound(f"category {category_id} does not exist for this supplier")
+    return category
+
+
+async def _require_region(session: AsyncSession, region_id: str) -> None:
+    if await session.get(Region, region_id) is None:
+        raise RegionNotFound(f"region {region_id} does not exist")
+
+
 async def create_category(
     session: AsyncSession, actor: Actor, *, supplier_id: str, code: str, name: str
 ) -> Category:
@@ -59,9 +71,7 @@ async def create_product(
     pack_size: int = 1,
 ) -> Product:
     require_supplier_admin(actor, supplier_id)
-    category = await session.get(Category, category_id)
-    if category is None or category.supplier_id != supplier_id:
-        raise CategoryNotFound(f"category {category_id} does not exist for this supplier")
+    await _supplier_category(session, supplier_id, category_id)
     if pack_size < 1:
         raise InvalidInput("pack_size must be at least 1", code="invalid_pack_size")
     exists = await session.execute(
@@ -152,11 +162,8 @@ async def grant_authorisation(
 ) -> ChannelAuthorisation:
     require_supplier_admin(actor, supplier_id)
     await _org_of_kind(session, distributor_id, "distributor")
-    category = await session.get(Category, category_id)
-    if category is None or category.supplier_id != supplier_id:
-        raise CategoryNotFound(f"category {category_id} does not exist for this supplier")
-    if await session.get(Region, region_id) is None:
-        raise RegionNotFound(f"region {region_id} does not exist")
+    await _supplier_category(session, supplier_id, category_id)
+    await _require_region(session, region_id)
     existing = (
         await session.execute(
             select(ChannelAuthorisation).where(
@@ -201,14 +208,11 @@ async def set_quota(
     if limit_qty < 0:
         raise InvalidInput("limit_qty must not be negative", code="invalid_quota_limit")
     await _org_of_kind(session, distributor_id, "distributor")
-    if await session.get(Region, region_id) is None:
-        raise RegionNotFound(f"region {region_id} does not exist")
+    await _require_region(session, region_id)
     if product_id is not None and (await get_product(session, product_id)).supplier_id != supplier_id:
         raise ProductNotFound(f"product {product_id} does not exist for this supplier")
     if category_id is not None:
-        category = await session.get(Category, category_id)
-        if category is None or category.supplier_id != supplier_id:
-            raise CategoryNotFound(f"category {category_id} does not exist for this supplier")
+        await _supplier_category(session, supplier_id, category_id)
     quota = RegionalQuota(
         supplier_id=supplier_id,
         distributor_id=distributor_id,

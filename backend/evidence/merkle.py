@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
@@ -129,6 +129,9 @@ class MerkleTree:
         proof.reverse()
         return proof
 
+    def _node(self, level: int, index: int) -> bytes:
+        return self._levels[level][index]
+
     def _check_size(self, size: int | None) -> int:
         if size is None:
             return self.size
@@ -140,9 +143,65 @@ class MerkleTree:
         """MTH(D[lo:hi]) for a non-empty range, using stored complete subtrees."""
         n = hi - lo
         if n & (n - 1) == 0 and lo % n == 0:  # aligned complete subtree: stored
-            return self._levels[n.bit_length() - 1][lo // n]
+            return self._node(n.bit_length() - 1, lo // n)
         k = _split(n)
         return node_hash(self._range_hash(lo, lo + k), self._range_hash(lo + k, hi))
+
+
+class StoredTree(MerkleTree):
+    """A tree of ``size`` leaves backed by a subset of its stored complete subtrees (e.g. from a database).
+
+    Use :func:`nodes_for` to learn which ``(level, index)`` nodes an operation needs, load those, then
+    build a ``StoredTree`` over them: proofs then cost O(log n) look-ups instead of the whole tree.
+    """
+
+    def __init__(self, size: int, nodes: Mapping[tuple[int, int], bytes]) -> None:
+        super().__init__()
+        self._size = size
+        self._nodes = nodes
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def leaf(self, index: int) -> bytes:
+        return self._nodes[(0, index)]
+
+    def append(self, leaf: bytes) -> int:
+        raise TypeError("a StoredTree is read-only")
+
+    def _node(self, level: int, index: int) -> bytes:
+        return self._nodes[(level, index)]
+
+
+class _RecordingNodes(dict[tuple[int, int], bytes]):
+    def __missing__(self, key: tuple[int, int]) -> bytes:
+        self[key] = EMPTY_ROOT
+        return EMPTY_ROOT
+
+
+def nodes_for(size: int, operation: Callable[[MerkleTree], object]) -> set[tuple[int, int]]:
+    """The stored ``(level, index)`` nodes that ``operation`` reads from a tree of ``size`` leaves.
+
+    Which nodes a proof or root reads depends only on sizes and indices, never on hash values, so a
+    dry run over placeholder hashes tells what to load.
+    """
+    recorder = _RecordingNodes()
+    operation(StoredTree(size, recorder))
+    return set(recorder)
+
+
+def frontier(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees ``(level, index)`` that make up a tree of ``size`` leaves, left to right."""
+    nodes, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            nodes.append((level, start >> level))
+            start += 1 << level
+    return nodes
 
 
 def root(leaves: Sequence[bytes]) -> bytes:

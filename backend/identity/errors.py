@@ -46,6 +46,10 @@ class UserNotFound(NotFound):
     code = "user_not_found"
 
 
+class DeviceNotFound(NotFound):
+    code = "device_not_found"
+
+
 class RegionNotFound(NotFound):
     code = "region_not_found"
 

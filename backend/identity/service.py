@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
@@ -234,12 +235,27 @@ async def _revoke_device_row(session: AsyncSession, device: Device) -> None:
     )
 
 
-async def revoke_device(session: AsyncSession, actor: Actor, device_id: str) -> Device:
-    device = await session.get(Device, device_id)
+def visible_devices(actor: Actor, stmt: Select[Any]) -> Select[Any]:
+    """Administrators see every device, organisation staff their colleagues', others their own."""
+    if actor.is_admin:
+        return stmt
+    if actor.role in ("distributor_staff", "supplier_staff"):
+        return stmt.join(User, User.id == Device.user_id).where(User.org_id == actor.org_id)
+    return stmt.where(Device.user_id == actor.user_id)
+
+
+async def get_device(session: AsyncSession, actor: Actor, device_id: str) -> Device:
+    stmt = visible_devices(actor, select(Device)).where(Device.id == device_id)
+    device = (await session.execute(stmt)).scalar_one_or_none()
     if device is None:
-        raise errors.NotFound(f"device {device_id} does not exist", code="device_not_found")
-    owner = await session.get(User, device.user_id)
-    assert owner is not None
+        # A device the caller may not see is reported as missing, not as forbidden.
+        raise errors.DeviceNotFound(f"device {device_id} does not exist")
+    return device
+
+
+async def revoke_device(session: AsyncSession, actor: Actor, device_id: str) -> Device:
+    """Sign a device out: one's own, or any as an administrator."""
+    device = await get_device(session, actor, device_id)
     if device.user_id != actor.user_id:
         actor.require_admin()
     await _revoke_device_row(session, device)

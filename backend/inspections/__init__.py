@@ -1,1 +1,27 @@
-"""Terminal inspections: versioned templates, visits, answers, scores."""
+"""Inspections: versioned checklists, terminal visits, LWW answers, frozen submissions."""
+
+from backend.inspections.models import Inspection, InspectionAnswer, InspectionTemplate
+from backend.inspections.service import (
+    answer_question,
+    create_template,
+    get_inspection,
+    get_template,
+    list_inspections,
+    revise_template,
+    start_inspection,
+    submit_inspection,
+)
+
+__all__ = [
+    "Inspection",
+    "InspectionAnswer",
+    "InspectionTemplate",
+    "answer_question",
+    "create_template",
+    "get_inspection",
+    "get_template",
+    "list_inspections",
+    "revise_template",
+    "start_inspection",
+    "submit_inspection",
+]

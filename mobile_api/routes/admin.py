@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get, patch, post
+from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,18 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.catalog import Category, ChannelAuthorisation, PriceEntry, Product, RegionalQuota
 from backend.catalog import service as catalog
 from backend.catalog.importer import import_catalog_csv
-from backend.identity import Actor, Device, Organisation, Region, User
+from backend.identity import ROLES, Actor, Device, Organisation, Region, User
 from backend.identity import service as identity
 from backend.identity.errors import NotAllowed
+from mobile_api.deps import read_body
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
 from mobile_api.routes.auth import DeviceOut, UserOut
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Out, Page, Strict
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Limit = Annotated[int, Parameter(ge=1, le=500, default=100)]
+# Amounts and quantities are 32-bit integer columns.
+Amount = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 Cursor = Annotated[str | None, Parameter(max_length=64, default=None)]
 
 
@@ -43,16 +47,12 @@ class RegionIn(Strict):
     parent_id: Id | None = None
 
 
-class RegionOut(msgspec.Struct):
+class RegionOut(Out):
     id: str
     level: str
     code: str
     name: str
     parent_id: str | None
-
-
-def _region(r: Region) -> RegionOut:
-    return RegionOut(r.id, r.level, r.code, r.name, r.parent_id)
 
 
 class OrganisationIn(Strict):
@@ -63,7 +63,7 @@ class OrganisationIn(Strict):
     parent_id: Id | None = None
 
 
-class OrganisationOut(msgspec.Struct):
+class OrganisationOut(Out):
     id: str
     kind: str
     name: str
@@ -73,14 +73,10 @@ class OrganisationOut(msgspec.Struct):
     active: bool
 
 
-def _org(o: Organisation) -> OrganisationOut:
-    return OrganisationOut(o.id, o.kind, o.name, o.code, o.region_id, o.parent_id, o.active)
-
-
 @post("/admin/regions", tags=["admin"])
 async def create_region(data: RegionIn, actor: Actor, db_session: AsyncSession) -> RegionOut:
     actor.require_admin()
-    return _region(await identity.create_region(db_session, **msgspec.structs.asdict(data)))
+    return RegionOut.of(await identity.create_region(db_session, **msgspec.structs.asdict(data)))
 
 
 @get("/admin/regions", tags=["admin"])
@@ -90,7 +86,7 @@ async def list_regions(
     stmt = select(Region)
     if parent_id:
         stmt = stmt.where(Region.parent_id == parent_id)
-    return await paginate(db_session, stmt, Region.id, _region, cursor=cursor, limit=limit)
+    return await paginate(db_session, stmt, Region.id, RegionOut.of, cursor=cursor, limit=limit)
 
 
 @post("/admin/organisations", tags=["admin"])
@@ -98,7 +94,7 @@ async def create_organisation(
     data: OrganisationIn, actor: Actor, db_session: AsyncSession
 ) -> OrganisationOut:
     actor.require_admin()
-    return _org(await identity.create_organisation(db_session, **msgspec.structs.asdict(data)))
+    return OrganisationOut.of(await identity.create_organisation(db_session, **msgspec.structs.asdict(data)))
 
 
 @get("/admin/organisations", tags=["admin"])
@@ -111,7 +107,7 @@ async def list_organisations(
         stmt = stmt.where((Organisation.id == actor.org_id) | (Organisation.parent_id == actor.org_id))
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
-    return await paginate(db_session, stmt, Organisation.id, _org, cursor=cursor, limit=limit)
+    return await paginate(db_session, stmt, Organisation.id, OrganisationOut.of, cursor=cursor, limit=limit)
 
 
 @get("/admin/organisations/{org_id:str}", tags=["admin"])
@@ -119,36 +115,26 @@ async def get_organisation(org_id: str, actor: Actor, db_session: AsyncSession) 
     org = await identity.get_organisation(db_session, org_id)
     if not actor.is_admin and actor.org_id not in (org.id, org.parent_id):
         raise NotAllowed("that organisation is not yours")
-    return _org(org)
+    return OrganisationOut.of(org)
 
 
 # --- users and devices ------------------------------------------------------------------
+
+
+Role = Annotated[str, msgspec.Meta(pattern=f"^({'|'.join(ROLES)})$")]
 
 
 class UserIn(Strict):
     org_id: Id
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
     display_name: Name
-    role: Annotated[
-        str,
-        msgspec.Meta(
-            pattern="^(admin|supplier_staff|distributor_staff|field_staff|inspector|support_agent)$"
-        ),
-    ]
+    role: Role
     password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 
 
 class UserPatch(Strict):
     display_name: Name | None = None
-    role: (
-        Annotated[
-            str,
-            msgspec.Meta(
-                pattern="^(admin|supplier_staff|distributor_staff|field_staff|inspector|support_agent)$"
-            ),
-        ]
-        | None
-    ) = None
+    role: Role | None = None
 
 
 @post("/admin/users", tags=["admin"])
@@ -189,15 +175,15 @@ async def update_user(user_id: str, data: UserPatch, actor: Actor, db_session: A
 async def list_devices(
     actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, user_id: str | None = None
 ) -> Page[DeviceOut]:
-    stmt = select(Device)
-    if not actor.is_admin:
-        if actor.role not in ("distributor_staff", "supplier_staff"):
-            stmt = stmt.where(Device.user_id == actor.user_id)
-        else:
-            stmt = stmt.join(User, User.id == Device.user_id).where(User.org_id == actor.org_id)
+    stmt = identity.visible_devices(actor, select(Device))
     if user_id:
         stmt = stmt.where(Device.user_id == user_id)
     return await paginate(db_session, stmt, Device.id, DeviceOut.of, cursor=cursor, limit=limit)
+
+
+@get("/admin/devices/{device_id:str}", tags=["admin"])
+async def get_device(device_id: str, actor: Actor, db_session: AsyncSession) -> DeviceOut:
+    return DeviceOut.of(await identity.get_device(db_session, actor, device_id))
 
 
 # --- catalog ----------------------------------------------------------------------------
@@ -209,15 +195,11 @@ class CategoryIn(Strict):
     name: Name
 
 
-class CategoryOut(msgspec.Struct):
+class CategoryOut(Out):
     id: str
     supplier_id: str
     code: str
     name: str
-
-
-def _category(c: Category) -> CategoryOut:
-    return CategoryOut(c.id, c.supplier_id, c.code, c.name)
 
 
 class ProductIn(Strict):
@@ -229,7 +211,7 @@ class ProductIn(Strict):
     pack_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
 
 
-class ProductOut(msgspec.Struct):
+class ProductOut(Out):
     id: str
     supplier_id: str
     category_id: str
@@ -240,13 +222,9 @@ class ProductOut(msgspec.Struct):
     active: bool
 
 
-def _product(p: Product) -> ProductOut:
-    return ProductOut(p.id, p.supplier_id, p.category_id, p.sku, p.name, p.unit, p.pack_size, p.active)
-
-
 @post("/admin/categories", tags=["catalog"])
 async def create_category(data: CategoryIn, actor: Actor, db_session: AsyncSession) -> CategoryOut:
-    return _category(await catalog.create_category(db_session, actor, **msgspec.structs.asdict(data)))
+    return CategoryOut.of(await catalog.create_category(db_session, actor, **msgspec.structs.asdict(data)))
 
 
 @get("/admin/categories", tags=["catalog"])
@@ -256,12 +234,12 @@ async def list_categories(
     stmt = select(Category)
     if supplier_id:
         stmt = stmt.where(Category.supplier_id == supplier_id)
-    return await paginate(db_session, stmt, Category.id, _category, cursor=cursor, limit=limit)
+    return await paginate(db_session, stmt, Category.id, CategoryOut.of, cursor=cursor, limit=limit)
 
 
 @post("/admin/products", tags=["catalog"])
 async def create_product(data: ProductIn, actor: Actor, db_session: AsyncSession) -> ProductOut:
-    return _product(await catalog.create_product(db_session, actor, **msgspec.structs.asdict(data)))
+    return ProductOut.of(await catalog.create_product(db_session, actor, **msgspec.structs.asdict(data)))
 
 
 @get("/admin/products", tags=["catalog"])
@@ -278,12 +256,12 @@ async def list_products(
         stmt = stmt.where(Product.supplier_id == supplier_id)
     if category_id:
         stmt = stmt.where(Product.category_id == category_id)
-    return await paginate(db_session, stmt, Product.id, _product, cursor=cursor, limit=limit)
+    return await paginate(db_session, stmt, Product.id, ProductOut.of, cursor=cursor, limit=limit)
 
 
 @get("/admin/products/{product_id:str}", tags=["catalog"])
 async def get_product(product_id: str, actor: Actor, db_session: AsyncSession) -> ProductOut:
-    return _product(await catalog.get_product(db_session, product_id))
+    return ProductOut.of(await catalog.get_product(db_session, product_id))
 
 
 class ImportOut(msgspec.Struct):
@@ -293,10 +271,14 @@ class ImportOut(msgspec.Struct):
 
 
 @post(
-    "/admin/catalog/import", tags=["catalog"], summary="Import a supplier's catalog from CSV (all or nothing)"
+    "/admin/catalog/import",
+    tags=["catalog"],
+    summary="Import a supplier's catalog from CSV (all or nothing)",
+    request_max_body_size=None,  # FIELDSYNC_MAX_IMPORT_BYTES applies instead, below
 )
 async def import_catalog(
     request: Request,
+    state: State,
     actor: Actor,
     db_session: AsyncSession,
     supplier_id: Annotated[str, Parameter(max_length=64)],
@@ -304,7 +286,7 @@ async def import_catalog(
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("text/csv", "text/plain", "application/octet-stream")):
         raise ApiError(415, "unsupported_media_type", "send the file as text/csv")
-    body = await request.body()
+    body = await read_body(request, limit=state.settings.max_import_bytes)
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -319,11 +301,11 @@ async def import_catalog(
 class PriceIn(Strict):
     distributor_id: Id
     product_id: Id
-    price_minor: Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+    price_minor: Amount
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")] = "EUR"
 
 
-class PriceOut(msgspec.Struct):
+class PriceOut(Out):
     id: str
     distributor_id: str
     product_id: str
@@ -331,13 +313,9 @@ class PriceOut(msgspec.Struct):
     currency: str
 
 
-def _price(p: PriceEntry) -> PriceOut:
-    return PriceOut(p.id, p.distributor_id, p.product_id, p.price_minor, p.currency)
-
-
 @post("/admin/prices", tags=["channel"], summary="Set a distributor's price for a product")
 async def set_price(data: PriceIn, actor: Actor, db_session: AsyncSession) -> PriceOut:
-    return _price(await catalog.set_price(db_session, actor, **msgspec.structs.asdict(data)))
+    return PriceOut.of(await catalog.set_price(db_session, actor, **msgspec.structs.asdict(data)))
 
 
 @get("/admin/prices", tags=["channel"])
@@ -345,7 +323,7 @@ async def list_prices(
     actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, distributor_id: str | None = None
 ) -> Page[PriceOut]:
     stmt = catalog.price_visibility(actor, select(PriceEntry), distributor_id)
-    return await paginate(db_session, stmt, PriceEntry.id, _price, cursor=cursor, limit=limit)
+    return await paginate(db_session, stmt, PriceEntry.id, PriceOut.of, cursor=cursor, limit=limit)
 
 
 @get("/admin/prices/{price_id:str}", tags=["channel"])
@@ -354,7 +332,7 @@ async def get_price(price_id: str, actor: Actor, db_session: AsyncSession) -> Pr
     entry = (await db_session.execute(stmt)).scalar_one_or_none()
     if entry is None:
         raise ApiError(404, "price_not_found", f"price {price_id} does not exist")
-    return _price(entry)
+    return PriceOut.of(entry)
 
 
 class AuthorisationIn(Strict):
@@ -366,7 +344,7 @@ class AuthorisationIn(Strict):
     valid_to: date | None = None
 
 
-class AuthorisationOut(msgspec.Struct):
+class AuthorisationOut(Out):
     id: str
     supplier_id: str
     distributor_id: str
@@ -377,17 +355,13 @@ class AuthorisationOut(msgspec.Struct):
     valid_to: date | None
 
 
-def _auth(a: ChannelAuthorisation) -> AuthorisationOut:
-    return AuthorisationOut(
-        a.id, a.supplier_id, a.distributor_id, a.category_id, a.region_id, a.active, a.valid_from, a.valid_to
-    )
-
-
 @post("/admin/authorisations", tags=["channel"], summary="Authorise a distributor for a category in a region")
 async def grant_authorisation(
     data: AuthorisationIn, actor: Actor, db_session: AsyncSession
 ) -> AuthorisationOut:
-    return _auth(await catalog.grant_authorisation(db_session, actor, **msgspec.structs.asdict(data)))
+    return AuthorisationOut.of(
+        await catalog.grant_authorisation(db_session, actor, **msgspec.structs.asdict(data))
+    )
 
 
 @get("/admin/authorisations", tags=["channel"])
@@ -395,7 +369,9 @@ async def list_authorisations(
     actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit
 ) -> Page[AuthorisationOut]:
     stmt = catalog.channel_visibility(actor, ChannelAuthorisation, select(ChannelAuthorisation))
-    return await paginate(db_session, stmt, ChannelAuthorisation.id, _auth, cursor=cursor, limit=limit)
+    return await paginate(
+        db_session, stmt, ChannelAuthorisation.id, AuthorisationOut.of, cursor=cursor, limit=limit
+    )
 
 
 class QuotaIn(Strict):
@@ -404,12 +380,12 @@ class QuotaIn(Strict):
     region_id: Id
     period_start: date
     period_end: date
-    limit_qty: Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+    limit_qty: Amount
     product_id: Id | None = None
     category_id: Id | None = None
 
 
-class QuotaOut(msgspec.Struct):
+class QuotaOut(Out):
     id: str
     supplier_id: str
     distributor_id: str
@@ -422,30 +398,15 @@ class QuotaOut(msgspec.Struct):
     used_qty: int
 
 
-def _quota(q: RegionalQuota) -> QuotaOut:
-    return QuotaOut(
-        q.id,
-        q.supplier_id,
-        q.distributor_id,
-        q.region_id,
-        q.product_id,
-        q.category_id,
-        q.period_start,
-        q.period_end,
-        q.limit_qty,
-        q.used_qty,
-    )
-
-
 @post("/admin/quotas", tags=["channel"], summary="Set a regional quota for a distributor")
 async def set_quota(data: QuotaIn, actor: Actor, db_session: AsyncSession) -> QuotaOut:
-    return _quota(await catalog.set_quota(db_session, actor, **msgspec.structs.asdict(data)))
+    return QuotaOut.of(await catalog.set_quota(db_session, actor, **msgspec.structs.asdict(data)))
 
 
 @get("/admin/quotas", tags=["channel"])
 async def list_quotas(actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit) -> Page[QuotaOut]:
     stmt = catalog.channel_visibility(actor, RegionalQuota, select(RegionalQuota))
-    return await paginate(db_session, stmt, RegionalQuota.id, _quota, cursor=cursor, limit=limit)
+    return await paginate(db_session, stmt, RegionalQuota.id, QuotaOut.of, cursor=cursor, limit=limit)
 
 
 @get("/admin/quotas/{quota_id:str}", tags=["channel"])
@@ -456,7 +417,7 @@ async def get_quota(quota_id: str, actor: Actor, db_session: AsyncSession) -> Qu
     quota = (await db_session.execute(stmt)).scalar_one_or_none()
     if quota is None:
         raise ApiError(404, "quota_not_found", f"quota {quota_id} does not exist")
-    return _quota(quota)
+    return QuotaOut.of(quota)
 
 
 ROUTES = [
@@ -470,6 +431,7 @@ ROUTES = [
     get_user,
     update_user,
     list_devices,
+    get_device,
     create_category,
     list_categories,
     create_product,

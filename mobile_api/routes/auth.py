@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.errors import DomainError
 from backend.identity import Actor, Device, User
 from backend.identity import service as identity
 from mobile_api.auth import issue_access_token
-from mobile_api.schemas import Strict
+from mobile_api.schemas import Out, Strict
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 
@@ -31,17 +34,13 @@ class RefreshIn(Strict):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-class UserOut(msgspec.Struct):
+class UserOut(Out):
     id: str
     org_id: str
     username: str
     display_name: str
     role: str
     active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(user.id, user.org_id, user.username, user.display_name, user.role, user.active)
 
 
 class TokensOut(msgspec.Struct):
@@ -53,7 +52,7 @@ class TokensOut(msgspec.Struct):
     token_type: str = "Bearer"
 
 
-class DeviceOut(msgspec.Struct):
+class DeviceOut(Out):
     id: str
     user_id: str
     client_id: str
@@ -63,18 +62,15 @@ class DeviceOut(msgspec.Struct):
     last_seen_at: datetime
     revoked_at: datetime | None
 
-    @classmethod
-    def of(cls, d: Device) -> DeviceOut:
-        return cls(
-            d.id,
-            d.user_id,
-            d.client_id,
-            d.platform,
-            d.app_version,
-            d.created_at,
-            d.last_seen_at,
-            d.revoked_at,
-        )
+
+@asynccontextmanager
+async def kept_when_refused(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit what a refused attempt wrote (a failure count, a revoked device), then refuse."""
+    try:
+        yield
+    except DomainError:
+        await session.commit()
+        raise
 
 
 def _tokens(state: State, user: User, device: Device, refresh: str) -> TokensOut:
@@ -90,7 +86,7 @@ def _tokens(state: State, user: User, device: Device, refresh: str) -> TokensOut
 )
 async def login(data: LoginIn, state: State, db_session: AsyncSession) -> TokensOut:
     settings = state.settings
-    try:
+    async with kept_when_refused(db_session):  # failed attempts count even though the request fails
         user = await identity.authenticate(
             db_session,
             data.username,
@@ -98,10 +94,6 @@ async def login(data: LoginIn, state: State, db_session: AsyncSession) -> Tokens
             max_failures=settings.login_max_failures,
             lockout_s=settings.login_lockout_s,
         )
-    except Exception:
-        # Failed attempts are counted even though the request fails.
-        await db_session.commit()
-        raise
     device, refresh = await identity.open_device_session(
         db_session,
         user,
@@ -121,44 +113,63 @@ async def login(data: LoginIn, state: State, db_session: AsyncSession) -> Tokens
     summary="Rotate a refresh token; reusing an old one revokes the device",
 )
 async def refresh(data: RefreshIn, state: State, db_session: AsyncSession) -> TokensOut:
-    try:
+    async with kept_when_refused(db_session):  # a detected reuse revokes the device: keep that
         user, device, raw = await identity.rotate_refresh(
             db_session, data.refresh_token, refresh_ttl_s=state.settings.refresh_token_ttl_s
         )
-    except Exception:
-        await db_session.commit()  # a detected reuse revokes the device: keep that
-        raise
     return _tokens(state, user, device, raw)
 
 
+class SignedOut(msgspec.Struct):
+    status: str = "signed_out"
+
+
+class MyOrganisation(Out):
+    id: str
+    name: str
+    kind: str
+    region_id: str | None
+
+
+class MeOut(msgspec.Struct):
+    user: UserOut
+    organisation: MyOrganisation
+    device_id: str | None
+
+
 @post("/auth/logout", tags=["auth"], summary="Sign this device out", status_code=200)
-async def logout(actor: Actor, db_session: AsyncSession) -> dict[str, str]:
+async def logout(actor: Actor, db_session: AsyncSession) -> SignedOut:
     if actor.device_id:
         await identity.revoke_device(db_session, actor, actor.device_id)
-    return {"status": "signed_out"}
+    return SignedOut()
 
 
-@get("/me", tags=["auth"], summary="The signed-in user")
-async def me(actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
+@get("/me", tags=["auth"], summary="The signed-in user, their organisation and device")
+async def me(actor: Actor, db_session: AsyncSession) -> MeOut:
     user = await identity.get_user(db_session, actor, actor.user_id)
     org = await identity.get_organisation(db_session, actor.org_id)
-    return {
-        "user": msgspec.to_builtins(UserOut.of(user)),
-        "organisation": {"id": org.id, "name": org.name, "kind": org.kind, "region_id": org.region_id},
-        "device_id": actor.device_id,
-    }
+    return MeOut(UserOut.of(user), MyOrganisation.of(org), actor.device_id)
 
 
-@post("/devices/{device_id:str}/revoke", tags=["auth"], summary="Sign a device out (own device, or admin)")
+@post(
+    "/devices/{device_id:str}/revoke",
+    status_code=200,
+    tags=["auth"],
+    summary="Sign a device out (own device, or admin)",
+)
 async def revoke_device(device_id: str, actor: Actor, db_session: AsyncSession) -> DeviceOut:
     return DeviceOut.of(await identity.revoke_device(db_session, actor, device_id))
 
 
-@post("/admin/users/{user_id:str}/revoke", tags=["admin"], summary="Disable a user and sign out all devices")
+@post(
+    "/admin/users/{user_id:str}/revoke",
+    status_code=200,
+    tags=["admin"],
+    summary="Disable a user and sign out all devices",
+)
 async def revoke_user(user_id: str, actor: Actor, db_session: AsyncSession) -> UserOut:
     return UserOut.of(await identity.revoke_user(db_session, actor, user_id))
 
 
 PUBLIC_ROUTES = [login, refresh]
 ROUTES = [logout, me, revoke_device, revoke_user]
-_ = Request

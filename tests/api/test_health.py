@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+import logging
+
+import msgspec
+from alembic import command
+from litestar.testing import AsyncTestClient
+
+from backend.migrate import alembic_config
+from fieldsync.logs import JsonFormatter, TextFormatter
+from fieldsync.wiring import build_app
+from tests.factories import auth_headers
+
 
 async def test_live_ready_metrics_and_schema(client, network):
     assert (await client.get("/health/live")).json() == {"status": "ok"}
@@ -24,3 +38,67 @@ async def test_request_id_is_echoed_or_minted(client, network):
 async def test_unknown_route_has_the_error_shape(client, network):
     r = await client.get("/nope")
     assert r.status_code == 404 and set(r.json()) == {"code", "message", "details"}
+
+
+async def test_not_ready_when_migrations_are_behind(settings, network):
+    url = settings.resolved_database_url
+    # Pretend the newest revision was never applied (the schema itself is untouched). Alembic
+    # runs its own event loop, so it runs in a thread here.
+    await asyncio.to_thread(command.stamp, alembic_config(url), "0005_messaging", purge=True)
+    try:
+        async with AsyncTestClient(app=build_app(settings)) as client:
+            r = await client.get("/health/ready")
+        assert r.status_code == 503
+        assert r.json() == {
+            "status": "unavailable",
+            "checks": {"database": "ok", "migrations": "pending: run 'fieldsync migrate'"},
+        }
+    finally:
+        await asyncio.to_thread(command.stamp, alembic_config(url), "heads", purge=True)
+
+
+async def test_not_ready_when_the_database_is_unreachable(settings, tmp_path):
+    gone = msgspec.structs.replace(
+        settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'x.db'}"
+    )
+    async with AsyncTestClient(app=build_app(gone)) as client:
+        r = await client.get("/health/ready")
+        assert (await client.get("/health/live")).status_code == 200
+    assert r.status_code == 503
+    assert r.json()["status"] == "unavailable"
+    assert r.json()["checks"]["database"].startswith("unreachable")
+
+
+async def test_metrics_count_requests_by_route_template(client, network):
+    headers = await auth_headers(client, "admin")
+    for _ in range(3):
+        assert (
+            await client.get(f"/admin/users/{network.user('admin').id}", headers=headers)
+        ).status_code == 200
+    text = (await client.get("/metrics")).text
+    assert (
+        'fieldsync_http_requests_total{method="GET",route="/admin/users/{user_id}",status="200"} 3.0' in text
+    )
+    assert "fieldsync_http_request_seconds_bucket" in text
+
+
+async def test_every_request_is_logged_with_its_request_id(client, network):
+    lines = {"json": io.StringIO(), "text": io.StringIO()}
+    logger = logging.getLogger("fieldsync.http")
+    handlers = [logging.StreamHandler(lines["json"]), logging.StreamHandler(lines["text"])]
+    handlers[0].setFormatter(JsonFormatter())
+    handlers[1].setFormatter(TextFormatter())
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    for handler in handlers:
+        logger.addHandler(handler)
+    try:
+        await client.get("/health/live", headers={"X-Request-ID": "trace-me-42"})
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+        logger.setLevel(level)
+    line = json.loads(lines["json"].getvalue().splitlines()[0])
+    assert line["msg"].startswith("GET /health/live 200 ")
+    assert (line["request_id"], line["level"], line["logger"]) == ("trace-me-42", "info", "fieldsync.http")
+    assert lines["text"].getvalue().rstrip().endswith("[req trace-me-42]")

@@ -159,22 +159,22 @@ def test_other_image_formats_unsupported(fmt: str) -> None:
 
 
 def test_too_large(exif_jpeg: bytes) -> None:
-    assert _reject_code(exif_jpeg, max_bytes=len(exif_jpeg) - 1) == "too_large"
+    assert _reject_code(exif_jpeg, max_bytes=len(exif_jpeg) - 1) == "upload_too_large"
     inspect_image(exif_jpeg, max_pixels=10**6, max_bytes=len(exif_jpeg))
 
 
 def test_pixel_bomb_rejected_before_decoding() -> None:
     # Declared 20000x20000 (400 MP): rejected from the header (the data is really truncated, so reaching
     # the decoder would have produced "truncated_image" instead).
-    assert _reject_code(_png_header_only(20_000, 20_000)) == "decompression_bomb"
-    assert _reject_code(_png_header_only(3000, 3000), max_pixels=1_000_000) == "decompression_bomb"
+    assert _reject_code(_png_header_only(20_000, 20_000)) == "image_too_many_pixels"
+    assert _reject_code(_png_header_only(3000, 3000), max_pixels=1_000_000) == "image_too_many_pixels"
     assert _reject_code(_png_header_only(3000, 3000)) == "truncated_image"
 
 
 def test_pillow_bomb_error_mapped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow raises above 2x this
     data = _encode(_split_image((100, 100)), "PNG")
-    assert _reject_code(data) == "decompression_bomb"
+    assert _reject_code(data) == "image_too_many_pixels"
 
 
 def test_refuses_to_run_with_truncated_loading_enabled(
@@ -276,7 +276,7 @@ def test_derivative_rejects_bad_input(exif_jpeg: bytes) -> None:
     assert info.value.code == "truncated_image"
     with pytest.raises(ImageRejected) as info:
         make_derivative(_png_header_only(20_000, 20_000), max_side=100)
-    assert info.value.code == "decompression_bomb"
+    assert info.value.code == "image_too_many_pixels"
 
 
 def test_exif_helpers_tolerate_garbage() -> None:

@@ -1,7 +1,68 @@
-"""Messaging jobs: push delivery, SLA escalation (issue 6)."""
+"""Messaging jobs: push delivery from the outbox, support first-response escalation (issue 6)."""
 
 from __future__ import annotations
 
+import functools
+import os
+import socket
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.config import Settings
+from backend.messaging import support
+from backend.notifications.delivery import DeliveryReport, deliver_once
+from backend.notifications.gateway import PushGateway, make_gateway
 from workers.spec import JobSpec
 
-JOBS: list[JobSpec] = []
+WORKER_ID = f"{socket.gethostname()[:40]}-{os.getpid()}"
+#: Rounds of up to ``push_batch_size`` per run, so one run drains a burst without starving others.
+MAX_ROUNDS = 20
+
+
+@functools.cache
+def gateway_for(credentials: str, endpoint: str) -> PushGateway:
+    """One gateway (one firebase-admin App, one OAuth token) per process and configuration."""
+    return make_gateway(
+        credentials or None, **({"fcm_endpoint": endpoint} if credentials and endpoint else {})
+    )
+
+
+async def deliver_pushes(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    gateway: PushGateway | None = None,
+    worker_id: str = WORKER_ID,
+) -> DeliveryReport:
+    """Send what the outbox owes, batch after batch, until nothing is due."""
+    gateway = gateway or gateway_for(settings.google_application_credentials, settings.fcm_endpoint)
+    total = DeliveryReport()
+    for _ in range(MAX_ROUNDS):
+        report = await deliver_once(
+            session_factory,
+            gateway,
+            worker_id=worker_id,
+            batch_size=settings.push_batch_size,
+            max_attempts=settings.push_max_attempts,
+        )
+        for name in ("claimed", "sent", "retried", "failed", "dropped", "deactivated_tokens", "messages"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        for status, n in report.outcomes.items():
+            total.outcomes[status] = total.outcomes.get(status, 0) + n
+        if report.claimed < settings.push_batch_size:
+            break
+    return total
+
+
+async def escalate_support_breaches(
+    session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[str]:
+    """Mark support conversations past their first-response target and alert supervisors."""
+    async with session_factory() as session, session.begin():
+        return await support.escalate_breaches(session)
+
+
+JOBS: list[JobSpec] = [
+    JobSpec("deliver_pushes", deliver_pushes, 2),
+    JobSpec("escalate_support_breaches", escalate_support_breaches, 60),
+]

@@ -1,0 +1,42 @@
+"""The one place inventory decides who may count where and who sees which stock."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.catalog import Product
+from backend.identity import Actor
+from backend.identity.errors import NotAllowed
+from backend.inventory.models import StockLocation
+from backend.territory.service import get_terminal, require_terminal_access
+
+WAREHOUSE_ROLES = ("distributor_staff", "inspector")
+
+
+async def require_can_count(session: AsyncSession, actor: Actor, location: StockLocation) -> None:
+    """Warehouses: the distributor's staff and inspectors. Shelves: whoever may work at the terminal."""
+    if actor.is_admin:
+        return
+    if actor.org_id != location.distributor_id:
+        raise NotAllowed("that stock belongs to another distributor")
+    if location.terminal_id is not None:
+        await require_terminal_access(session, actor, await get_terminal(session, location.terminal_id))
+        return
+    if actor.role not in WAREHOUSE_ROLES:
+        raise NotAllowed("only the distributor's staff and inspectors count its warehouse")
+
+
+def stock_visibility(actor: Actor, stmt: Select, model: type) -> Select:
+    """Restrict a query over a model with ``distributor_id`` and ``product_id`` columns.
+
+    Distributors see their warehouse and their terminals' shelves; suppliers see the stock of
+    their own products; administrators see everything; anyone else nothing.
+    """
+    if actor.is_admin:
+        return stmt
+    if actor.org_kind == "distributor":
+        return stmt.where(model.distributor_id == actor.org_id)
+    if actor.org_kind == "supplier":
+        return stmt.where(model.product_id.in_(select(Product.id).where(Product.supplier_id == actor.org_id)))
+    return stmt.where(false())

@@ -1,0 +1,514 @@
+"""Messaging services: conversations, members, messages, read markers.
+
+Every function takes the session it works in; the caller (route, sync mutation, job, socket
+handler) owns the transaction. Each write queues its live event with
+:func:`backend.events.queue_event`, so nothing is broadcast for a change that rolls back.
+Who may see and do what is decided here, in :func:`visible_conversation` and
+:func:`require_member`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from backend.catalog import ChannelAuthorisation
+from backend.config import Settings
+from backend.db import utcnow
+from backend.events import queue_event
+from backend.identity import Actor, Organisation, User
+from backend.messaging import errors, presence
+from backend.messaging.models import (
+    SUPPORT_SCOPE,
+    Conversation,
+    ConversationMember,
+    LiveConnection,
+    Message,
+    MessageRevision,
+    conv_scope,
+)
+from backend.notifications import PushPreference
+from backend.notifications import service as notifications
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_ATTACHMENTS = 10
+MAX_GROUP_MEMBERS = 200
+AGENT_ROLES = ("support_agent", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Limits that come from :class:`Settings`; :func:`configure` installs them at start-up."""
+
+    message_max_chars: int = Settings().message_max_chars
+    edit_window_s: int = Settings().message_edit_window_s
+    first_response_s: int = Settings().support_first_response_s
+
+
+_policy = Policy()
+
+
+def configure(settings: Settings) -> None:
+    global _policy
+    _policy = Policy(
+        message_max_chars=settings.message_max_chars,
+        edit_window_s=settings.message_edit_window_s,
+        first_response_s=settings.support_first_response_s,
+    )
+
+
+def policy() -> Policy:
+    return _policy
+
+
+def is_agent(actor: Actor) -> bool:
+    return actor.role in AGENT_ROLES
+
+
+# --- reading, and the one place that decides who sees a conversation --------------------
+
+
+async def visible_conversation(session: AsyncSession, actor: Actor, conversation_id: str) -> Conversation:
+    """The conversation if ``actor`` may read it: members, and agents for support ones.
+
+    Anything else is reported as missing, so ids of other people's conversations leak nothing.
+    """
+    conv = await session.get(Conversation, conversation_id)
+    if conv is not None and (
+        (conv.kind == "support" and is_agent(actor)) or await membership(session, conv.id, actor.user_id)
+    ):
+        return conv
+    raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
+
+
+async def membership(
+    session: AsyncSession, conversation_id: str, user_id: str, *, lock: bool = False
+) -> ConversationMember | None:
+    stmt = select(ConversationMember).where(
+        ConversationMember.conversation_id == conversation_id, ConversationMember.user_id == user_id
+    )
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def require_member(
+    session: AsyncSession, actor: Actor, conversation_id: str, *, lock: bool = False
+) -> tuple[Conversation, ConversationMember]:
+    """The conversation and the actor's membership; ``conversation_not_found`` / ``not_a_member``."""
+    conv = await session.get(Conversation, conversation_id)
+    if conv is None:
+        raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
+    member = await membership(session, conversation_id, actor.user_id, lock=lock)
+    if member is None:
+        hint = "claim the conversation first" if conv.kind == "support" and is_agent(actor) else ""
+        raise errors.NotAMember(f"you are not a member of this conversation. {hint}".strip())
+    return conv, member
+
+
+async def member_conversation_ids(session: AsyncSession, user_id: str) -> list[str]:
+    """Ids of the conversations ``user_id`` is a member of (the sync engine's ``conv:`` scopes)."""
+    rows = await session.execute(
+        select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
+    )
+    return sorted(rows.scalars())
+
+
+async def member_ids(session: AsyncSession, conversation_id: str) -> list[str]:
+    rows = await session.execute(
+        select(ConversationMember.user_id).where(ConversationMember.conversation_id == conversation_id)
+    )
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    conversation: Conversation
+    member: ConversationMember | None
+    unread: int
+
+
+async def list_conversations(
+    session: AsyncSession, actor: Actor, *, limit: int = 100
+) -> list[ConversationView]:
+    """The actor's conversations, most recently active first, with unread counts."""
+    rows = await session.execute(
+        select(Conversation, ConversationMember)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.user_id == actor.user_id)
+        .order_by(func.coalesce(Conversation.last_message_at, Conversation.created_at).desc())
+        .limit(limit)
+    )
+    return [ConversationView(c, m, max(0, c.last_seq - m.last_read_seq)) for c, m in rows.tuples()]
+
+
+async def list_messages(
+    session: AsyncSession, actor: Actor, conversation_id: str, *, after_seq: int = 0, limit: int = 100
+) -> list[Message]:
+    await visible_conversation(session, actor, conversation_id)
+    rows = await session.execute(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def message_history(session: AsyncSession, actor: Actor, message_id: str) -> list[MessageRevision]:
+    msg = await session.get(Message, message_id)
+    if msg is None:
+        raise errors.MessageNotFound(f"message {message_id} does not exist")
+    await visible_conversation(session, actor, msg.conversation_id)
+    rows = await session.execute(
+        select(MessageRevision)
+        .where(MessageRevision.message_id == message_id)
+        .order_by(MessageRevision.revised_at)
+    )
+    return list(rows.scalars())
+
+
+# --- creating conversations -------------------------------------------------------------
+
+
+async def _may_contact(session: AsyncSession, actor: Actor, other: User) -> bool:
+    """Colleagues, a supplier and a distributor it trades with, and support, may talk."""
+    if other.org_id == actor.org_id or is_agent(actor) or other.role in AGENT_ROLES:
+        return True
+    other_kind = await session.scalar(select(Organisation.kind).where(Organisation.id == other.org_id))
+    pair = {actor.org_kind: actor.org_id, other_kind: other.org_id}
+    if set(pair) != {"supplier", "distributor"}:
+        return False
+    trades = await session.scalar(
+        select(ChannelAuthorisation.id)
+        .where(
+            ChannelAuthorisation.supplier_id == pair["supplier"],
+            ChannelAuthorisation.distributor_id == pair["distributor"],
+        )
+        .limit(1)
+    )
+    return trades is not None
+
+
+async def _add_member(
+    session: AsyncSession, conv: Conversation, user_id: str, role: str
+) -> ConversationMember:
+    member = ConversationMember(
+        conversation_id=conv.id, user_id=user_id, role=role, last_read_seq=conv.last_seq or 0
+    )
+    session.add(member)
+    await session.flush()
+    event = {"type": "member.added", "conversation_id": conv.id, "user_id": user_id, "role": role}
+    queue_event(session, conv_scope(conv.id), event)
+    queue_event(session, f"user:{user_id}", event)
+    return member
+
+
+async def create_conversation(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str,
+    member_ids: Sequence[str],
+    title: str = "",
+    conversation_id: str | None = None,
+) -> Conversation:
+    """A direct (exactly one other user; one per pair, returned if it exists) or group conversation.
+
+    Idempotent on ``conversation_id`` when the phone minted one offline.
+    """
+    if kind not in ("direct", "group"):
+        raise errors.InvalidConversation("kind must be direct or group; open support conversations instead")
+    if conversation_id is not None:
+        existing = await session.get(Conversation, conversation_id)
+        if existing is not None:
+            if existing.created_by != actor.user_id:
+                raise errors.InvalidConversation("that conversation id is taken", code="conversation_exists")
+            return existing
+    others = sorted(set(member_ids) - {actor.user_id})
+    if kind == "direct" and len(others) != 1:
+        raise errors.InvalidConversation("a direct conversation has exactly one other member")
+    if not others or len(others) >= MAX_GROUP_MEMBERS:
+        raise errors.InvalidConversation(f"a conversation has 2..{MAX_GROUP_MEMBERS} members")
+    users = list((await session.execute(select(User).where(User.id.in_(others), User.active))).scalars())
+    if len(users) != len(others):
+        raise errors.CannotContact("some of those users do not exist")
+    for user in users:
+        if not await _may_contact(session, actor, user):
+            raise errors.CannotContact(f"you cannot start a conversation with {user.username}")
+    direct_key = ":".join(sorted([actor.user_id, others[0]])) if kind == "direct" else None
+    if direct_key:
+        existing = (
+            await session.execute(select(Conversation).where(Conversation.direct_key == direct_key))
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    conv = Conversation(
+        kind=kind, title=title.strip()[:200], created_by=actor.user_id, direct_key=direct_key, last_seq=0
+    )
+    if conversation_id is not None:
+        conv.id = conversation_id
+    session.add(conv)
+    await session.flush()
+    await _add_member(session, conv, actor.user_id, "owner")
+    for user in users:
+        await _add_member(session, conv, user.id, "member")
+    return conv
+
+
+async def add_member(
+    session: AsyncSession, actor: Actor, *, conversation_id: str, user_id: str
+) -> ConversationMember:
+    """The owner of a group adds someone they may contact."""
+    conv, me = await require_member(session, actor, conversation_id)
+    if conv.kind != "group" or me.role != "owner":
+        raise errors.NotAMember("only the owner of a group adds members", code="not_group_owner")
+    existing = await membership(session, conversation_id, user_id)
+    if existing is not None:
+        return existing
+    user = await session.get(User, user_id)
+    if user is None or not user.active or not await _may_contact(session, actor, user):
+        raise errors.CannotContact("you cannot add that user")
+    return await _add_member(session, conv, user_id, "member")
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+def _check_content(body: str, attachments: Sequence[str]) -> tuple[str, list[str]]:
+    limit = _policy.message_max_chars
+    if len(body) > limit:
+        raise errors.MessageTooLong(
+            f"a message has at most {limit} characters", details={"max_chars": limit, "chars": len(body)}
+        )
+    atts = [a.lower() for a in attachments]
+    if len(atts) > MAX_ATTACHMENTS:
+        raise errors.InvalidAttachment(f"at most {MAX_ATTACHMENTS} attachments")
+    if any(not SHA256.match(a) for a in atts):
+        raise errors.InvalidAttachment("attachments are SHA-256 hex digests of uploaded media")
+    if not body.strip() and not atts:
+        raise errors.EmptyMessage("a message needs text or an attachment")
+    return body, atts
+
+
+def message_event(msg: Message, type_: str = "message") -> dict[str, Any]:
+    return {"type": type_, "conversation_id": msg.conversation_id, "message": msg.sync_data()}
+
+
+async def _existing_send(
+    session: AsyncSession, sender_id: str, client_message_id: str, conversation_id: str
+) -> Message | None:
+    msg = (
+        await session.execute(
+            select(Message).where(
+                Message.sender_id == sender_id, Message.client_message_id == client_message_id
+            )
+        )
+    ).scalar_one_or_none()
+    if msg is not None and msg.conversation_id != conversation_id:
+        raise errors.ClientMessageIdReused("that client message id was used in another conversation")
+    return msg
+
+
+async def send_message(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    conversation_id: str,
+    client_message_id: str,
+    body: str,
+    attachments: Sequence[str] = (),
+) -> Message:
+    """Append a message; the same ``(sender, client_message_id)`` twice is one message.
+
+    Check (membership, limits, duplicates), then do: take the next per-conversation ``seq``
+    under the conversation's row lock, insert, move the sender's read marker, queue the live
+    event and owe a chat push to members without a live socket.
+    """
+    if not 1 <= len(client_message_id) <= 64:
+        raise errors.InvalidConversation(
+            "client_message_id must be 1..64 characters", code="invalid_client_message_id"
+        )
+    # Lock the conversation first: sends to it (and retries of the same send) serialise here,
+    # so the duplicate check below sees every committed send and the seq has no gaps.
+    conv = (
+        await session.execute(
+            select(Conversation)
+            .where(Conversation.id == conversation_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if conv is None:
+        raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
+    member = await membership(session, conv.id, actor.user_id)
+    if member is None:
+        raise errors.NotAMember("you are not a member of this conversation")
+    existing = await _existing_send(session, actor.user_id, client_message_id, conversation_id)
+    if existing is not None:
+        return existing
+    body, atts = _check_content(body, attachments)
+    now = utcnow()
+    seq = conv.last_seq + 1
+    # A Core UPDATE: the counter is not replicated, so it neither bumps version nor logs a change.
+    await session.execute(
+        update(Conversation).where(Conversation.id == conv.id).values(last_seq=seq, last_message_at=now)
+    )
+    set_committed_value(conv, "last_seq", seq)
+    set_committed_value(conv, "last_message_at", now)
+    msg = Message(
+        conversation_id=conv.id,
+        seq=seq,
+        sender_id=actor.user_id,
+        client_message_id=client_message_id,
+        body=body,
+        attachments=atts,
+        created_at=now,
+    )
+    session.add(msg)
+    member.last_read_seq = max(member.last_read_seq, seq)
+    if conv.kind == "support":
+        _support_after_message(conv, member, now)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise errors.ClientMessageIdReused("that client message id is already in use") from None
+    queue_event(session, conv_scope(conv.id), message_event(msg))
+    if conv.kind == "support":
+        queue_event(session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": conv.id})
+    await _owe_chat_pushes(session, actor, conv, msg)
+    return msg
+
+
+def _support_after_message(conv: Conversation, member: ConversationMember, now: Any) -> None:
+    if member.role == "agent":
+        conv.waiting_since = None
+        if conv.first_response_at is None:
+            conv.first_response_at = now
+        return
+    if conv.waiting_since is None:
+        conv.waiting_since = now
+    if conv.status == "resolved":
+        conv.status = "claimed" if conv.assignee_id else "waiting"
+        conv.resolved_at = None
+
+
+async def _owe_chat_pushes(session: AsyncSession, actor: Actor, conv: Conversation, msg: Message) -> None:
+    """Owe a chat push to each member who did not mute the conversation and has no live socket."""
+    horizon = utcnow() - timedelta(seconds=presence.STALE_AFTER_S)
+    online = exists().where(
+        LiveConnection.user_id == ConversationMember.user_id, LiveConnection.seen_at >= horizon
+    )
+    recipients = (
+        await session.execute(
+            select(ConversationMember.user_id, PushPreference)
+            .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
+            .where(
+                ConversationMember.conversation_id == conv.id,
+                ConversationMember.user_id != actor.user_id,
+                ConversationMember.muted.is_(False),
+                ~online,
+            )
+        )
+    ).all()
+    if not recipients:
+        return
+    sender = await session.scalar(select(User.display_name).where(User.id == actor.user_id))
+    preview = msg.body[:120] if msg.body.strip() else "📎 attachment"
+    for user_id, pref in recipients:
+        await notifications.enqueue(
+            session,
+            user_id=user_id,
+            kind="chat",
+            title=conv.title or sender or "New message",
+            body=f"{sender}: {preview}" if conv.title else preview,
+            data={"conversation_id": conv.id, "seq": str(msg.seq)},
+            collapse_key=f"chat:{conv.id}"[:64],
+            preference=pref,
+        )
+
+
+async def mark_read(session: AsyncSession, actor: Actor, *, conversation_id: str, up_to_seq: int) -> int:
+    """Move the actor's read marker forward (never back, never past the last message)."""
+    conv, member = await require_member(session, actor, conversation_id, lock=True)
+    target = min(max(member.last_read_seq, up_to_seq), conv.last_seq)
+    if target != member.last_read_seq:
+        member.last_read_seq = target
+        await session.flush()
+        queue_event(
+            session,
+            conv_scope(conv.id),
+            {"type": "read", "conversation_id": conv.id, "user_id": actor.user_id, "seq": target},
+        )
+    return target
+
+
+async def set_muted(
+    session: AsyncSession, actor: Actor, *, conversation_id: str, muted: bool
+) -> ConversationMember:
+    _conv, member = await require_member(session, actor, conversation_id)
+    member.muted = muted
+    await session.flush()
+    return member
+
+
+async def _own_message(session: AsyncSession, actor: Actor, message_id: str) -> Message:
+    msg = await session.get(Message, message_id)
+    if msg is None:
+        raise errors.MessageNotFound(f"message {message_id} does not exist")
+    await require_member(session, actor, msg.conversation_id)
+    if msg.sender_id != actor.user_id:
+        raise errors.NotYourMessage("only the sender edits or deletes a message")
+    if msg.deleted_at is not None:
+        raise errors.EditWindowClosed("the message was deleted", code="message_deleted")
+    if utcnow() - msg.created_at > timedelta(seconds=_policy.edit_window_s):
+        raise errors.EditWindowClosed(
+            f"messages can be changed for {_policy.edit_window_s} s after sending",
+            details={"edit_window_s": _policy.edit_window_s},
+        )
+    return msg
+
+
+async def edit_message(session: AsyncSession, actor: Actor, *, message_id: str, body: str) -> Message:
+    msg = await _own_message(session, actor, message_id)
+    body, _ = _check_content(body, msg.attachments)
+    session.add(
+        MessageRevision(
+            message_id=msg.id,
+            action="edit",
+            body=msg.body,
+            attachments=msg.attachments,
+            revised_by=actor.user_id,
+        )
+    )
+    msg.body = body
+    msg.edited_at = utcnow()
+    await session.flush()
+    queue_event(session, conv_scope(msg.conversation_id), message_event(msg, "message.edited"))
+    return msg
+
+
+async def delete_message(session: AsyncSession, actor: Actor, *, message_id: str) -> Message:
+    """Blank the message for everyone (it keeps its place); the text stays in its history."""
+    msg = await _own_message(session, actor, message_id)
+    session.add(
+        MessageRevision(
+            message_id=msg.id,
+            action="delete",
+            body=msg.body,
+            attachments=msg.attachments,
+            revised_by=actor.user_id,
+        )
+    )
+    msg.body, msg.attachments, msg.deleted_at = "", [], utcnow()
+    await session.flush()
+    queue_event(session, conv_scope(msg.conversation_id), message_event(msg, "message.deleted"))
+    return msg

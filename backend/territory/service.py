@@ -1,0 +1,124 @@
+"""Routes: which terminals each field user visits.
+
+The sync engine reads :func:`route_terminal_ids` to grant ``terminal:<id>`` scopes; inventory
+and inspections ask :func:`require_terminal_access` before a field user touches a terminal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.identity import Actor, Organisation, User
+from backend.identity.errors import NotAllowed, UserNotFound
+from backend.territory.errors import AssignmentNotFound, NotOnRoute, NotRouteUser, TerminalNotFound
+from backend.territory.models import RouteAssignment
+
+ROUTE_ROLES = ("field_staff", "inspector")
+
+
+async def get_terminal(session: AsyncSession, terminal_id: str) -> Organisation:
+    terminal = await session.get(Organisation, terminal_id)
+    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None:
+        raise TerminalNotFound(f"terminal {terminal_id} does not exist")
+    return terminal
+
+
+def require_route_manager(actor: Actor, distributor_id: str) -> None:
+    """Administrators, or staff of the distributor that serves the terminal."""
+    if actor.is_admin or (actor.role == "distributor_staff" and actor.org_id == distributor_id):
+        return
+    raise NotAllowed("only an administrator or the distributor's staff may change routes")
+
+
+async def route_terminal_ids(session: AsyncSession, user_id: str) -> list[str]:
+    """The terminals on ``user_id``'s route, in a stable order."""
+    rows = await session.execute(
+        select(RouteAssignment.terminal_id)
+        .where(RouteAssignment.user_id == user_id)
+        .order_by(RouteAssignment.terminal_id)
+    )
+    return list(rows.scalars())
+
+
+async def is_on_route(session: AsyncSession, user_id: str, terminal_id: str) -> bool:
+    row = await session.execute(
+        select(RouteAssignment.id).where(
+            RouteAssignment.user_id == user_id, RouteAssignment.terminal_id == terminal_id
+        )
+    )
+    return row.first() is not None
+
+
+async def require_terminal_access(session: AsyncSession, actor: Actor, terminal: Organisation) -> None:
+    """Who may work at a terminal: its distributor's staff and inspectors, field staff on whose
+    route it is, and administrators."""
+    if actor.is_admin:
+        return
+    if actor.org_id != terminal.parent_id:
+        raise NotAllowed("that terminal is served by another distributor")
+    if actor.role in ("distributor_staff", "inspector"):
+        return
+    if actor.role == "field_staff":
+        if await is_on_route(session, actor.user_id, terminal.id):
+            return
+        raise NotOnRoute("that terminal is not on your route")
+    raise NotAllowed("your role may not work at terminals")
+
+
+async def assign_terminal(
+    session: AsyncSession, actor: Actor, *, user_id: str, terminal_id: str
+) -> RouteAssignment:
+    """Put a terminal on a field user's route (idempotent)."""
+    terminal = await get_terminal(session, terminal_id)
+    distributor_id = terminal.parent_id
+    assert distributor_id is not None
+    require_route_manager(actor, distributor_id)
+    user = await session.get(User, user_id)
+    if user is None or (not actor.is_admin and user.org_id != actor.org_id):
+        raise UserNotFound(f"user {user_id} does not exist")
+    if user.role not in ROUTE_ROLES or user.org_id != distributor_id:
+        raise NotRouteUser(
+            "routes are for field staff and inspectors of the terminal's distributor",
+            details={"role": user.role},
+        )
+    existing = (
+        await session.execute(
+            select(RouteAssignment).where(
+                RouteAssignment.user_id == user_id, RouteAssignment.terminal_id == terminal_id
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    assignment = RouteAssignment(
+        user_id=user_id, terminal_id=terminal_id, distributor_id=distributor_id, assigned_by=actor.user_id
+    )
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+async def unassign_terminal(session: AsyncSession, actor: Actor, *, user_id: str, terminal_id: str) -> None:
+    """Take a terminal off a route; the phone receives a tombstone and loses the terminal scope."""
+    assignment = (
+        await session.execute(
+            select(RouteAssignment).where(
+                RouteAssignment.user_id == user_id, RouteAssignment.terminal_id == terminal_id
+            )
+        )
+    ).scalar_one_or_none()
+    if assignment is None or not (actor.is_admin or actor.org_id == assignment.distributor_id):
+        raise AssignmentNotFound("that terminal is not on that user's route")
+    require_route_manager(actor, assignment.distributor_id)
+    await session.delete(assignment)
+    await session.flush()
+
+
+def route_visibility(actor: Actor, stmt: Select) -> Select:
+    """Administrators see every route, distributor staff their distributor's, others their own."""
+    if actor.is_admin:
+        return stmt
+    if actor.role == "distributor_staff":
+        return stmt.where(RouteAssignment.distributor_id == actor.org_id)
+    return stmt.where(RouteAssignment.user_id == actor.user_id)

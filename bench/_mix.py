@@ -1,0 +1,88 @@
+"""The mutations a benchmark phone pushes: a field rep's day, 100 at a time.
+
+A *mix* is a list of ``(weight, builder)``; a builder takes the phone's world (its user,
+distributor, route terminals, products, an inspection template, a conversation) and returns a
+few ``(name, args)`` mutations that belong together (an order with its lines, an inspection's
+start and answers). Builders whose mutation the server does not publish are left out, so the
+benchmark runs against whatever the sync engine supports and says which ones it used.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.db import new_id
+
+Mutation = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class World:
+    """What one phone knows about: ids from the seeded network."""
+
+    user_id: str
+    distributor_id: str
+    terminals: list[str]
+    products: list[str]
+    suppliers: list[str] = field(default_factory=list)
+    template_id: str | None = None
+    questions: list[str] = field(default_factory=list)
+    conversation_id: str | None = None
+
+
+Builder = Callable[[World, random.Random], list[Mutation]]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def stock_check(world: World, rng: random.Random) -> list[Mutation]:
+    return [
+        (
+            "stock_check.record",
+            {
+                "check_id": new_id(),
+                "org_id": rng.choice(world.terminals or [world.distributor_id]),
+                "product_id": rng.choice(world.products),
+                "counted_qty": rng.randrange(0, 200),
+                "observed_at": _now(),
+            },
+        )
+    ]
+
+
+def profile_update(world: World, rng: random.Random) -> list[Mutation]:
+    return [("profile.update", {"display_name": f"Rep {rng.randrange(10_000)}"})]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    needs: tuple[str, ...]
+    weight: int
+    build: Builder
+
+
+MIXED: list[Kind] = [
+    Kind("stock check", ("stock_check.record",), 4, stock_check),
+    Kind("profile", ("profile.update",), 1, profile_update),
+]
+STOCK_ONLY: list[Kind] = [Kind("stock check", ("stock_check.record",), 1, stock_check)]
+
+
+def usable(kinds: list[Kind], available: set[str]) -> list[Kind]:
+    return [k for k in kinds if set(k.needs) <= available]
+
+
+def batch(kinds: list[Kind], world: World, rng: random.Random, size: int = 100) -> list[Mutation]:
+    """``size`` mutations drawn from ``kinds`` by weight (groups are kept whole, then trimmed)."""
+    out: list[Mutation] = []
+    weights = [k.weight for k in kinds]
+    while len(out) < size:
+        out.extend(rng.choices(kinds, weights=weights)[0].build(world, rng))
+    return out[:size]

@@ -1,0 +1,1 @@
+"""The fleet simulator behind ``fieldsync simulate`` (issue 7)."""

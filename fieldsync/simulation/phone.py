@@ -1,0 +1,174 @@
+"""One simulated phone: a reference sync client, a person's habits, and a flaky connection."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from fieldsync.simulation.fleet import PhoneSpec, login
+from fieldsync.simulation.report import Tally
+from sync.client import ReferenceClient, SyncHttpError
+from sync.protocol import MSGPACK
+
+
+@dataclass
+class Habits:
+    """How a phone behaves: mean seconds between actions, how often and how long it drops out."""
+
+    think_s: float = 1.0
+    offline_chance: float = 0.08  # per action, of losing signal
+    offline_s: tuple[float, float] = (2.0, 20.0)
+    lost_reply_chance: float = 0.02  # per push, of the connection dropping after the server committed
+    push_batch: int = 100
+
+
+class Phone:
+    def __init__(
+        self,
+        spec: PhoneSpec,
+        http: httpx.AsyncClient,
+        tally: Tally,
+        habits: Habits,
+        rng: random.Random,
+        *,
+        password: str,
+        replica_path: str = ":memory:",
+    ) -> None:
+        self.spec = spec
+        self.http = http
+        self.tally = tally
+        self.habits = habits
+        self.rng = rng
+        self.password = password
+        self.client = ReferenceClient(
+            http,
+            client_id=spec.client_id,
+            headers={"Authorization": f"Bearer {spec.token}"},
+            path=replica_path,
+            media_type=MSGPACK,
+        )
+        self.online = True
+        self.offline_until = 0.0
+        self.queued_ids: set[str] = set()
+
+    # --- the replica, as behaviours see it ------------------------------------------------
+
+    def entities(
+        self, entity: str, *, limit: int = 50, where: str = "", params: tuple[Any, ...] = ()
+    ) -> list[dict]:
+        """A random sample of live rows of ``entity`` in the replica (their data)."""
+        import json
+
+        query = f"SELECT data FROM rows WHERE entity = ? AND deleted = 0 {where} ORDER BY random() LIMIT ?"
+        return [json.loads(d) for (d,) in self.client.db.execute(query, (entity, *params, limit))]
+
+    def count(self, entity: str) -> int:
+        return int(
+            self.client.db.execute(
+                "SELECT count(*) FROM rows WHERE entity = ? AND deleted = 0", (entity,)
+            ).fetchone()[0]
+        )
+
+    def queue(self, name: str, args: dict[str, Any]) -> str:
+        mutation_id = self.client.mutate(name, args)
+        self.queued_ids.add(mutation_id)
+        self.tally.queued[name] += 1
+        return mutation_id
+
+    # --- the network -----------------------------------------------------------------------
+
+    def _toggle_signal(self) -> None:
+        now = time.monotonic()
+        if self.online and self.rng.random() < self.habits.offline_chance:
+            self.online = False
+            self.offline_until = now + self.rng.uniform(*self.habits.offline_s)
+            self.tally.online -= 1
+            self.tally.events["went offline"] += 1
+        elif not self.online and now >= self.offline_until:
+            self.online = True
+            self.tally.online += 1
+            self.tally.events["came back online"] += 1
+
+    async def _relogin(self) -> None:
+        status, body = await login(self.http, self.spec.username, self.password, self.spec.client_id)
+        if status == 200:
+            self.spec.token = body["access_token"]
+            self.client.headers["Authorization"] = f"Bearer {self.spec.token}"
+            self.tally.events["signed in again"] += 1
+
+    async def sync(self, *, reliable: bool = False) -> bool:
+        """Push the outbox in batches, then pull. ``reliable`` turns off lost replies. True on success."""
+        try:
+            while self.client.outbox():
+                pending = {i: n for _s, i, n in self.client.outbox()[: self.habits.push_batch]}
+                lose = not reliable and self.rng.random() < self.habits.lost_reply_chance
+                started = time.perf_counter()
+                reply = await self.client.push(limit=self.habits.push_batch, lose_reply=lose)
+                self.tally.push_latency_s.append(time.perf_counter() - started)
+                self.tally.events["pushes"] += 1
+                if lose:
+                    self.tally.events["replies lost after commit"] += 1
+                    continue
+                if reply is None:
+                    break
+                self.tally.record_results(reply.results, pending)
+                if reply.expected_seq is not None:
+                    self.tally.errors["seq gap reported"] += 1
+                    return False
+            started = time.perf_counter()
+            stats = await self.client.pull(limit=1000)
+            self.tally.pull_latency_s.append(time.perf_counter() - started)
+            self.tally.events["pulls"] += 1
+            self.tally.pulled_changes += stats.changes
+            if stats.repaired:
+                self.tally.events["scopes repaired after checksum mismatch"] += len(stats.repaired)
+            if stats.revoked:
+                self.tally.events["scopes revoked"] += len(stats.revoked)
+            return True
+        except SyncHttpError as exc:
+            code = exc.body.get("code") if isinstance(exc.body, dict) else None
+            self.tally.errors[f"HTTP {exc.status} {code or ''}".strip()] += 1
+            if exc.status == 401:
+                await self._relogin()
+            return False
+        except httpx.HTTPError as exc:
+            self.tally.errors[f"transport {type(exc).__name__}"] += 1
+            return False
+
+    # --- a day ------------------------------------------------------------------------------
+
+    async def run(self, until: float, act: Callable[[Phone], None], start_delay: float = 0.0) -> None:
+        """Act and sync until ``until`` (monotonic seconds)."""
+        await asyncio.sleep(start_delay)
+        await self.sync()  # first start: the initial pull
+        while time.monotonic() < until:
+            await asyncio.sleep(self.rng.expovariate(1.0 / self.habits.think_s))
+            self._toggle_signal()
+            try:
+                act(self)
+            except Exception as exc:  # a behaviour bug must not stop the fleet; count it
+                self.tally.errors[f"behaviour {type(exc).__name__}: {exc}"[:120]] += 1
+            if self.online:
+                await self.sync()
+
+    async def end_of_day(self) -> None:
+        """Back in signal: push everything and pull until caught up (retrying transient errors)."""
+        if not self.online:
+            self.online = True
+            self.tally.online += 1
+        for attempt in range(5):
+            if await self.sync(reliable=True) and not self.client.outbox():
+                return
+            await asyncio.sleep(0.5 * (attempt + 1))
+
+    def lost_mutations(self) -> list[str]:
+        """Queued mutation ids that have no result and are not waiting in the outbox."""
+        done = set(self.client.results())
+        waiting = {i for _s, i, _n in self.client.outbox()}
+        return sorted(self.queued_ids - done - waiting)

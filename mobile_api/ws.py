@@ -1,0 +1,209 @@
+"""The WebSocket a phone or the console keeps open: ``GET /ws`` (upgrade).
+
+Authenticated with the access token (``Authorization: Bearer`` or ``?access_token=``). On
+connect it subscribes first (the user's conversations, the user, the scopes they are entitled
+to, the support queue for agents), then says ``{"type": "ready", ...}``; anything committed
+from then on arrives. Server → client: ``message``, ``message.edited``, ``message.deleted``,
+``read``, ``typing``, ``member.added``, ``member.removed``, ``conversation``,
+``support.updated``, ``support.note`` (agents), ``pull`` (debounced "pull now" hint).
+Client → server: ``{"type": "typing", "conversation_id"}``,
+``{"type": "read", "conversation_id", "seq"}``, ``{"type": "ping"}``.
+
+A socket only ever subscribes to conversations its user is a member of, so it never hears
+another conversation's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.channels import Subscriber
+from litestar.exceptions import WebSocketDisconnect
+
+from backend.errors import DomainError
+from backend.identity import Actor
+from backend.messaging import SUPPORT_SCOPE, presence
+from backend.messaging import service as messaging
+from mobile_api.auth import actor_from_connection
+from mobile_api.ws_hub import Hub
+
+log = logging.getLogger("fieldsync.ws")
+
+PULL_DEBOUNCE_S = 0.05
+CLOSE_UNAUTHENTICATED = 4401
+
+
+async def entitled_scopes(session: Any, actor: Actor) -> set[str]:
+    """The sync engine's answer when it exists; until then the user, the organisation and the
+    conversations."""
+    try:
+        from sync.scopes import entitled_scopes as sync_entitled
+    except ImportError:
+        scopes = {f"user:{actor.user_id}", f"org:{actor.org_id}"}
+        scopes |= {f"conv:{c}" for c in await messaging.member_conversation_ids(session, actor.user_id)}
+        if messaging.is_agent(actor):
+            scopes.add(SUPPORT_SCOPE)
+        return scopes
+    result = sync_entitled(session, actor)
+    return set(await result) if inspect.isawaitable(result) else set(result)
+
+
+class Connection:
+    """One open socket: its subscriptions and the little state the protocol needs."""
+
+    def __init__(self, socket: WebSocket, hub: Hub, actor: Actor) -> None:
+        self.socket = socket
+        self.hub = hub
+        self.actor = actor
+        self.conversations: dict[str, Subscriber] = {}
+        self.subscribers: list[Subscriber] = []
+        self.pull_task: asyncio.Task[None] | None = None
+        self.send_lock = asyncio.Lock()
+
+    async def send(self, data: bytes | str) -> None:
+        async with self.send_lock:
+            await self.socket.send_text(data if isinstance(data, str) else data.decode())
+
+    async def _subscribe(self, channels: list[str], on_event: Any) -> Subscriber:
+        sub = await self.hub.channels.subscribe([self.hub.name(c) for c in channels])
+        sub._start_in_background(on_event)  # noqa: SLF001 - the public form is a context manager
+        self.subscribers.append(sub)
+        return sub
+
+    async def join(self, conversation_id: str) -> None:
+        if conversation_id not in self.conversations:
+            self.conversations[conversation_id] = await self._subscribe(
+                [f"conv:{conversation_id}"], self.send
+            )
+
+    async def leave(self, conversation_id: str) -> None:
+        sub = self.conversations.pop(conversation_id, None)
+        if sub is not None:
+            self.subscribers.remove(sub)
+            await self.hub.channels.unsubscribe(sub)
+
+    async def start(self, conversation_ids: list[str], scopes: set[str]) -> None:
+        for conversation_id in conversation_ids:
+            await self.join(conversation_id)
+        await self._subscribe([f"user:{self.actor.user_id}"], self._on_user_event)
+        hints = [f"hint:{s}" for s in sorted(scopes) if not s.startswith("conv:")]
+        if hints:
+            await self._subscribe(hints, self._on_hint)
+        if messaging.is_agent(self.actor):
+            await self._subscribe([SUPPORT_SCOPE], self.send)
+
+    async def _on_user_event(self, data: bytes) -> None:
+        event = msgspec.json.decode(data)
+        if event.get("type") == "member.added":
+            await self.join(event["conversation_id"])
+        await self.send(data)
+        if event.get("type") == "member.removed":
+            await self.leave(event["conversation_id"])
+
+    async def _on_hint(self, _data: bytes) -> None:
+        # Debounced: a burst of commits touching the user's scopes is one "pull now".
+        if self.pull_task is None or self.pull_task.done():
+            self.pull_task = asyncio.create_task(self._pull_soon())
+
+    async def _pull_soon(self) -> None:
+        await asyncio.sleep(PULL_DEBOUNCE_S)
+        self.pull_task = None
+        with contextlib.suppress(Exception):
+            await self.send('{"type":"pull"}')
+
+    async def stop(self) -> None:
+        if self.pull_task is not None:
+            self.pull_task.cancel()
+        for sub in self.subscribers:
+            with contextlib.suppress(Exception):
+                await self.hub.channels.unsubscribe(sub)
+        self.subscribers.clear()
+        self.conversations.clear()
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        conversation_id = message.get("conversation_id")
+        if kind == "ping":
+            await self.send('{"type":"pong"}')
+        elif kind == "typing" and conversation_id in self.conversations:
+            self.hub.publish(
+                {"type": "typing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
+                f"conv:{conversation_id}",
+            )
+        elif kind == "read" and conversation_id in self.conversations and isinstance(message.get("seq"), int):
+            async with self.socket.app.state.session_factory() as session, session.begin():
+                await messaging.mark_read(
+                    session, self.actor, conversation_id=conversation_id, up_to_seq=message["seq"]
+                )
+        else:
+            await self.send(
+                msgspec.json.encode(
+                    {"type": "error", "code": "bad_message", "message": "unknown or not allowed"}
+                )
+            )
+
+
+async def _authenticate(socket: WebSocket) -> tuple[Actor, list[str], set[str], str] | None:
+    hub: Hub = socket.app.state.hub
+    try:
+        async with socket.app.state.session_factory() as session, session.begin():
+            actor = await actor_from_connection(socket, session)
+            conversation_ids = await messaging.member_conversation_ids(session, actor.user_id)
+            scopes = await entitled_scopes(session, actor)
+            connection_id = await presence.connected(session, user_id=actor.user_id, node_id=hub.node_id)
+    except DomainError as exc:
+        await socket.accept()
+        await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await socket.close(code=CLOSE_UNAUTHENTICATED, reason=exc.code)
+        return None
+    return actor, conversation_ids, scopes, connection_id
+
+
+@websocket("/ws", name="live_socket")
+async def live_socket(socket: WebSocket) -> None:
+    hub: Hub = socket.app.state.hub
+    auth = await _authenticate(socket)
+    if auth is None:
+        return
+    actor, conversation_ids, scopes, connection_id = auth
+    await socket.accept()
+    conn = Connection(socket, hub, actor)
+    hub.sockets += 1
+    try:
+        await conn.start(conversation_ids, scopes)
+        await conn.send(
+            msgspec.json.encode(
+                {"type": "ready", "user_id": actor.user_id, "conversations": conversation_ids}
+            )
+        )
+        while True:
+            raw = await socket.receive_data("text")
+            try:
+                message = msgspec.json.decode(raw)
+            except msgspec.DecodeError:
+                message = {}
+            try:
+                await conn.handle(message if isinstance(message, dict) else {})
+            except DomainError as exc:
+                await conn.send(
+                    msgspec.json.encode({"type": "error", "code": exc.code, "message": exc.message})
+                )
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.sockets -= 1
+        await conn.stop()
+        try:
+            async with socket.app.state.session_factory() as session, session.begin():
+                await presence.disconnected(session, connection_id)
+        except Exception:
+            log.exception("could not drop live connection %s", connection_id)
+
+
+ROUTES = [live_socket]

@@ -1,0 +1,133 @@
+"""Live fan-out: Litestar channels (in memory, or Redis when ``FIELDSYNC_REDIS_URL`` is set),
+the after-commit publisher and this process's presence heartbeat, wired as one plugin.
+
+Channel names (before the deployment prefix):
+
+``conv:<id>``      events of a conversation (messages, edits, read markers, typing, status)
+``user:<id>``      events for one user (added to / removed from a conversation)
+``support:platform`` the support queue (console badges)
+``hint:<scope>``   "pull now": a committed transaction touched ``scope``
+
+Redis pub/sub channels ignore the database number, so the prefix carries it: deployments (or
+test runs) on different Redis databases never hear each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPlugin
+
+from backend import events
+from backend.config import Settings
+from backend.db import new_id
+from backend.messaging import presence
+from backend.messaging import service as messaging
+
+log = logging.getLogger("fieldsync.ws")
+
+#: Conversation scopes are announced by their own events, not by pull hints.
+_NO_HINT_PREFIXES = ("conv:",)
+
+
+def channel_prefix(redis_url: str) -> str:
+    if not redis_url:
+        return "fs:"
+    db = urlsplit(redis_url).path.strip("/") or "0"
+    return f"fs{db}:"
+
+
+def make_backend(redis_url: str) -> Any:
+    if not redis_url:
+        return MemoryChannelsBackend()
+    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+    from redis.asyncio import Redis
+
+    return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+
+
+class Hub(InitPlugin):
+    """Owns the channels plugin of this process and publishes committed events on it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.prefix = channel_prefix(settings.redis_url)
+        self.node_id = f"{socket.gethostname()[:30]}-{os.getpid()}-{new_id()[-8:]}"
+        self.channels = ChannelsPlugin(
+            backend=make_backend(settings.redis_url),
+            arbitrary_channels_allowed=True,
+            subscriber_max_backlog=2000,
+            subscriber_backlog_strategy="dropleft",
+        )
+        self.started = False
+        self.sockets = 0
+
+    def name(self, channel: str) -> str:
+        return self.prefix + channel
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.lifespan.append(self.lifespan)
+        app_config.state["hub"] = self
+        return app_config
+
+    # -- publishing --------------------------------------------------------------------------
+    def publish(self, payload: dict[str, Any], channel: str) -> None:
+        if self.started:
+            self.channels.publish(payload, self.name(channel))
+
+    def publish_committed(self, committed: events.Committed) -> None:
+        """The after-commit publisher: events on their topics, touched scopes as pull hints."""
+        if not self.started:
+            return
+        for event in committed.events:
+            self.channels.publish(event.payload, self.name(event.topic))
+        for scope in committed.touched_scopes:
+            if not scope.startswith(_NO_HINT_PREFIXES):
+                self.channels.publish({"type": "pull", "scope": scope}, self.name("hint:" + scope))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @asynccontextmanager
+    async def lifespan(self, app: Litestar) -> AsyncGenerator[None, None]:
+        messaging.configure(self.settings)
+        async with self.channels:
+            previous = events.set_publisher(self.publish_committed)
+            self.started = True
+            beat = asyncio.create_task(self._heartbeat(app))
+            try:
+                yield
+            finally:
+                self.started = False
+                beat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
+                if events.get_publisher() == self.publish_committed:
+                    events.set_publisher(previous)
+                await self._forget(app)
+
+    async def _heartbeat(self, app: Litestar) -> None:
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_S)
+            try:
+                async with app.state.session_factory() as session, session.begin():
+                    await presence.heartbeat(session, self.node_id)
+            except Exception:
+                log.exception("presence heartbeat failed")
+
+    async def _forget(self, app: Litestar) -> None:
+        try:
+            async with app.state.session_factory() as session, session.begin():
+                await presence.forget_node(session, self.node_id)
+        except Exception:
+            log.exception("could not clear this process's live connections")

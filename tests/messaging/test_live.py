@@ -1,0 +1,112 @@
+"""The WebSocket against a real server: delivery, isolation, typing, read markers, pull hints."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.messaging.conftest import LiveServer
+from tests.messaging.wsclient import Socket
+
+
+async def _token(server: LiveServer, username: str) -> str:
+    return (await server.login(username))["access_token"]
+
+
+async def test_message_reaches_members_and_never_outsiders(live_server: LiveServer, network) -> None:
+    sup_h = await live_server.headers("supplier-a")
+    dist = await Socket.open(live_server.ws_url, await _token(live_server, "dist-north"))
+    outsider = await Socket.open(live_server.ws_url, await _token(live_server, "dist-south"), via_query=True)
+    created = await live_server.http.post(
+        "/conversations",
+        json={"kind": "direct", "member_ids": [network.user("dist-north").id]},
+        headers=sup_h,
+    )
+    assert created.status_code == 201, created.text
+    conv_id = created.json()["id"]
+    await dist.wait_for(lambda e: e["type"] == "member.added" and e["conversation_id"] == conv_id)
+
+    sent = await live_server.http.post(
+        f"/conversations/{conv_id}/messages", json={"client_message_id": "m1", "body": "hello"}, headers=sup_h
+    )
+    assert sent.status_code == 201, sent.text
+    event = await dist.wait_for(lambda e: e["type"] == "message")
+    assert event["message"]["body"] == "hello" and event["message"]["seq"] == 1
+
+    await dist.send({"type": "typing", "conversation_id": conv_id})
+    await dist.send({"type": "read", "conversation_id": conv_id, "seq": 1})
+    await dist.wait_for(lambda e: e["type"] == "read" and e["seq"] == 1)
+    # A socket cannot type into, or mark, a conversation it is not in.
+    await outsider.send({"type": "typing", "conversation_id": conv_id})
+    assert (await outsider.wait_for(lambda e: e["type"] == "error"))["code"] == "bad_message"
+    leaked = [e for e in await outsider.drain(0.5) + outsider.seen if e.get("conversation_id") == conv_id]
+    assert leaked == []
+    listing = await live_server.http.get("/conversations", headers=await live_server.headers("dist-north"))
+    assert listing.json()[0]["unread"] == 0
+    await dist.close()
+    await outsider.close()
+
+
+async def test_pull_hint_when_a_commit_touches_the_users_scope(live_server: LiveServer, network) -> None:
+    dist = await Socket.open(live_server.ws_url, await _token(live_server, "dist-north"))
+    south = await Socket.open(live_server.ws_url, await _token(live_server, "dist-south"))
+    # Changing dist-north's user row touches user:<dist-north> and org:<its organisation>.
+    admin_h = await live_server.headers("admin")
+    response = await live_server.http.patch(
+        f"/admin/users/{network.user('dist-north').id}", json={"display_name": "North Desk"}, headers=admin_h
+    )
+    assert response.status_code == 200, response.text
+    await dist.wait_for(lambda e: e["type"] == "pull")
+    assert [e for e in await south.drain(0.4) if e["type"] == "pull"] == []
+    await dist.close()
+    await south.close()
+
+
+async def test_socket_refuses_a_bad_token(live_server: LiveServer) -> None:
+    with pytest.raises((PermissionError, ConnectionClosed)):
+        await Socket.open(live_server.ws_url, "not-a-token")
+
+
+async def test_rest_errors_have_stable_codes(live_server: LiveServer, network) -> None:
+    sup_h = await live_server.headers("supplier-a")
+    south_h = await live_server.headers("dist-south")
+    conv = (
+        await live_server.http.post(
+            "/conversations",
+            json={"kind": "direct", "member_ids": [network.user("dist-north").id]},
+            headers=sup_h,
+        )
+    ).json()
+    post = live_server.http.post
+    too_long = await post(
+        f"/conversations/{conv['id']}/messages",
+        json={"client_message_id": "x", "body": "x" * 4001},
+        headers=sup_h,
+    )
+    assert (too_long.status_code, too_long.json()["code"]) == (413, "message_too_long")
+    outsider = await post(
+        f"/conversations/{conv['id']}/messages",
+        json={"client_message_id": "x", "body": "hi"},
+        headers=south_h,
+    )
+    assert (outsider.status_code, outsider.json()["code"]) == (403, "not_a_member")
+    hidden = await live_server.http.get(f"/conversations/{conv['id']}/messages", headers=south_h)
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "conversation_not_found")
+    missing = await post(
+        "/conversations/nope/messages", json={"client_message_id": "x", "body": "hi"}, headers=sup_h
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "conversation_not_found")
+    unknown = await post(
+        f"/conversations/{conv['id']}/messages",
+        json={"client_message_id": "x", "body": "hi", "x": 1},
+        headers=sup_h,
+    )
+    assert unknown.status_code == 400
+    foreign = await post(
+        "/conversations",
+        json={"kind": "direct", "member_ids": [network.user("dist-north").id]},
+        headers=south_h,
+    )
+    assert (foreign.status_code, foreign.json()["code"]) == (403, "cannot_contact")
+    agent_only = await live_server.http.get("/support/queue", headers=south_h)
+    assert (agent_only.status_code, agent_only.json()["code"]) == (403, "not_a_support_agent")
