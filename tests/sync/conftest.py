@@ -9,22 +9,12 @@ import pytest
 
 from sync.client import ReferenceClient
 from sync.ratelimit import reset_windows
-from tests.factories import Network, build_network
 from tests.sync.helpers import signed_in_phone
 
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_windows() -> None:
     reset_windows()
-
-
-@pytest.fixture
-async def network(session_factory: Any) -> Network:
-    """The demo network, smaller than the shared default: sync tests need its shape, not its size."""
-    async with session_factory() as session:
-        net = await build_network(session, terminals=6, skus=12)
-        await session.commit()
-    return net
 
 
 @pytest.fixture
