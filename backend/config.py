@@ -236,4 +236,13 @@ DESCRIPTIONS = {
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "google_application_credentials": "path to the Firebase service-account JSON for FCM push; empty means "
     "pushes are logged, not sent",
+    "media_upload_expiry_s": "an unfinished photo upload is discarded after this many seconds",
+    "media_orphan_ttl_s": "a stored photo that nothing refers to is removed after this many seconds",
+    "evidence_signing_key": "base64 of 32 random bytes: the Ed25519 key that signs evidence tree heads "
+    "(generated under var/ when empty)",
+    "message_edit_window_s": "how long a sender may edit a chat message, seconds",
+    "fcm_endpoint": "base URL of an FCM-compatible server instead of Google's (tests use a local fake)",
+    "push_batch_size": "push notifications sent per FCM request (at most 500)",
+    "push_max_attempts": "attempts before a push notification is given up",
+    "sync_mutations_per_minute": "sync mutations one device may push per minute; 0 turns the limit off",
 }

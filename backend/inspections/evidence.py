@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.evidence import register_record_source
 from backend.evidence.service import append_record
 from backend.identity import Actor
 from backend.inspections.models import Inspection, InspectionAnswer, InspectionTemplate
@@ -72,3 +74,24 @@ async def append_inspection(
         document=inspection_document(inspection, template, answers),
         photo_hashes=photo_hashes,
     )
+
+
+async def stored_document(session: AsyncSession, inspection_id: str) -> dict[str, Any] | None:
+    """The submitted inspection as stored now (for ``fieldsync evidence verify``)."""
+    inspection = await session.get(Inspection, inspection_id, populate_existing=True)
+    if inspection is None:
+        return None
+    template = await session.get(InspectionTemplate, inspection.template_id)
+    if template is None:
+        return None
+    answers = (
+        await session.scalars(
+            select(InspectionAnswer)
+            .where(InspectionAnswer.inspection_id == inspection_id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return inspection_document(inspection, template, list(answers))
+
+
+register_record_source(RECORD_TYPE, stored_document)

@@ -120,6 +120,17 @@ async def test_verify_catches_an_altered_record_photo_and_entry(
     assert report.ok, report.failure
     assert (report.entries, report.photos, report.heads_checked) == (len(orgs), 1, 1)
 
+    # a photo named by a record but never uploaded is reported as pending, not as tampering
+    pending = hashlib.sha256(b"not uploaded yet").hexdigest()
+    async with session_factory() as session:
+        await append_record(session, record_type="other", record_id="x", document={}, photo_hashes=[pending])
+        await sign_tree_head(session, settings)
+        await session.commit()
+    report = await check()
+    assert (
+        report.ok and report.photos_pending == [(len(orgs), pending)] and report.unchecked_types == {"other"}
+    )
+
     # 1. a record changed after it was logged
     victim = orgs[3]
     async with session_factory() as session:
