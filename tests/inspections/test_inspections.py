@@ -440,6 +440,18 @@ class TestLastWriterWins:
             won = await answer_question(session, inspector, **args, value=4, hlc=hlc(200, counter=1))
             assert won.value == 4
             await session.commit()
+        async with session_factory() as session:
+            rows = (
+                await session.execute(
+                    select(ChangeLog.entity, ChangeLog.scope).where(
+                        ChangeLog.entity_id.in_([inspection.id, won.id])
+                    )
+                )
+            ).all()
+        shop = terminal_of(network, "dist-00")
+        expected = {f"org:{shop.parent_id}", f"terminal:{shop.id}"}
+        assert {s for e, s in rows if e == "inspection"} == expected
+        assert {s for e, s in rows if e == "inspection_answer"} == expected
 
     async def scenario_every_arrival_order_converges(self, session_factory, network):
         writes = [
