@@ -235,6 +235,7 @@ class TestTemplates:
         [{"id": "a", "kind": "yes_no", "text": "?", "weight": -1}],
         [{"id": "a", "kind": "yes_no", "text": "?", "options": ["x"]}],
         [{"id": "a", "kind": "number", "text": "?", "max": float("nan")}],
+        [{"id": "a", "kind": "number", "text": "?", "max": 10**400}],
     ],
 )
 def test_bad_questions(questions):
@@ -252,6 +253,7 @@ QUESTION_BY_ID = {q["id"]: q for q in validate_questions([*QUESTIONS, PHOTO_Q])}
         ("facings", 101),
         ("facings", True),
         ("facings", "5"),
+        ("facings", 10**400),
         ("placement", "top"),
         ("placement", ["eye"]),
         ("promos", ["poster", "poster"]),

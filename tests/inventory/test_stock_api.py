@@ -91,6 +91,10 @@ async def test_bad_stock_requests(client, network):
         assert (r.status_code, r.json()["code"]) == (status, code), (body, r.text)
     r = await client.get("/stock/levels", params={"limit": 0}, headers=north)
     assert r.status_code == 400
+    r = await client.get("/stock/checks", params={"since": "2026-11-01T09:00:00"}, headers=north)
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_since")
+    r = await client.get("/stock/checks", params={"since": "2026-11-01T09:00:00Z"}, headers=north)
+    assert r.status_code == 200
     r = await client.get("/stock/movements", params={"reason": "theft"}, headers=north)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_reason")
     assert (await client.get("/stock/levels")).status_code == 401
