@@ -169,6 +169,9 @@ async def test_expiry_removes_unfinished_uploads_but_never_a_referenced_photo(
         for row in await session.scalars(select(Photo)):
             row.uploaded_at = utcnow() - timedelta(seconds=settings.media_orphan_ttl_s + 1)
         await session.commit()
+    late = {**(await users("inspector-north")), **TUS, "Upload-Offset": "500"}
+    expired = await client.patch(f"/media/uploads/{upload_id}", headers=late, content=data[500:])
+    assert expired.status_code == 410 and expired.json()["details"] == {"reason": "expired"}
     assert await media_jobs.expire_uploads(session_factory, settings) == {"uploads": 1, "photos": 1}
     assert not await storage.list(partial_prefix(upload_id))
     head = await client.head(
