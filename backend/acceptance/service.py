@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +24,11 @@ from backend.acceptance.errors import (
     InvalidAcceptance,
 )
 from backend.acceptance.models import Acceptance, AcceptanceLine, Claim
-from backend.changefeed import to_json
 from backend.db import utcnow
+from backend.evidence.sources import register_record_source
 from backend.identity import Actor
 from backend.identity.errors import NotAllowed
+from backend.media.visibility import register_record_type
 from backend.orders import access
 from backend.orders import service as orders
 from backend.orders.errors import DeliveryNotFound
@@ -41,11 +42,47 @@ COUNTS = ("accepted", "short", "damaged", "wrong")
 CLOCK_SKEW = timedelta(minutes=10)
 
 
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
 def acceptance_document(acceptance: Acceptance, lines: Sequence[AcceptanceLine]) -> dict[str, Any]:
-    """The record as the server holds it (conflict details, evidence log, API)."""
-    doc = acceptance.sync_data()
-    doc["lines"] = [line.sync_data() for line in lines]
-    return {k: to_json(v) for k, v in doc.items()}
+    """The record as the server holds it: conflict details, the evidence log and its verifier.
+
+    Built from stored values only (UTC times, lines in delivery-line order) so re-reading it from
+    the tables later yields the same document.
+    """
+    gps = [acceptance.gps_lat, acceptance.gps_lon] if acceptance.gps_lat is not None else None
+    return {
+        "id": acceptance.id,
+        "delivery_id": acceptance.delivery_id,
+        "order_id": acceptance.order_id,
+        "kind": acceptance.kind,
+        "distributor_id": acceptance.distributor_id,
+        "supplier_id": acceptance.supplier_id,
+        "terminal_id": acceptance.terminal_id,
+        "recorded_by": acceptance.recorded_by,
+        "device_id": acceptance.device_id,
+        "accepted_at": _utc_iso(acceptance.accepted_at),
+        "recorded_at": _utc_iso(acceptance.recorded_at),
+        "notes": acceptance.notes,
+        "gps": gps,
+        "signature_sha256": acceptance.signature_sha256,
+        "photo_sha256s": list(acceptance.photo_sha256s or []),
+        "has_discrepancy": acceptance.has_discrepancy,
+        "lines": [
+            {
+                "delivery_line_id": x.delivery_line_id,
+                "product_id": x.product_id,
+                "shipped": x.shipped,
+                "accepted": x.accepted,
+                "short": x.short,
+                "damaged": x.damaged,
+                "wrong": x.wrong,
+            }
+            for x in sorted(lines, key=lambda x: x.delivery_line_id)
+        ],
+    }
 
 
 async def acceptance_lines(session: AsyncSession, acceptance_id: str) -> list[AcceptanceLine]:
@@ -183,6 +220,7 @@ async def record_acceptance(
     accepted_at = accepted_at or now
     if accepted_at.tzinfo is None:
         raise _invalid("accepted_at must carry a time zone", field="accepted_at")
+    accepted_at = accepted_at.astimezone(UTC)
     if accepted_at > now + CLOCK_SKEW:
         raise _invalid("accepted_at is in the future", field="accepted_at")
     lat, lon, signature, photos = _evidence(gps, signature_sha256, photo_sha256s)
@@ -247,7 +285,8 @@ async def record_acceptance(
     delivery.accepted_at = accepted_at
     await session.flush()
     await effects.record_stock(session, acceptance, rows)
-    await effects.record_evidence(session, acceptance, acceptance_document(acceptance, rows))
+    attached = await effects.attach_uploaded(session, actor, acceptance)
+    await effects.record_evidence(session, acceptance, acceptance_document(acceptance, rows), attached)
     return acceptance
 
 
@@ -330,3 +369,15 @@ async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, r
     claim.resolved_by = actor.user_id
     await session.flush()
     return claim
+
+
+async def stored_document(session: AsyncSession, record_id: str) -> dict[str, Any] | None:
+    """The evidence document of an acceptance as stored now (for ``fieldsync evidence verify``)."""
+    acceptance = await session.get(Acceptance, record_id, populate_existing=True)
+    if acceptance is None:
+        return None
+    return acceptance_document(acceptance, await acceptance_lines(session, record_id))
+
+
+register_record_type(effects.RECORD_TYPE, can_view_acceptance)
+register_record_source(effects.RECORD_TYPE, stored_document)

@@ -1,4 +1,4 @@
-"""Where inspections meet media and the evidence log (owned by the media helper)."""
+"""Where inspections meet media (attached photos) and the evidence log."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from backend.evidence import register_record_source
 from backend.evidence.service import append_record
 from backend.identity import Actor
 from backend.inspections.models import Inspection, InspectionAnswer, InspectionTemplate
-from backend.media import attached_hashes, register_record_type
+from backend.media.errors import MediaNotFound
+from backend.media.service import attach, attached_hashes
 
 RECORD_TYPE = "inspection"
 
@@ -41,9 +42,21 @@ def inspection_document(
     }
 
 
-async def attached_photo_hashes(session: AsyncSession, inspection_id: str) -> list[str]:
-    """SHA-256 of the photos uploaded and attached to the inspection."""
-    return await attached_hashes(session, RECORD_TYPE, inspection_id)
+async def attach_answer_photos(
+    session: AsyncSession, actor: Actor, inspection_id: str, hashes: list[str]
+) -> list[str]:
+    """Attach the photos named in photo answers to the inspection; return those not uploaded yet
+    (or not visible to ``actor``). Phones upload over tus and answer with the hashes."""
+    attached = set(await attached_hashes(session, RECORD_TYPE, inspection_id, kind="photo"))
+    missing: list[str] = []
+    for sha256 in hashes:
+        if sha256 in attached:
+            continue
+        try:
+            await attach(session, actor, sha256=sha256, record_type=RECORD_TYPE, record_id=inspection_id)
+        except MediaNotFound:
+            missing.append(sha256)
+    return missing
 
 
 async def append_inspection(
@@ -81,11 +94,4 @@ async def stored_document(session: AsyncSession, inspection_id: str) -> dict[str
     return inspection_document(inspection, template, list(answers))
 
 
-async def _can_view(session: AsyncSession, actor: Actor, inspection_id: str) -> bool:
-    from backend.inspections.service import can_view_inspection  # the service imports this module
-
-    return await can_view_inspection(session, actor, inspection_id)
-
-
-register_record_type(RECORD_TYPE, _can_view)
 register_record_source(RECORD_TYPE, stored_document)

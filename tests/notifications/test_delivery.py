@@ -103,7 +103,7 @@ async def test_unavailable_retries_until_max_attempts(
     async with session_factory() as s, s.begin():
         await push.enqueue(s, user_id=user, kind="alert", title="x")
     now = utcnow()
-    for attempt in range(3):
+    for _ in range(3):
         report = await deliver_once(session_factory, gateway, worker_id="w", max_attempts=3, now=now)
         now += timedelta(hours=2)
         assert report.outcomes == {"retry": 1}

@@ -172,7 +172,11 @@ class TestIntegrity:
         h = await auth_headers(client, "field-north")
         page = (await client.get("/sync/v1/pull", params={"limit": 5000}, headers=h)).json()
         assert not page["has_more"]
-        assert set(page["checksums"]) == {c["scope"] for c in page["changes"]}
+        completed = {c["scope"] for c in page["changes"]}
+        if page["pending"]:  # a scope still waiting behind the watermark gets its checksum later
+            assert set(page["checksums"]) <= completed
+        else:
+            assert set(page["checksums"]) == completed
         again = (await client.get("/sync/v1/pull", params={"cursor": page["cursor"]}, headers=h)).json()
         assert again["checksums"] == {}
 
