@@ -79,3 +79,16 @@ async def test_savepoints_and_a_failing_publisher(session_factory, network: Netw
         await service.send_message(s, sup, conversation_id=conv.id, client_message_id="c", body="still saved")
     async with session_factory() as s:
         assert [m.body for m in await service.list_messages(s, sup, conv.id)] == ["kept", "still saved"]
+
+
+async def test_a_session_closed_without_commit_forgets_its_events(
+    session_factory, network, published
+) -> None:
+    sup = actor(network, "supplier-a")
+    session = session_factory()
+    await service.create_conversation(session, sup, kind="direct", member_ids=[network.user("dist-north").id])
+    await session.close()  # no commit
+    async with session.begin():  # the same Session object, reused
+        pass
+    await session.close()
+    assert published == []

@@ -21,6 +21,7 @@ from backend.notifications.delivery import deliver_once
 from backend.notifications.gateway import FcmGateway
 from tests.factories import Network
 from tests.fakes.fake_fcm import FakeFcm
+from workers.jobs.messaging_jobs import deliver_pushes
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ async def test_outcomes_success_dead_tokens_and_retry(
 
 
 async def test_batches_of_500_and_two_workers_never_send_twice(
-    session_factory, network, fake, gateway
+    session_factory, settings, network, fake, gateway
 ) -> None:
     users = [u.id for u in network.users.values()]
     for i, user_id in enumerate(users):
@@ -119,7 +120,10 @@ async def test_batches_of_500_and_two_workers_never_send_twice(
             sent += report.sent
         return sent
 
-    counts = await asyncio.gather(worker("a"), worker("b"))
+    async def job() -> int:  # the scheduled job: drains in rounds of push_batch_size
+        return (await deliver_pushes(session_factory, settings, gateway=gateway, worker_id="job")).sent
+
+    counts = await asyncio.gather(worker("a"), job())
     assert sum(counts) == 520
     push_ids = Counter(m["message"]["data"]["push_id"] for m in fake.messages)
     assert len(push_ids) == 520 and set(push_ids.values()) == {1}
