@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
 
 from tests.messaging.conftest import LiveServer
@@ -60,7 +63,7 @@ async def test_message_reaches_members_and_never_outsiders(live_server: LiveServ
         await sock.close()
 
 
-async def test_rest_errors_have_stable_codes(live_server: LiveServer, network) -> None:
+async def test_rest_errors_have_stable_codes(live_server: LiveServer, network, settings) -> None:
     sup_h = await live_server.headers("supplier-a")
     south_h = await live_server.headers("dist-south")
     conv = (
@@ -105,3 +108,16 @@ async def test_rest_errors_have_stable_codes(live_server: LiveServer, network) -
     assert (agent_only.status_code, agent_only.json()["code"]) == (403, "not_a_support_agent")
     with pytest.raises(PermissionError, match="token_invalid"):
         await Socket.open(live_server.ws_url, "not-a-token")
+    # A socket lives as long as its access token.
+    tokens = await live_server.login("dist-south")
+    now = int(time.time())
+    claims = {
+        "sub": tokens["user"]["id"],
+        "did": tokens["device_id"],
+        "iat": now,
+        "exp": now + 1,
+        "aud": "fieldsync",
+    }
+    short = await Socket.open(live_server.ws_url, jwt.encode(claims, settings.secret_key, algorithm="HS256"))
+    expired = await short.wait_for(lambda e: e["type"] == "error", timeout=5)
+    assert expired["code"] == "token_expired"
