@@ -5,7 +5,7 @@ Channel names (before the deployment prefix):
 
 ``conv:<id>``      events of a conversation (messages, edits, read markers, typing, status)
 ``user:<id>``      events for one user (added to / removed from a conversation)
-``support:agents`` the support queue (console badges)
+``support:platform`` the support queue (console badges)
 ``hint:<scope>``   "pull now": a committed transaction touched ``scope``
 
 Redis pub/sub channels ignore the database number, so the prefix carries it: deployments (or

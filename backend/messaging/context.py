@@ -1,59 +1,57 @@
-"""Read-only look at other domains for the support console's customer panel.
-
-The orders and acceptance tables belong to other issues; this reads them through the shared
-metadata by name, so the panel shows what exists and keeps working while they evolve.
-"""
+"""Read-only look at other domains for the support console's customer panel: the customer
+organisation's recent orders and its open acceptance discrepancies (claims)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.acceptance.models import Claim
 from backend.changefeed import to_json
-from backend.db import Base
+from backend.orders.models import Order
 
 RECENT = 5
-_ORG_COLUMNS = ("distributor_id", "org_id", "buyer_org_id", "customer_org_id", "terminal_id")
-_SHOWN = ("id", "number", "code", "status", "state", "total_minor", "currency", "created_at", "submitted_at")
-_OPEN = ("open", "flagged", "disputed", "pending", "submitted", "recorded")
 
 
-def _table(*names: str) -> Table | None:
-    for name in names:
-        table = Base.metadata.tables.get(name)
-        if table is not None:
-            return table
-    return None
-
-
-def _row(table: Table, row: Any) -> dict[str, Any]:
-    return {c: to_json(row._mapping[table.c[c]]) for c in _SHOWN if c in table.c}
-
-
-async def _recent(
-    session: AsyncSession, table: Table | None, org_id: str, **filters: Any
-) -> list[dict[str, Any]]:
-    if table is None:
-        return []
-    org_col = next((table.c[c] for c in _ORG_COLUMNS if c in table.c), None)
-    if org_col is None:
-        return []
-    stmt = select(table).where(org_col == org_id)
-    for column, values in filters.items():
-        if column in table.c:
-            stmt = stmt.where(table.c[column].in_(values))
-    if "created_at" in table.c:
-        stmt = stmt.order_by(table.c.created_at.desc())
-    rows = (await session.execute(stmt.limit(RECENT))).all()
-    return [_row(table, r) for r in rows]
+def _party(model: Any, org_id: str) -> Any:
+    """Rows where the organisation is a party (distributor, supplier or terminal)."""
+    return or_(model.distributor_id == org_id, model.supplier_id == org_id, model.terminal_id == org_id)
 
 
 async def recent_orders(session: AsyncSession, org_id: str) -> list[dict[str, Any]]:
-    return await _recent(session, _table("purchase_orders", "orders"), org_id)
+    rows = await session.execute(
+        select(Order).where(_party(Order, org_id)).order_by(Order.created_at.desc()).limit(RECENT)
+    )
+    return [
+        {
+            "id": o.id,
+            "state": o.state,
+            "total_minor": o.total_minor,
+            "currency": o.currency,
+            "created_at": to_json(o.created_at),
+        }
+        for o in rows.scalars()
+    ]
 
 
 async def open_discrepancies(session: AsyncSession, org_id: str) -> list[dict[str, Any]]:
-    table = _table("acceptance_discrepancies", "acceptances", "goods_acceptances")
-    return await _recent(session, table, org_id, status=_OPEN)
+    rows = await session.execute(
+        select(Claim)
+        .where(_party(Claim, org_id), Claim.state == "open")
+        .order_by(Claim.opened_at.desc())
+        .limit(RECENT)
+    )
+    return [
+        {
+            "id": c.id,
+            "order_id": c.order_id,
+            "state": c.state,
+            "short": c.short_qty,
+            "damaged": c.damaged_qty,
+            "wrong": c.wrong_qty,
+            "opened_at": to_json(c.opened_at),
+        }
+        for c in rows.scalars()
+    ]

@@ -20,7 +20,7 @@ from backend.db import Base, IdStr, JsonDoc, new_id, utcnow
 
 #: Agent-only scope: the support queue and internal notes. Only support agents (and admins)
 #: are entitled to it.
-SUPPORT_SCOPE = "support:agents"
+SUPPORT_SCOPE = "support:platform"
 
 CONVERSATION_KINDS = ("direct", "group", "support")
 MEMBER_ROLES = ("owner", "member", "customer", "agent")

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.catalog import ChannelAuthorisation
 from backend.config import Settings
@@ -29,10 +30,12 @@ from backend.messaging.models import (
     SUPPORT_SCOPE,
     Conversation,
     ConversationMember,
+    LiveConnection,
     Message,
     MessageRevision,
     conv_scope,
 )
+from backend.notifications import PushPreference
 from backend.notifications import service as notifications
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -334,44 +337,50 @@ async def send_message(
         raise errors.InvalidConversation(
             "client_message_id must be 1..64 characters", code="invalid_client_message_id"
         )
-    conv, member = await require_member(session, actor, conversation_id)
+    # Lock the conversation first: sends to it (and retries of the same send) serialise here,
+    # so the duplicate check below sees every committed send and the seq has no gaps.
+    conv = (
+        await session.execute(
+            select(Conversation)
+            .where(Conversation.id == conversation_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if conv is None:
+        raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
+    member = await membership(session, conv.id, actor.user_id)
+    if member is None:
+        raise errors.NotAMember("you are not a member of this conversation")
     existing = await _existing_send(session, actor.user_id, client_message_id, conversation_id)
     if existing is not None:
         return existing
     body, atts = _check_content(body, attachments)
     now = utcnow()
-    try:
-        async with session.begin_nested():
-            seq = await session.scalar(
-                update(Conversation)
-                .where(Conversation.id == conv.id)
-                .values(last_seq=Conversation.last_seq + 1, last_message_at=now)
-                .returning(Conversation.last_seq)
-            )
-            msg = Message(
-                conversation_id=conv.id,
-                seq=seq,
-                sender_id=actor.user_id,
-                client_message_id=client_message_id,
-                body=body,
-                attachments=atts,
-                created_at=now,
-            )
-            session.add(msg)
-            await session.flush()
-    except IntegrityError:
-        # The same send raced us and won: it is the one message.
-        existing = await _existing_send(session, actor.user_id, client_message_id, conversation_id)
-        if existing is None:
-            raise
-        return existing
-    # We hold the conversation's row lock now: reload what concurrent sends may have changed.
-    await session.refresh(conv)
-    await session.refresh(member)
+    seq = conv.last_seq + 1
+    # A Core UPDATE: the counter is not replicated, so it neither bumps version nor logs a change.
+    await session.execute(
+        update(Conversation).where(Conversation.id == conv.id).values(last_seq=seq, last_message_at=now)
+    )
+    set_committed_value(conv, "last_seq", seq)
+    set_committed_value(conv, "last_message_at", now)
+    msg = Message(
+        conversation_id=conv.id,
+        seq=seq,
+        sender_id=actor.user_id,
+        client_message_id=client_message_id,
+        body=body,
+        attachments=atts,
+        created_at=now,
+    )
+    session.add(msg)
     member.last_read_seq = max(member.last_read_seq, seq)
     if conv.kind == "support":
         _support_after_message(conv, member, now)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise errors.ClientMessageIdReused("that client message id is already in use") from None
     queue_event(session, conv_scope(conv.id), message_event(msg))
     if conv.kind == "support":
         queue_event(session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": conv.id})
@@ -393,22 +402,28 @@ def _support_after_message(conv: Conversation, member: ConversationMember, now: 
 
 
 async def _owe_chat_pushes(session: AsyncSession, actor: Actor, conv: Conversation, msg: Message) -> None:
+    """Owe a chat push to each member who did not mute the conversation and has no live socket."""
+    horizon = utcnow() - timedelta(seconds=presence.STALE_AFTER_S)
+    online = exists().where(
+        LiveConnection.user_id == ConversationMember.user_id, LiveConnection.seen_at >= horizon
+    )
     recipients = (
         await session.execute(
-            select(ConversationMember.user_id).where(
+            select(ConversationMember.user_id, PushPreference)
+            .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
+            .where(
                 ConversationMember.conversation_id == conv.id,
                 ConversationMember.user_id != actor.user_id,
                 ConversationMember.muted.is_(False),
+                ~online,
             )
         )
-    ).scalars()
-    recipients = set(recipients)
-    offline = recipients - await presence.online_users(session, recipients)
-    if not offline:
+    ).all()
+    if not recipients:
         return
     sender = await session.scalar(select(User.display_name).where(User.id == actor.user_id))
     preview = msg.body[:120] if msg.body.strip() else "📎 attachment"
-    for user_id in sorted(offline):
+    for user_id, pref in recipients:
         await notifications.enqueue(
             session,
             user_id=user_id,
@@ -417,6 +432,7 @@ async def _owe_chat_pushes(session: AsyncSession, actor: Actor, conv: Conversati
             body=f"{sender}: {preview}" if conv.title else preview,
             data={"conversation_id": conv.id, "seq": str(msg.seq)},
             collapse_key=f"chat:{conv.id}"[:64],
+            preference=pref,
         )
 
 
@@ -496,3 +512,25 @@ async def delete_message(session: AsyncSession, actor: Actor, *, message_id: str
     await session.flush()
     queue_event(session, conv_scope(msg.conversation_id), message_event(msg, "message.deleted"))
     return msg
+
+
+async def open_support_conversation(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    conversation_id: str | None = None,
+    subject: str,
+    body: str,
+    client_message_id: str,
+) -> Conversation:
+    """Open a support conversation (see :mod:`backend.messaging.support`, where the queue lives)."""
+    from backend.messaging import support  # support builds on this module
+
+    return await support.open_support_conversation(
+        session,
+        actor,
+        conversation_id=conversation_id,
+        subject=subject,
+        body=body,
+        client_message_id=client_message_id,
+    )

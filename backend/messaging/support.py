@@ -260,16 +260,13 @@ async def queue(
         o.id: o
         for o in (await session.execute(select(Organisation).where(Organisation.id.in_(org_ids)))).scalars()
     }
-    markers = dict(
-        (
-            await session.execute(
-                select(ConversationMember.conversation_id, ConversationMember.last_read_seq).where(
-                    ConversationMember.user_id == actor.user_id,
-                    ConversationMember.conversation_id.in_([c.id for c in convs]),
-                )
-            )
-        ).tuples()
+    marker_rows = await session.execute(
+        select(ConversationMember.conversation_id, ConversationMember.last_read_seq).where(
+            ConversationMember.user_id == actor.user_id,
+            ConversationMember.conversation_id.in_([c.id for c in convs]),
+        )
     )
+    markers = {conversation_id: seq for conversation_id, seq in marker_rows.tuples()}
     now = utcnow()
     items = []
     for c in convs:

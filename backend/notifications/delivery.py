@@ -185,32 +185,43 @@ async def _settle(
         else:
             errors[row_id] = outcome.error or "failed"
     now = utcnow()
+    final: dict[tuple[str, str | None], list[int]] = defaultdict(list)  # (status, error) -> ids
+    retries: list[tuple[int, dict[str, object]]] = []
+    for row_id, row in by_id.items():
+        if row_id in skip:
+            final[(DROPPED, skip[row_id])].append(row_id)
+            report.dropped += 1
+        elif row_id in retry_tokens and row.attempts < max_attempts:
+            delay = backoff_s(row.attempts, retry_after[row_id])
+            retries.append(
+                (
+                    row_id,
+                    {
+                        "status": PENDING,
+                        "tokens": retry_tokens[row_id],
+                        "available_at": now + timedelta(seconds=delay),
+                        "last_error": errors.get(row_id),
+                    },
+                )
+            )
+            report.retried += 1
+        elif row_id in sent_any and row_id not in retry_tokens:
+            final[(SENT, errors.get(row_id))].append(row_id)
+            report.sent += 1
+        else:
+            final[(FAILED, errors.get(row_id) or "failed")].append(row_id)
+            report.failed += 1
+    # Only settle rows this worker still holds (its lease may have been taken over).
+    held = (PushOutbox.claimed_by == worker_id) & (PushOutbox.status == SENDING)
     async with session_factory() as session, session.begin():
-        for row_id, row in by_id.items():
-            values: dict[str, object] = {"lease_until": None, "last_error": (errors.get(row_id) or None)}
-            if row_id in skip:
-                values.update(status=DROPPED, last_error=skip[row_id])
-                report.dropped += 1
-            elif row_id in retry_tokens and row.attempts < max_attempts:
-                values.update(
-                    status=PENDING,
-                    tokens=retry_tokens[row_id],
-                    available_at=now + timedelta(seconds=backoff_s(row.attempts, retry_after[row_id])),
-                )
-                report.retried += 1
-            elif row_id in sent_any and row_id not in retry_tokens:
-                values.update(status=SENT, sent_at=now)
-                report.sent += 1
-            else:
-                values.update(status=FAILED)
-                report.failed += 1
-            # Only settle rows this worker still holds (its lease may have been taken over).
+        for (status, error), ids in final.items():
+            values: dict[str, object] = {"status": status, "lease_until": None, "last_error": error}
+            if status == SENT:
+                values["sent_at"] = now
+            await session.execute(update(PushOutbox).where(PushOutbox.id.in_(ids), held).values(**values))
+        for row_id, values in retries:
             await session.execute(
-                update(PushOutbox)
-                .where(
-                    PushOutbox.id == row_id, PushOutbox.claimed_by == worker_id, PushOutbox.status == SENDING
-                )
-                .values(**values)
+                update(PushOutbox).where(PushOutbox.id == row_id, held).values(lease_until=None, **values)
             )
         if dead_tokens:
             result = await session.execute(

@@ -16,6 +16,7 @@ from backend.notifications.models import PENDING, PushOutbox, PushPreference
 
 KINDS: tuple[PushKind, ...] = ("chat", "sync", "alert")
 MINUTES_PER_DAY = 24 * 60
+_LOOKUP = object()
 
 
 class InvalidPreference(InvalidInput):
@@ -91,6 +92,7 @@ async def enqueue(
     data: dict[str, Any] | None = None,
     collapse_key: str | None = None,
     now: datetime | None = None,
+    preference: PushPreference | None | object = _LOOKUP,
 ) -> PushOutbox | None:
     """Owe ``user_id`` a push, in the caller's transaction.
 
@@ -104,7 +106,11 @@ async def enqueue(
     now = now or utcnow()
     available_at = now
     if kind == "chat":
-        pref = await get_preferences(session, user_id)
+        if preference is _LOOKUP:
+            pref = await get_preferences(session, user_id)
+        else:
+            pref = preference or PushPreference(user_id=user_id, chat_enabled=True, timezone="UTC")
+        assert isinstance(pref, PushPreference)
         if not pref.chat_enabled:
             return None
         available_at = quiet_until(pref, now) or now

@@ -74,7 +74,8 @@ function connect() {
   state.socket = socket;
   socket.onmessage = (ev) => {
     const event = JSON.parse(ev.data);
-    if (event.type === "support.updated" || event.type === "conversation") refreshQueue();
+    const mineRead = event.type === "read" && event.user_id === state.me.id;
+    if (event.type === "support.updated" || event.type === "conversation" || mineRead) refreshQueue();
     if (event.conversation_id && event.conversation_id === state.current) {
       if (event.type.startsWith("message") || event.type === "support.updated" || event.type === "conversation") {
         loadConversation(state.current, false);
@@ -153,9 +154,9 @@ async function loadConversation(id, full) {
       <p><strong>${escapeHtml(ctx.customer?.name)}</strong> (${escapeHtml(ctx.customer?.role)})</p>
       <p>${org ? escapeHtml(org.name) + " · " + escapeHtml(org.kind) : ""}</p>
       <h3>Recent orders</h3>
-      ${ctx.recent_orders.length ? "<ul>" + ctx.recent_orders.map((o) => `<li>${escapeHtml(o.number || o.code || o.id)} · ${escapeHtml(o.status || o.state || "")}</li>`).join("") + "</ul>" : "<p>None yet.</p>"}
+      ${ctx.recent_orders.length ? "<ul>" + ctx.recent_orders.map((o) => `<li>Order …${escapeHtml(o.id.slice(-6))} · ${escapeHtml(o.state)}${o.total_minor !== null ? " · " + (o.total_minor / 100).toFixed(2) + " " + escapeHtml(o.currency || "") : ""}</li>`).join("") + "</ul>" : "<p>None yet.</p>"}
       <h3>Open acceptance discrepancies</h3>
-      ${ctx.open_discrepancies.length ? "<ul>" + ctx.open_discrepancies.map((d) => `<li>${escapeHtml(d.id)} · ${escapeHtml(d.status || "")}</li>`).join("") + "</ul>" : "<p>None.</p>"}`;
+      ${ctx.open_discrepancies.length ? "<ul>" + ctx.open_discrepancies.map((d) => `<li>Order …${escapeHtml(d.order_id.slice(-6))}: short ${d.short}, damaged ${d.damaged}, wrong ${d.wrong}</li>`).join("") + "</ul>" : "<p>None.</p>"}`;
     await loadNotes();
   }
   const last = messages.length ? messages[messages.length - 1].seq : 0;
