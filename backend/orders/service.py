@@ -134,7 +134,7 @@ async def _parties(
     if supplier_id is not None:
         raise InvalidOrder("a sales order names a terminal, not a supplier", details={"field": "supplier_id"})
     terminal = await session.get(Organisation, terminal_id) if is_ref(terminal_id) else None
-    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None:
+    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None or not terminal.active:
         raise TerminalNotFound(f"terminal {terminal_id} does not exist")
     if not actor.is_admin and actor.org_id != terminal.parent_id:
         # Another distributor's terminal is simply not there for this caller.
