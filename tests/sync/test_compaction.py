@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from backend.catalog import PriceEntry
 from backend.changefeed import ChangeLog, ScopeRow
 from backend.db import utcnow
-from tests.sync.helpers import server_view
+from tests.sync.helpers import server_view, wait_for_watermark
 from workers.jobs.sync_jobs import JOBS, compact_change_log
 
 
@@ -36,6 +36,7 @@ async def test_compaction_keeps_snapshot_rows_and_old_cursors_resync(
                 await session.delete(price)
         await session.commit()
     await _age_everything(session_factory)
+    await wait_for_watermark(session_factory)
     async with session_factory() as session:
         before = (await session.execute(select(func.count()).select_from(ChangeLog))).scalar_one()
     outcome = await compact_change_log(session_factory, settings)
@@ -45,12 +46,12 @@ async def test_compaction_keeps_snapshot_rows_and_old_cursors_resync(
     assert outcome["deleted"] == before - after > 0
     assert after >= referenced  # every row a snapshot reads survives
 
-    stats = await field.pull(limit=40)
+    stats = await field.pull(limit=10)
     assert f"org:{dist}" in stats.resync_required
     assert stats.pages > 2
     view = await server_view(session_factory, network.user("field-north").id)
     assert field.rows() == view
-    await fresh_later.pull(limit=40)
+    await fresh_later.pull(limit=10)
     assert fresh_later.rows() == view
     # Nothing older is left to compact: a second run is a no-op with the same horizon.
     again = await compact_change_log(session_factory, settings)
