@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-dev
 
 help:
 	@echo "make run    - install into .venv, migrate, seed the demo network, serve on http://127.0.0.1:8000"
-	@echo "make test   - install dev extras into .venv and run the whole test suite"
+	@echo "make test   - install dev extras into .venv and run the whole test suite (ARGS='-k auth' to narrow it)"
 	@echo "make lint   - ruff check"
 	@echo "make bench  - run the benchmarks in bench/ (prints one JSON line each)"
 	@echo "make clean  - remove .venv and var/"
@@ -20,7 +20,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "fieldsync needs Python 3.11 or newer on PATH (python3.11, python3.12, ...)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON) and installing fieldsync (first run takes a minute)..."
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "Could not create $(VENV): on Debian or Ubuntu install the venv module first (apt install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
@@ -29,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/fieldsync serve --seed-demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

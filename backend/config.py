@@ -57,6 +57,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     push_max_attempts: int = 8
     # sync (issue 8): mutations one device may push per minute; 0 turns the limit off.
     sync_mutations_per_minute: int = 6000
+    # field operations (issue 4; documented in docs/field-operations.md)
+    stock_low_qty: int = 10
 
     @property
     def resolved_database_url(self) -> str:
@@ -226,10 +228,21 @@ DESCRIPTIONS = {
     "message_max_chars": "longest chat message",
     "requests_per_minute": "requests per minute per signed-in device (or per address before sign-in)",
     "support_first_response_s": "support queue target: first answer within this many seconds",
-    "stock_discrepancy_ratio": "acceptance: a line counted this far off the delivery note is a discrepancy",
+    "stock_discrepancy_ratio": "stock checks: a count further than this fraction from the expected stock "
+    "is flagged as a discrepancy",
+    "stock_low_qty": "workbench: a warehouse SKU whose expected stock is at or below this is low",
     "run_worker_in_process": "run the job scheduler inside `fieldsync serve` (false when workers run apart)",
     "log_json": "one JSON object a line (also on whenever FIELDSYNC_ENV=production)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "google_application_credentials": "path to the Firebase service-account JSON for FCM push; empty means "
     "pushes are logged, not sent",
+    "media_upload_expiry_s": "an unfinished photo upload is discarded after this many seconds",
+    "media_orphan_ttl_s": "a stored photo that nothing refers to is removed after this many seconds",
+    "evidence_signing_key": "base64 of 32 random bytes: the Ed25519 key that signs evidence tree heads "
+    "(generated under var/ when empty)",
+    "message_edit_window_s": "how long a sender may edit a chat message, seconds",
+    "fcm_endpoint": "base URL of an FCM-compatible server instead of Google's (tests use a local fake)",
+    "push_batch_size": "push notifications sent per FCM request (at most 500)",
+    "push_max_attempts": "attempts before a push notification is given up",
+    "sync_mutations_per_minute": "sync mutations one device may push per minute; 0 turns the limit off",
 }

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from backend.config import ConfigError, Settings, describe, load_settings, unknown_variables
-from backend.identity.models import ROLES
+from backend.identity.models import ORG_KINDS, ROLES
 from fieldsync import cmd_evidence, cmd_simulate
 
 EPILOG = (
@@ -75,7 +75,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
+async def _seed(settings: Settings) -> bool:
+    """Seed the demo network unless it is there already; print the logins."""
     from backend.db import make_engine, make_session_factory
     from backend.demo import DEMO_PASSWORD, is_seeded, seed_demo
 
@@ -83,8 +84,11 @@ async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
     try:
         async with make_session_factory(engine)() as session:
             if await is_seeded(session):
-                if not only_if_empty:
-                    print("The demo network is already there; nothing to do.", file=sys.stderr)
+                print(
+                    f"The demo network is already there (sign in as admin / {DEMO_PASSWORD}; "
+                    "README.md lists every demo login).",
+                    file=sys.stderr,
+                )
                 return False
             started = time.perf_counter()
             print("Seeding the demo network (first start only):", file=sys.stderr)
@@ -106,7 +110,7 @@ async def _seed(settings: Settings, *, only_if_empty: bool) -> bool:
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     settings = _settings()
     _migrate(settings)
-    asyncio.run(_seed(settings, only_if_empty=False))
+    asyncio.run(_seed(settings))
     return 0
 
 
@@ -135,7 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Applying migrations to {_redact(settings.resolved_database_url)}", file=sys.stderr)
         _migrate(settings)
     if args.seed_demo:
-        asyncio.run(_seed(settings, only_if_empty=True))
+        asyncio.run(_seed(settings))
     if args.no_worker:
         os.environ["FIELDSYNC_RUN_WORKER_IN_PROCESS"] = "false"
     worker = "off" if args.no_worker or not settings.run_worker_in_process else "in-process"
@@ -153,7 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,  # fieldsync.http logs every request, with its request id
         proxy_headers=True,
-        ws="websockets",
+        ws="auto",  # the websockets library (sans-I/O) where installed
     )
     return 0
 
@@ -207,8 +211,16 @@ async def _user_create(settings: Settings, args: argparse.Namespace, password: s
                     )
                 )
             ).scalar_one_or_none()
+            if org is None and args.org_kind:
+                org = await identity.create_organisation(
+                    session, kind=args.org_kind, name=args.org, code=args.org
+                )
+                print(f"Created organisation {org.code} ({org.kind}); id {org.id}")
             if org is None:
-                raise CliError(f"no organisation with code or id {args.org!r}")
+                raise CliError(
+                    f"no organisation with code or id {args.org!r}; add --org-kind service_provider "
+                    "(or another kind) to create it"
+                )
             try:
                 user = await identity.create_user(
                     session,
@@ -293,7 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
         "create",
         help="create a user in an organisation",
         description="Create a user. The password is asked for unless --password is given.",
-        epilog="example: fieldsync user create alice --org platform --role admin",
+        epilog=(
+            "examples:\n"
+            "  fieldsync user create alice --org platform --role admin --org-kind service_provider\n"
+            "  fieldsync user create bob --org dist-00 --role field_staff --password 'long secret'"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("username")
     create.add_argument("--org", required=True, help="organisation code or id (e.g. platform, dist-00)")
@@ -301,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         choices=ROLES,
+    )
+    create.add_argument(
+        "--org-kind",
+        choices=ORG_KINDS,
+        help="create the organisation with this kind if no organisation has that code "
+        "(for the first administrator of an empty database)",
     )
     create.add_argument("--name", help="display name (default: the username)")
     create.add_argument("--password", help="password (8+ characters); prompted for when omitted")

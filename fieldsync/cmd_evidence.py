@@ -61,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
         f"OK: {report.entries} entries, {report.photos} photos, {report.records_checked} records and "
         f"{report.heads_checked} signed tree heads match; root {report.root or '-'}"
     )
+    if report.photos_pending:
+        index, sha256 = report.photos_pending[0]
+        print(
+            f"note: {len(report.photos_pending)} logged photos were never uploaded "
+            f"(first: entry {index}, {sha256})"
+        )
     if report.unchecked_types:
         print(f"note: no record loader registered for {', '.join(sorted(report.unchecked_types))}")
     return 0

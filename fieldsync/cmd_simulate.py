@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.spawn:
         from fieldsync.simulation.local import local_server
 
-        with tempfile.TemporaryDirectory(prefix="fieldsync-sim-") as tmp, local_server(Path(tmp)) as server:
+        with (
+            tempfile.TemporaryDirectory(prefix="fieldsync-sim-") as tmp,
+            local_server(Path(tmp), fleet=config.phones) as server,
+        ):
             config.url = server.url
             report = asyncio.run(simulate(config))
     else:

@@ -12,8 +12,10 @@ Used by the tests, the simulator and the benchmarks, and a model for phone devel
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,10 +214,17 @@ class ReferenceClient:
 
     # --- pull ---------------------------------------------------------------------------
 
-    async def pull(self, *, limit: int = 500, max_pages: int = 10_000) -> PullStats:
-        """Pull until nothing more is waiting; repair any scope whose checksum disagrees."""
+    async def pull(
+        self, *, limit: int = 500, max_pages: int = 10_000, wait_pending_s: float = 10.0
+    ) -> PullStats:
+        """Pull until nothing more is waiting; repair any scope whose checksum disagrees.
+
+        While the server says changes are ``pending`` (held behind an older transaction) it
+        pulls again after a short pause, for up to ``wait_pending_s``.
+        """
         stats = PullStats()
         resync: set[str] = set()
+        deadline = time.monotonic() + wait_pending_s
         for _ in range(max_pages):
             params: dict[str, Any] = {"limit": limit, "client_id": self.client_id}
             if self.cursor:
@@ -233,6 +242,9 @@ class ReferenceClient:
             if diverged:
                 stats.repaired += diverged
                 resync |= set(diverged)
+                continue
+            if page.pending and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
                 continue
             if not page.has_more:
                 return stats

@@ -82,6 +82,8 @@ class PullResponse(msgspec.Struct, kw_only=True):
     # Scopes the caller is no longer entitled to: purge their rows and forget them.
     revoked: list[str] = msgspec.field(default_factory=list)
     checksums: dict[str, ScopeChecksum] = msgspec.field(default_factory=dict)
+    # Committed changes wait behind an older transaction still running: pull again shortly.
+    pending: bool = False
 
 
 _json_encoder = msgspec.json.Encoder()

@@ -66,8 +66,11 @@ async def pull(
 
     checksums: dict[str, p.ScopeChecksum] = {}
     last_applied: int | None = None
+    pending = False
     if not has_more:
-        checksums = await _checksums(session, cur, watermark)
+        waiting = await changed_above_watermark(session, cur.scopes, watermark)
+        pending = bool(waiting)
+        checksums = await _checksums(session, cur, waiting)
         if client_id:
             last_applied = await _last_applied_seq(session, actor.user_id, client_id, watermark)
     return p.PullResponse(
@@ -79,6 +82,7 @@ async def pull(
         resync_required=sorted(behind),
         revoked=revoked,
         checksums=checksums,
+        pending=pending,
     )
 
 
@@ -133,10 +137,10 @@ async def _delta_page(
     return more
 
 
-async def _checksums(session: AsyncSession, cur: Cursor, watermark: Watermark) -> dict[str, p.ScopeChecksum]:
-    pending = [s for s, pos in cur.scopes.items() if pos.unverified]
-    not_yet = await changed_above_watermark(session, pending, watermark)
-    ready = [s for s in pending if s not in not_yet]
+async def _checksums(session: AsyncSession, cur: Cursor, waiting: set[str]) -> dict[str, p.ScopeChecksum]:
+    """Checksums of the scopes changed since their last one, unless a change is still waiting
+    above the watermark (the scope's rows already include it, the client does not yet)."""
+    ready = [s for s, pos in cur.scopes.items() if pos.unverified and s not in waiting]
     sums = await scope_checksums(session, ready)
     for scope in ready:
         cur.scopes[scope].unverified = False

@@ -140,8 +140,10 @@ async def _run_one(
     except DomainError as exc:
         await savepoint.rollback()
         if exc.kind == "conflict":
+            # Every policy keeps the server's state; the phone gets it to reconcile its view.
+            conflict = {"server": exc.details, "kept": "server"}
             return p.MutationResult(
-                id=m.id, seq=m.seq, status=p.CONFLICT, code=exc.code, message=exc.message, data=exc.details
+                id=m.id, seq=m.seq, status=p.CONFLICT, code=exc.code, message=exc.message, data=conflict
             )
         return _rejected(m, exc.code, exc.message, exc.details)
     except Exception:

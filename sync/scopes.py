@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog import ChannelAuthorisation
 from backend.identity import Actor
+from backend.messaging.service import member_conversation_ids
+from backend.territory.service import route_terminal_ids
 
 REFERENCE = "reference"
 # Agent-only rows (internal notes on support conversations) live here; no customer ever gets it.
@@ -44,8 +46,8 @@ async def entitled_scopes(session: AsyncSession, actor: Actor) -> set[str]:
     scopes = {REFERENCE, user_scope(actor.user_id), org_scope(actor.org_id)}
     scopes |= {catalog_scope(s) for s in await _catalog_suppliers(session, actor)}
     if actor.role in FIELD_ROLES:
-        scopes |= {terminal_scope(t) for t in await _route_terminals(session, actor)}
-    scopes |= {conversation_scope(c) for c in await _conversations(session, actor)}
+        scopes |= {terminal_scope(t) for t in await route_terminal_ids(session, actor.user_id)}
+    scopes |= {conversation_scope(c) for c in await member_conversation_ids(session, actor.user_id)}
     if actor.role == "support_agent":
         scopes.add(SUPPORT_SCOPE)
     return scopes
@@ -63,19 +65,3 @@ async def _catalog_suppliers(session: AsyncSession, actor: Actor) -> set[str]:
         .distinct()
     )
     return set(rows.scalars())
-
-
-async def _route_terminals(session: AsyncSession, actor: Actor) -> set[str]:
-    try:
-        from backend.territory.service import route_terminal_ids
-    except ImportError:  # TODO(sync): domain-field lands backend.territory.service; drop the guard then.
-        return set()
-    return set(await route_terminal_ids(session, actor.user_id))
-
-
-async def _conversations(session: AsyncSession, actor: Actor) -> set[str]:
-    try:
-        from backend.messaging.service import member_conversation_ids
-    except ImportError:  # TODO(sync): messaging lands backend.messaging.service; drop the guard then.
-        return set()
-    return set(await member_conversation_ids(session, actor.user_id))

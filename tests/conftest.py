@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,11 +17,18 @@ from backend.db import make_engine, make_session_factory
 from backend.identity.passwords import use_cheapest_hashing_for_tests
 from fieldsync.wiring import build_app
 from tests.dbs import PostgresDatabase, SqliteTemplate, pg_url
-from tests.factories import Network, build_network
+from tests.factories import Network, load_network
 
 BACKENDS = ["sqlite", "postgresql"]
 
 use_cheapest_hashing_for_tests()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg, redis = pg_url(), os.environ.get("FIELDSYNC_TEST_REDIS_URL")
+    pg_state = f"on {pg}" if pg else "skipped (set FIELDSYNC_TEST_DATABASE_URL)"
+    redis_state = f"on {redis}" if redis else "skipped (set FIELDSYNC_TEST_REDIS_URL)"
+    return [f"fieldsync: PostgreSQL variants {pg_state}; Redis variants {redis_state}"]
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +44,15 @@ def postgres_database() -> PostgresDatabase | None:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database on each backend."""
+    """A migrated database on each backend: empty, or holding the test network when the test
+    uses the ``network`` fixture (restored from a copy made once per session)."""
+    seeded = "network" in request.fixturenames
     if request.param == "sqlite":
-        return request.getfixturevalue("sqlite_template").fresh(tmp_path / "db")
+        return request.getfixturevalue("sqlite_template").fresh(tmp_path / "db", seeded=seeded)
     pg = request.getfixturevalue("postgres_database")
     if pg is None:
         pytest.skip("PostgreSQL variant: set FIELDSYNC_TEST_DATABASE_URL to run it")
-    return pg.fresh()
+    return pg.fresh(seeded=seeded)
 
 
 @pytest.fixture
@@ -74,9 +84,7 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def network(session_factory: async_sessionmaker[AsyncSession]) -> Network:
     """A small seeded network: 2 suppliers, 6 distributors, 12 shops, 40 SKUs, one user per role."""
     async with session_factory() as session:
-        net = await build_network(session)
-        await session.commit()
-    return net
+        return await load_network(session)
 
 
 @pytest.fixture

@@ -33,6 +33,11 @@ async def build_network(
 ) -> Network:
     """The demo network at test size; ``activity`` adds each domain's demo rows too."""
     await seed_demo(session, terminals=terminals, skus=skus, activity=activity)
+    return await load_network(session)
+
+
+async def load_network(session: AsyncSession) -> Network:
+    """Handles by name on the network already in the database."""
     net = Network()
     net.orgs = {o.code: o for o in (await session.execute(select(Organisation))).scalars()}
     net.users = {u.username: u for u in (await session.execute(select(User))).scalars()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +24,11 @@ from backend.acceptance.errors import (
     InvalidAcceptance,
 )
 from backend.acceptance.models import Acceptance, AcceptanceLine, Claim
-from backend.changefeed import to_json
 from backend.db import utcnow
+from backend.evidence.sources import register_record_source
 from backend.identity import Actor
 from backend.identity.errors import NotAllowed
+from backend.media.visibility import register_record_type
 from backend.orders import access
 from backend.orders import service as orders
 from backend.orders.errors import DeliveryNotFound
@@ -41,11 +42,47 @@ COUNTS = ("accepted", "short", "damaged", "wrong")
 CLOCK_SKEW = timedelta(minutes=10)
 
 
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
 def acceptance_document(acceptance: Acceptance, lines: Sequence[AcceptanceLine]) -> dict[str, Any]:
-    """The record as the server holds it (conflict details, evidence log, API)."""
-    doc = acceptance.sync_data()
-    doc["lines"] = [line.sync_data() for line in lines]
-    return {k: to_json(v) for k, v in doc.items()}
+    """The record as the server holds it: conflict details, the evidence log and its verifier.
+
+    Built from stored values only (UTC times, lines in delivery-line order) so re-reading it from
+    the tables later yields the same document.
+    """
+    gps = [acceptance.gps_lat, acceptance.gps_lon] if acceptance.gps_lat is not None else None
+    return {
+        "id": acceptance.id,
+        "delivery_id": acceptance.delivery_id,
+        "order_id": acceptance.order_id,
+        "kind": acceptance.kind,
+        "distributor_id": acceptance.distributor_id,
+        "supplier_id": acceptance.supplier_id,
+        "terminal_id": acceptance.terminal_id,
+        "recorded_by": acceptance.recorded_by,
+        "device_id": acceptance.device_id,
+        "accepted_at": _utc_iso(acceptance.accepted_at),
+        "recorded_at": _utc_iso(acceptance.recorded_at),
+        "notes": acceptance.notes,
+        "gps": gps,
+        "signature_sha256": acceptance.signature_sha256,
+        "photo_sha256s": list(acceptance.photo_sha256s or []),
+        "has_discrepancy": acceptance.has_discrepancy,
+        "lines": [
+            {
+                "delivery_line_id": x.delivery_line_id,
+                "product_id": x.product_id,
+                "shipped": x.shipped,
+                "accepted": x.accepted,
+                "short": x.short,
+                "damaged": x.damaged,
+                "wrong": x.wrong,
+            }
+            for x in sorted(lines, key=lambda x: x.delivery_line_id)
+        ],
+    }
 
 
 async def acceptance_lines(session: AsyncSession, acceptance_id: str) -> list[AcceptanceLine]:
@@ -78,7 +115,10 @@ def _match_lines(
     for item in items:
         if not isinstance(item, Mapping):
             raise _invalid("each line is an object")
-        dl = by_id.get(item.get("delivery_line_id")) or by_product.get(item.get("product_id"))  # type: ignore[arg-type]
+        line_ref, product_ref = item.get("delivery_line_id"), item.get("product_id")
+        dl = (by_id.get(line_ref) if isinstance(line_ref, str) else None) or (
+            by_product.get(product_ref) if isinstance(product_ref, str) else None
+        )
         if dl is None:
             raise _invalid(
                 "a line names no line of this delivery",
@@ -118,6 +158,8 @@ def _evidence(
         isinstance(signature_sha256, str) and SHA256.match(signature_sha256)
     ):
         raise _invalid("signature_sha256 is 64 lowercase hex characters", field="signature_sha256")
+    if photo_sha256s is not None and not isinstance(photo_sha256s, list | tuple):
+        raise _invalid("photo_sha256s is a list of hashes", field="photo_sha256s")
     photos = list(photo_sha256s or [])
     if len(photos) > MAX_PHOTOS:
         raise _invalid(f"at most {MAX_PHOTOS} photos", field="photo_sha256s")
@@ -127,6 +169,8 @@ def _evidence(
 
 
 async def _locked_delivery(session: AsyncSession, actor: Actor, delivery_id: str) -> Delivery:
+    if not orders.is_ref(delivery_id):
+        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
     stmt = (
         access.visible(actor, Delivery, select(Delivery).where(Delivery.id == delivery_id))
         .with_for_update()
@@ -157,6 +201,8 @@ async def record_acceptance(
     acceptance of an accepted delivery raises ``acceptance_exists`` with the server's record.
     """
     acceptance_id = orders.checked_id(acceptance_id, "acceptance_id")
+    if not isinstance(lines, list | tuple):
+        raise _invalid("lines is a list", field="lines")
     delivery = await _locked_delivery(session, actor, delivery_id)
     order = await orders.lock_order(session, actor, order_id=delivery.order_id)
     if not may_act(actor, order, "receiver"):
@@ -177,12 +223,20 @@ async def record_acceptance(
         raise AcceptanceExists(
             "an acceptance with this id exists for another delivery", code="acceptance_id_taken"
         )
-    if notes is not None and len(notes) > MAX_NOTES:
-        raise _invalid(f"notes are longer than {MAX_NOTES} characters", field="notes")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+        raise _invalid(f"notes are text of at most {MAX_NOTES} characters", field="notes")
     now = utcnow()
     accepted_at = accepted_at or now
+    if isinstance(accepted_at, str):
+        try:
+            accepted_at = datetime.fromisoformat(accepted_at)
+        except ValueError:
+            raise _invalid("accepted_at is an ISO 8601 time", field="accepted_at") from None
+    if not isinstance(accepted_at, datetime):
+        raise _invalid("accepted_at is an ISO 8601 time", field="accepted_at")
     if accepted_at.tzinfo is None:
         raise _invalid("accepted_at must carry a time zone", field="accepted_at")
+    accepted_at = accepted_at.astimezone(UTC)
     if accepted_at > now + CLOCK_SKEW:
         raise _invalid("accepted_at is in the future", field="accepted_at")
     lat, lon, signature, photos = _evidence(gps, signature_sha256, photo_sha256s)
@@ -247,11 +301,14 @@ async def record_acceptance(
     delivery.accepted_at = accepted_at
     await session.flush()
     await effects.record_stock(session, acceptance, rows)
-    await effects.record_evidence(session, acceptance, acceptance_document(acceptance, rows))
+    attached = await effects.attach_uploaded(session, actor, acceptance)
+    await effects.record_evidence(session, acceptance, acceptance_document(acceptance, rows), attached)
     return acceptance
 
 
 async def get_acceptance(session: AsyncSession, actor: Actor, *, acceptance_id: str) -> Acceptance:
+    if not orders.is_ref(acceptance_id):
+        raise AcceptanceNotFound(f"acceptance {acceptance_id} does not exist")
     stmt = access.visible(actor, Acceptance, select(Acceptance).where(Acceptance.id == acceptance_id))
     acceptance = (await session.execute(stmt)).scalar_one_or_none()
     if acceptance is None:
@@ -261,6 +318,8 @@ async def get_acceptance(session: AsyncSession, actor: Actor, *, acceptance_id: 
 
 async def can_view_acceptance(session: AsyncSession, actor: Actor, record_id: str) -> bool:
     """Who may see an acceptance's photos: its distributor, its supplier (or terminal), admins."""
+    if not orders.is_ref(record_id):
+        return False
     stmt = access.visible(actor, Acceptance, select(Acceptance.id).where(Acceptance.id == record_id))
     return (await session.execute(stmt)).first() is not None
 
@@ -280,6 +339,8 @@ async def list_acceptances(
 
 
 async def get_claim(session: AsyncSession, actor: Actor, *, claim_id: str) -> Claim:
+    if not orders.is_ref(claim_id):
+        raise ClaimNotFound(f"claim {claim_id} does not exist")
     stmt = access.visible(actor, Claim, select(Claim).where(Claim.id == claim_id))
     claim = (await session.execute(stmt)).scalar_one_or_none()
     if claim is None:
@@ -305,6 +366,8 @@ async def list_claims(
 
 async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, resolution: str) -> Claim:
     """The seller (the supplier for a purchase, the distributor for a sale) settles a claim."""
+    if not orders.is_ref(claim_id):
+        raise ClaimNotFound(f"claim {claim_id} does not exist")
     stmt = (
         access.visible(actor, Claim, select(Claim).where(Claim.id == claim_id))
         .with_for_update()
@@ -319,7 +382,7 @@ async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, r
         raise NotAllowed(f"only the seller's {' or '.join(roles)} may resolve this claim")
     if claim.state != "open":
         raise ClaimResolved("the claim is resolved already", details={"state": claim.state})
-    text = (resolution or "").strip()
+    text = resolution.strip() if isinstance(resolution, str) else ""
     if not text or len(text) > MAX_NOTES:
         raise InvalidAcceptance(
             f"a resolution of 1 to {MAX_NOTES} characters is required", code="resolution_required"
@@ -330,3 +393,15 @@ async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, r
     claim.resolved_by = actor.user_id
     await session.flush()
     return claim
+
+
+async def stored_document(session: AsyncSession, record_id: str) -> dict[str, Any] | None:
+    """The evidence document of an acceptance as stored now (for ``fieldsync evidence verify``)."""
+    acceptance = await session.get(Acceptance, record_id, populate_existing=True)
+    if acceptance is None:
+        return None
+    return acceptance_document(acceptance, await acceptance_lines(session, record_id))
+
+
+register_record_type(effects.RECORD_TYPE, can_view_acceptance)
+register_record_source(effects.RECORD_TYPE, stored_document)

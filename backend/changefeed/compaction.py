@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
+from backend.changefeed.reading import pg_watermark
 from backend.db import is_postgres, utcnow
 
 
@@ -21,10 +22,7 @@ async def compact(session: AsyncSession, older_than: datetime) -> tuple[int, tup
     query = select(ChangeLog.tx, ChangeLog.id).where(ChangeLog.changed_at < older_than)
     if is_postgres(session):
         # Only what every reader may already have read: below the oldest running transaction.
-        xmin = (
-            await session.execute(text("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
-        ).scalar_one()
-        query = query.where(ChangeLog.tx < xmin)
+        query = query.where(ChangeLog.tx < await pg_watermark(session))
     else:
         # Keep the newest row: SQLite would reuse the largest rowid if it were deleted.
         top = (await session.execute(select(func.max(ChangeLog.id)))).scalar_one()

@@ -3,8 +3,9 @@
 On PostgreSQL a change's ``id`` comes from a sequence, and sequence order is not commit order:
 a transaction that took id 10 may commit after another's id 11 was read. Each change therefore
 carries its transaction id ``tx`` (``pg_current_xact_id()``) and readers only read changes
-whose ``tx`` is below the *watermark*, ``pg_snapshot_xmin`` of their snapshot: every
-transaction below it has finished, so no change can later appear behind a reader's position.
+whose ``tx`` is below the *watermark* — the oldest transaction running at their snapshot (see
+:func:`pg_watermark`): every transaction below it has finished, so no change can later appear
+behind a reader's position.
 Readers order by ``(tx, id)``. On SQLite writers are serialised, ``tx`` is 0 and ``id`` order
 is commit order; the watermark is simply everything committed.
 """
@@ -42,12 +43,36 @@ async def begin_snapshot(session: AsyncSession) -> Watermark:
     """
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        xmin = (
-            await session.execute(text("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"))
-        ).scalar_one()
-        return Watermark(high=(int(xmin) - 1, MAX_ID), tx_limit=int(xmin))
+        limit = await pg_watermark(session)
+        return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit)
     top = (await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0)))).scalar_one()
     return Watermark(high=(0, int(top)), tx_limit=None)
+
+
+_SNAPSHOT = text(
+    "SELECT pg_snapshot_xmax(s)::text::bigint, "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x) "
+    "FROM pg_current_snapshot() AS s"
+)
+_ELSEWHERE = text(
+    "SELECT backend_xid::text::bigint FROM pg_stat_activity "
+    "WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()"
+)
+
+
+async def pg_watermark(session: AsyncSession) -> int:
+    """The oldest transaction that was running at this snapshot and may write here.
+
+    ``pg_snapshot_xmin`` would do, but it is cluster-wide: a long transaction in another
+    database would stall every pull. Transactions still running in another database can never
+    write this change log, so they are left out; one that already ended is kept (we cannot tell
+    where it ran), which only holds this one pull back.
+    """
+    xmax, running = (await session.execute(_SNAPSHOT)).one()
+    if running:
+        elsewhere = set((await session.execute(_ELSEWHERE)).scalars())
+        running = [x for x in running if x % 2**32 not in elsewhere]
+    return int(min(running)) if running else int(xmax)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
@@ -206,7 +207,7 @@ async def sign_tree_head(session: AsyncSession, settings: Settings) -> SignedHea
     try:
         async with session.begin_nested():
             session.add(row)
-    except Exception:  # another process signed the same size first: use theirs
+    except IntegrityError:  # another process signed the same size first: use theirs
         row = await session.get(EvidenceTreeHead, size, populate_existing=True)
         assert row is not None
     return _head(row)

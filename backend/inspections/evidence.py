@@ -1,12 +1,20 @@
-"""Where inspections meet media and the evidence log (owned by the media helper)."""
+"""Where inspections meet media (attached photos) and the evidence log."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.evidence import register_record_source
+from backend.evidence.service import append_record
+from backend.identity import Actor
 from backend.inspections.models import Inspection, InspectionAnswer, InspectionTemplate
+from backend.media.errors import MediaNotFound
+from backend.media.service import attach, attached_hashes
+
+RECORD_TYPE = "inspection"
 
 
 def inspection_document(
@@ -34,11 +42,21 @@ def inspection_document(
     }
 
 
-async def attached_photo_hashes(session: AsyncSession, inspection_id: str) -> list[str]:
-    """SHA-256 of the photos uploaded and attached to the inspection."""
-    # MEDIA-HOOK: backend.media.service.attached_hashes(session, "inspection", inspection_id)
-    # lands with the media issue; until then no photo counts as attached.
-    return []
+async def attach_answer_photos(
+    session: AsyncSession, actor: Actor, inspection_id: str, hashes: list[str]
+) -> list[str]:
+    """Attach the photos named in photo answers to the inspection; return those not uploaded yet
+    (or not visible to ``actor``). Phones upload over tus and answer with the hashes."""
+    attached = set(await attached_hashes(session, RECORD_TYPE, inspection_id, kind="photo"))
+    missing: list[str] = []
+    for sha256 in hashes:
+        if sha256 in attached:
+            continue
+        try:
+            await attach(session, actor, sha256=sha256, record_type=RECORD_TYPE, record_id=inspection_id)
+        except MediaNotFound:
+            missing.append(sha256)
+    return missing
 
 
 async def append_inspection(
@@ -49,6 +67,31 @@ async def append_inspection(
     photo_hashes: list[str],
 ) -> None:
     """Append the submitted inspection to the tamper-evident log, in the submitting transaction."""
-    # EVIDENCE-HOOK: backend.evidence.service.append_record(session, record_type="inspection",
-    # record_id=inspection.id, document=inspection_document(...), photo_hashes=photo_hashes)
-    inspection_document(inspection, template, answers)
+    await append_record(
+        session,
+        record_type=RECORD_TYPE,
+        record_id=inspection.id,
+        document=inspection_document(inspection, template, answers),
+        photo_hashes=photo_hashes,
+    )
+
+
+async def stored_document(session: AsyncSession, inspection_id: str) -> dict[str, Any] | None:
+    """The submitted inspection as stored now (for ``fieldsync evidence verify``)."""
+    inspection = await session.get(Inspection, inspection_id, populate_existing=True)
+    if inspection is None:
+        return None
+    template = await session.get(InspectionTemplate, inspection.template_id)
+    if template is None:
+        return None
+    answers = (
+        await session.scalars(
+            select(InspectionAnswer)
+            .where(InspectionAnswer.inspection_id == inspection_id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return inspection_document(inspection, template, list(answers))
+
+
+register_record_source(RECORD_TYPE, stored_document)

@@ -48,6 +48,7 @@ from backend.inspections.models import (
 )
 from backend.inspections.questions import score_answer, validate_answer, validate_questions
 from backend.inventory.service import check_client_id
+from backend.media.visibility import register_record_type
 from backend.territory.service import get_terminal, require_terminal_access
 
 MAX_HLC_AHEAD = timedelta(days=1)
@@ -347,14 +348,12 @@ async def submit_inspection(session: AsyncSession, actor: Actor, *, inspection_i
             for h in answers[q["id"]].value
         }
     )
-    if photo_hashes:
-        attached = set(await evidence.attached_photo_hashes(session, inspection.id))
-        not_attached = [h for h in photo_hashes if h not in attached]
-        if not_attached:
-            raise PhotosMissing(
-                "some photos are not uploaded and attached to this inspection yet",
-                details={"missing": not_attached},
-            )
+    missing_photos = await evidence.attach_answer_photos(session, actor, inspection.id, photo_hashes)
+    if missing_photos:
+        raise PhotosMissing(
+            "some photos are not uploaded yet; upload them, then submit again",
+            details={"missing": missing_photos},
+        )
     earned = possible = 0.0
     for q in template.questions:
         got, out_of = score_answer(q, answers[q["id"]].value if q["id"] in answers else None)
@@ -369,3 +368,6 @@ async def submit_inspection(session: AsyncSession, actor: Actor, *, inspection_i
     await session.flush()
     await evidence.append_inspection(session, inspection, template, list(answers.values()), photo_hashes)
     return inspection
+
+
+register_record_type(evidence.RECORD_TYPE, can_view_inspection)

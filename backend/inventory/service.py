@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog.service import get_product
 from backend.config import Settings
-from backend.db import utcnow
+from backend.db import new_id, utcnow
 from backend.errors import InvalidInput
 from backend.identity import Actor, Organisation
 from backend.identity.errors import OrgNotFound
@@ -74,48 +74,51 @@ async def location_for(session: AsyncSession, org_id: str) -> StockLocation:
     return location
 
 
-async def _level_for_update(session: AsyncSession, location: StockLocation, product_id: str) -> StockLevel:
-    """The level row of a SKU at a location, locked for this transaction, created on first use."""
+async def _locked_level(session: AsyncSession, location_id: str, product_id: str) -> StockLevel | None:
+    """The level row of a SKU at a location, locked for the rest of this transaction."""
     stmt = (
         select(StockLevel)
-        .where(StockLevel.location_id == location.id, StockLevel.product_id == product_id)
+        .where(StockLevel.location_id == location_id, StockLevel.product_id == product_id)
         .with_for_update()
     )
-    level = (await session.execute(stmt)).scalar_one_or_none()
-    if level is not None:
-        return level
-    level = StockLevel(
-        location_id=location.id,
-        product_id=product_id,
-        distributor_id=location.distributor_id,
-        terminal_id=location.terminal_id,
-        expected_qty=0,
-        discrepancy=False,
-    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _insert_level(session: AsyncSession, level: StockLevel) -> bool:
+    """Insert a SKU's first level row; ``False`` if a concurrent transaction inserted it first."""
     try:
         async with session.begin_nested():
             session.add(level)
     except IntegrityError:
-        return (await session.execute(stmt)).scalar_one()
-    return level
+        return False
+    return True
 
 
-async def _moved_between(
-    session: AsyncSession,
-    location_id: str,
-    product_id: str,
-    after: datetime | None,
-    until: datetime | None,
-) -> int:
-    """Sum of movements with ``after < occurred_at <= until`` (open ends when ``None``)."""
-    stmt = select(func.coalesce(func.sum(StockMovement.qty_delta), 0)).where(
-        StockMovement.location_id == location_id, StockMovement.product_id == product_id
+def _new_level(location: StockLocation, product_id: str, **values: object) -> StockLevel:
+    return StockLevel(
+        location_id=location.id,
+        product_id=product_id,
+        distributor_id=location.distributor_id,
+        terminal_id=location.terminal_id,
+        **values,
     )
-    if after is not None:
-        stmt = stmt.where(StockMovement.occurred_at > after)
-    if until is not None:
-        stmt = stmt.where(StockMovement.occurred_at <= until)
-    return int((await session.execute(stmt)).scalar_one())
+
+
+async def _movement_sums(
+    session: AsyncSession, location_id: str, product_id: str, after: datetime | None, at: datetime
+) -> tuple[int, int]:
+    """Movements in ``(after, at]`` (everything up to ``at`` when ``after`` is None) and after ``at``."""
+    occurred = StockMovement.occurred_at
+    within = occurred <= at if after is None else and_(occurred > after, occurred <= at)
+    before, later = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(case((within, StockMovement.qty_delta), else_=0)), 0),
+                func.coalesce(func.sum(case((occurred > at, StockMovement.qty_delta), else_=0)), 0),
+            ).where(StockMovement.location_id == location_id, StockMovement.product_id == product_id)
+        )
+    ).one()
+    return int(before), int(later)
 
 
 def is_discrepancy(counted: int, expected: int | None, ratio: float) -> bool:
@@ -169,7 +172,32 @@ async def record_stock_check(
     location = await location_for(session, org_id)
     await require_can_count(session, actor, location)
     await get_product(session, product_id)
-    level = await _level_for_update(session, location, product_id)
+    check = StockCheck(
+        id=check_id or new_id(),
+        location_id=location.id,
+        product_id=product_id,
+        distributor_id=location.distributor_id,
+        counted_qty=counted_qty,
+        expected_qty=None,
+        discrepancy=False,
+        observed_at=observed_at,
+        recorded_at=now,
+        user_id=actor.user_id,
+        device_id=device_id or actor.device_id,
+    )
+    level = await _locked_level(session, location.id, product_id)
+    if level is None:
+        # No level means no earlier count or movement here: this count is the baseline.
+        first = _new_level(
+            location, product_id, counted_qty=counted_qty, observed_at=observed_at, last_check_id=check.id,
+            expected_qty=counted_qty, discrepancy=False, updated_at=now,
+        )  # fmt: skip
+        if await _insert_level(session, first):
+            session.add(check)
+            await session.flush()
+            return check
+        level = await _locked_level(session, location.id, product_id)
+        assert level is not None
 
     previous = (
         await session.execute(
@@ -183,38 +211,21 @@ async def record_stock_check(
             .limit(1)
         )
     ).first()
-    expected = None
-    if previous is not None:
-        expected = previous.counted_qty + await _moved_between(
-            session, location.id, product_id, previous.observed_at, observed_at
-        )
-    check = StockCheck(
-        location_id=location.id,
-        product_id=product_id,
-        distributor_id=location.distributor_id,
-        counted_qty=counted_qty,
-        expected_qty=expected,
-        discrepancy=is_discrepancy(counted_qty, expected, discrepancy_ratio),
-        observed_at=observed_at,
-        recorded_at=now,
-        user_id=actor.user_id,
-        device_id=device_id or actor.device_id,
+    since_previous, after = await _movement_sums(
+        session, location.id, product_id, previous.observed_at if previous else None, observed_at
     )
-    if check_id is not None:
-        check.id = check_id
+    if previous is not None:
+        check.expected_qty = previous.counted_qty + since_previous
+        check.discrepancy = is_discrepancy(counted_qty, check.expected_qty, discrepancy_ratio)
     session.add(check)
-    await session.flush()
-
     if level.observed_at is None or (observed_at, check.id) > (level.observed_at, level.last_check_id or ""):
         level.counted_qty = counted_qty
         level.observed_at = observed_at
         level.last_check_id = check.id
         level.discrepancy = check.discrepancy
-        level.expected_qty = counted_qty + await _moved_between(
-            session, location.id, product_id, observed_at, None
-        )
+        level.expected_qty = counted_qty + after
         level.updated_at = now
-        await session.flush()
+    await session.flush()
     return check
 
 
@@ -244,18 +255,27 @@ async def record_movement(
         raise InvalidMovement("occurred_at needs a time zone")
     location = await location_for(session, org_id)
     await get_product(session, product_id)
-    level = await _level_for_update(session, location, product_id)
-    session.add(
-        StockMovement(
-            location_id=location.id,
-            product_id=product_id,
-            distributor_id=location.distributor_id,
-            qty_delta=qty_delta,
-            reason=reason,
-            ref_id=ref_id,
-            occurred_at=occurred_at,
-        )
+    movement = StockMovement(
+        location_id=location.id,
+        product_id=product_id,
+        distributor_id=location.distributor_id,
+        qty_delta=qty_delta,
+        reason=reason,
+        ref_id=ref_id,
+        occurred_at=occurred_at,
     )
+    level = await _locked_level(session, location.id, product_id)
+    if level is None:
+        first = _new_level(
+            location, product_id, expected_qty=qty_delta, discrepancy=False, updated_at=utcnow()
+        )
+        if await _insert_level(session, first):
+            session.add(movement)
+            await session.flush()
+            return
+        level = await _locked_level(session, location.id, product_id)
+        assert level is not None
+    session.add(movement)
     if level.observed_at is None or occurred_at > level.observed_at:
         level.expected_qty += qty_delta
         level.updated_at = utcnow()

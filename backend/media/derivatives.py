@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 
-from backend.media.imaging import make_derivative
+from backend.media.imaging import make_derivatives as render
 from backend.media.storage import Storage, derivative_key, original_key
 
 VARIANTS = {"thumb": 320, "display": 1600}
@@ -12,10 +12,7 @@ DERIVATIVE_VERSION = "v1"  # part of the ETag: bump when the recipe changes
 
 
 def _render(data: bytes, max_pixels: int) -> dict[str, bytes]:
-    return {
-        name: make_derivative(data, max_side=side, fmt="JPEG", max_pixels=max_pixels)
-        for name, side in VARIANTS.items()
-    }
+    return render(data, sides=VARIANTS, fmt="JPEG", max_pixels=max_pixels)
 
 
 async def make_derivatives(storage: Storage, sha256: str, *, max_pixels: int) -> None:

@@ -81,12 +81,16 @@ def inspect_image(
         raise ImageRejected("upload_too_large", f"{len(data)} bytes exceeds the {max_bytes} byte limit")
     img = _open(data, max_pixels)
     try:
+        width, height = img.size
+        if img.format in ("JPEG", "MPO"):
+            # Decode at 1/8 scale: every byte of the entropy-coded data is still read (so truncation
+            # is still detected) but the inverse DCT and colour conversion shrink 64-fold.
+            img.draft(img.mode, (max(1, math.ceil(width / 8)), max(1, math.ceil(height / 8))))
         _load(img)
         # Multi-picture JPEGs (common from phone cameras) open as Pillow's "MPO"; they are JPEGs.
         fmt = "JPEG" if img.format == "MPO" else str(img.format)
         meta = _exif_meta(img)
         tag_orientation = meta.pop("tag_orientation")
-        width, height = img.size
         if tag_orientation in (5, 6, 7, 8):  # exif_transpose will rotate by 90/270 degrees
             width, height = height, width
         mime = _MIME[fmt]
@@ -119,32 +123,55 @@ def make_derivative(
     Never upscales. For JPEG sources with ``use_draft`` the decoder scales down by 1/2..1/8 while
     decoding (``Image.draft``), which is much faster and lighter for big photos.
     """
+    return make_derivatives(
+        data, sides={"out": max_side}, fmt=fmt, quality=quality, use_draft=use_draft, max_pixels=max_pixels
+    )["out"]
+
+
+def make_derivatives(
+    data: bytes,
+    *,
+    sides: dict[str, int],
+    fmt: DerivativeFormat = "JPEG",
+    quality: int = 82,
+    use_draft: bool = True,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict[str, bytes]:
+    """Several sizes from one decode: ``{name: bytes}`` for each ``{name: max_side}`` (see make_derivative).
+
+    The source is decoded once (with ``draft`` for the largest side) and each smaller size is
+    resized from the previous one.
+    """
     fmt = fmt.upper()  # type: ignore[assignment]
     if fmt not in ("JPEG", "WEBP"):
         raise ValueError(f"unsupported derivative format {fmt!r}")
-    if max_side < 1:
+    if not sides or min(sides.values()) < 1:
         raise ValueError("max_side must be positive")
+    largest = max(sides.values())
     img = _open(data, max_pixels)
     try:
         if use_draft and img.format in ("JPEG", "MPO"):
             w, h = img.size
-            scale = min(1.0, max_side / max(w, h))
+            scale = min(1.0, largest / max(w, h))
             img.draft("RGB", (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
         _load(img)
         out = ImageOps.exif_transpose(img)
         out = _to_srgb(out, keep_alpha=fmt == "WEBP")
-        w, h = out.size
-        if max(w, h) > max_side:
-            scale = max_side / max(w, h)
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            out = out.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        out.info = {}  # drop EXIF / ICC / XMP / comments so nothing is carried into the output
-        buf = io.BytesIO()
-        if fmt == "JPEG":
-            out.save(buf, "JPEG", quality=quality, exif=b"", icc_profile=None)
-        else:
-            out.save(buf, "WEBP", quality=quality, exif=b"", icc_profile=b"", xmp=b"")
-        return buf.getvalue()
+        results: dict[str, bytes] = {}
+        for name, max_side in sorted(sides.items(), key=lambda item: -item[1]):
+            w, h = out.size
+            if max(w, h) > max_side:
+                scale = max_side / max(w, h)
+                size = (max(1, round(w * scale)), max(1, round(h * scale)))
+                out = out.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            out.info = {}  # drop EXIF / ICC / XMP / comments so nothing is carried into the output
+            buf = io.BytesIO()
+            if fmt == "JPEG":
+                out.save(buf, "JPEG", quality=quality, exif=b"", icc_profile=None)
+            else:
+                out.save(buf, "WEBP", quality=quality, exif=b"", icc_profile=b"", xmp=b"")
+            results[name] = buf.getvalue()
+        return results
     finally:
         img.close()
 

@@ -158,11 +158,12 @@ async def commit_chunk(
 
 async def finish_upload(
     session: AsyncSession, storage: Storage, upload: Upload, settings: Settings
-) -> ImageRejected | Photo:
+) -> tuple[ImageRejected | Photo, list[str]]:
     """Assemble a complete upload, validate it with Pillow and store the original by its SHA-256.
 
     Returns the (possibly already stored) :class:`Photo`, or the rejection after marking the upload
-    ``rejected``. Either way the chunks are deleted.
+    ``rejected``; and the chunk keys the upload no longer lists, to delete once the caller committed
+    (deleting them earlier would break a resumed upload if the commit failed).
     """
     data = b"".join([await storage.get(key) for key in upload.part_keys])
     try:
@@ -175,8 +176,7 @@ async def finish_upload(
         )
     except ImageRejected as rejection:
         upload.status, upload.reject_code = "rejected", rejection.code
-        await _discard_parts(storage, upload)
-        return rejection
+        return rejection, _unlist_parts(upload)
 
     photo = await session.get(Photo, info.sha256)
     if photo is None:
@@ -190,8 +190,7 @@ async def finish_upload(
             photo = await session.get(Photo, info.sha256, populate_existing=True)
             assert photo is not None
     upload.status, upload.sha256, upload.completed_at = "complete", info.sha256, utcnow()
-    await _discard_parts(storage, upload)
-    return photo
+    return photo, _unlist_parts(upload)
 
 
 def _photo(info: ImageInfo, upload: Upload) -> Photo:
@@ -216,15 +215,20 @@ def _photo(info: ImageInfo, upload: Upload) -> Photo:
     )
 
 
-async def _discard_parts(storage: Storage, upload: Upload) -> None:
-    for key in upload.part_keys:
+def _unlist_parts(upload: Upload) -> list[str]:
+    keys, upload.part_keys = list(upload.part_keys), []
+    return keys
+
+
+async def delete_parts(storage: Storage, keys: list[str]) -> None:
+    for key in keys:
         await storage.delete(key)
-    upload.part_keys = []
 
 
-async def terminate_upload(session: AsyncSession, storage: Storage, actor: Actor, upload_id: str) -> None:
+async def terminate_upload(session: AsyncSession, actor: Actor, upload_id: str) -> list[str]:
+    """Mark the upload terminated; returns its chunk keys, to delete after commit."""
     upload = await get_upload(session, actor, upload_id, lock=True)
     if upload.status == "complete":
         raise UploadComplete("a finished upload cannot be terminated; the photo is kept")
-    await _discard_parts(storage, upload)
     upload.status = "terminated"
+    return _unlist_parts(upload)

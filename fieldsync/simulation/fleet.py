@@ -111,7 +111,7 @@ class AdminApi:
         assigned: list[str] = []
         for terminal_id in terminal_ids:
             response = await self.http.post(
-                "/field/routes",
+                "/routes",
                 json={"user_id": spec.user_id, "terminal_id": terminal_id},
                 headers=self.headers,
             )
@@ -132,7 +132,7 @@ async def login(
     return response.status_code, (response.json() if response.content else {})
 
 
-def plan(count: int, net: Network, rng: random.Random, *, prefix: str = "sim") -> list[PhoneSpec]:
+def plan(count: int, net: Network, *, prefix: str = "sim") -> list[PhoneSpec]:
     """Which phones the fleet has: roles by ``ROLE_MIX``, organisations round-robin."""
     roles = [role for role, weight in ROLE_MIX for _ in range(weight)]
     specs: list[PhoneSpec] = []
@@ -156,7 +156,6 @@ def plan(count: int, net: Network, rng: random.Random, *, prefix: str = "sim") -
                 client_id=f"{prefix}-phone-{i:04d}",
             )
         )
-    del rng
     return specs
 
 
@@ -191,3 +190,49 @@ async def enrol(
                     spec.route = await admin.assign_route(spec, chosen)
 
     await asyncio.gather(*(one(s) for s in specs))
+
+
+async def network_from_database(session: Any) -> Network:
+    """The same :class:`Network` the admin API lists (organisations by id), read directly."""
+    from sqlalchemy import select
+
+    from backend.identity import Organisation
+
+    net = Network()
+    for org in (await session.execute(select(Organisation).order_by(Organisation.id))).scalars():
+        row = {"id": org.id, "kind": org.kind, "parent_id": org.parent_id, "code": org.code}
+        if org.kind == "supplier":
+            net.suppliers.append(row)
+        elif org.kind == "distributor":
+            net.distributors.append(row)
+        elif org.kind == "terminal":
+            net.terminals.append(row)
+        elif org.kind == "service_provider" and net.platform is None:
+            net.platform = row
+    return net
+
+
+async def seed_fleet_users(
+    session: Any, count: int, *, prefix: str = "sim", password: str = DEMO_PASSWORD
+) -> list[PhoneSpec]:
+    """Create the users :func:`plan` would enrol, straight in the database with one shared hash.
+
+    For local servers (tests, ``--spawn``): signing in is then all the fleet asks of the server,
+    instead of one password hash per user. The caller commits.
+    """
+    from backend.identity import service as identity
+    from backend.identity.passwords import hash_password
+
+    specs = plan(count, await network_from_database(session), prefix=prefix)
+    shared = hash_password(password)
+    for spec in specs:
+        await identity.create_user(
+            session,
+            org_id=spec.org_id,
+            username=spec.username,
+            display_name=spec.username.replace("-", " ").title(),
+            role=spec.role,
+            password=password,
+            password_hash=shared,
+        )
+    return specs

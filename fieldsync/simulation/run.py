@@ -72,7 +72,7 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
         if progress:
             progress(f"behaviours the server supports: {', '.join(playbook.names()) or 'none'}\n")
         net = await admin.organisations()
-        specs = plan(config.phones, net, rng, prefix=config.prefix)
+        specs = plan(config.phones, net, prefix=config.prefix)
         if progress:
             progress(f"enrolling {len(specs)} phones…\n")
         await enrol(http, admin, specs, net, rng, password=config.password)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.errors import DomainError
 from backend.identity import Actor, Device, User
 from backend.identity import service as identity
 from mobile_api.auth import issue_access_token
@@ -60,6 +63,16 @@ class DeviceOut(Out):
     revoked_at: datetime | None
 
 
+@asynccontextmanager
+async def kept_when_refused(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit what a refused attempt wrote (a failure count, a revoked device), then refuse."""
+    try:
+        yield
+    except DomainError:
+        await session.commit()
+        raise
+
+
 def _tokens(state: State, user: User, device: Device, refresh: str) -> TokensOut:
     access, ttl = issue_access_token(state.settings, user_id=user.id, device_id=device.id)
     return TokensOut(access, refresh, ttl, device.id, UserOut.of(user))
@@ -73,7 +86,7 @@ def _tokens(state: State, user: User, device: Device, refresh: str) -> TokensOut
 )
 async def login(data: LoginIn, state: State, db_session: AsyncSession) -> TokensOut:
     settings = state.settings
-    try:
+    async with kept_when_refused(db_session):  # failed attempts count even though the request fails
         user = await identity.authenticate(
             db_session,
             data.username,
@@ -81,10 +94,6 @@ async def login(data: LoginIn, state: State, db_session: AsyncSession) -> Tokens
             max_failures=settings.login_max_failures,
             lockout_s=settings.login_lockout_s,
         )
-    except Exception:
-        # Failed attempts are counted even though the request fails.
-        await db_session.commit()
-        raise
     device, refresh = await identity.open_device_session(
         db_session,
         user,
@@ -104,32 +113,42 @@ async def login(data: LoginIn, state: State, db_session: AsyncSession) -> Tokens
     summary="Rotate a refresh token; reusing an old one revokes the device",
 )
 async def refresh(data: RefreshIn, state: State, db_session: AsyncSession) -> TokensOut:
-    try:
+    async with kept_when_refused(db_session):  # a detected reuse revokes the device: keep that
         user, device, raw = await identity.rotate_refresh(
             db_session, data.refresh_token, refresh_ttl_s=state.settings.refresh_token_ttl_s
         )
-    except Exception:
-        await db_session.commit()  # a detected reuse revokes the device: keep that
-        raise
     return _tokens(state, user, device, raw)
 
 
+class SignedOut(msgspec.Struct):
+    status: str = "signed_out"
+
+
+class MyOrganisation(Out):
+    id: str
+    name: str
+    kind: str
+    region_id: str | None
+
+
+class MeOut(msgspec.Struct):
+    user: UserOut
+    organisation: MyOrganisation
+    device_id: str | None
+
+
 @post("/auth/logout", tags=["auth"], summary="Sign this device out", status_code=200)
-async def logout(actor: Actor, db_session: AsyncSession) -> dict[str, str]:
+async def logout(actor: Actor, db_session: AsyncSession) -> SignedOut:
     if actor.device_id:
         await identity.revoke_device(db_session, actor, actor.device_id)
-    return {"status": "signed_out"}
+    return SignedOut()
 
 
-@get("/me", tags=["auth"], summary="The signed-in user")
-async def me(actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
+@get("/me", tags=["auth"], summary="The signed-in user, their organisation and device")
+async def me(actor: Actor, db_session: AsyncSession) -> MeOut:
     user = await identity.get_user(db_session, actor, actor.user_id)
     org = await identity.get_organisation(db_session, actor.org_id)
-    return {
-        "user": msgspec.to_builtins(UserOut.of(user)),
-        "organisation": {"id": org.id, "name": org.name, "kind": org.kind, "region_id": org.region_id},
-        "device_id": actor.device_id,
-    }
+    return MeOut(UserOut.of(user), MyOrganisation.of(org), actor.device_id)
 
 
 @post(

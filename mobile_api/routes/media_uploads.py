@@ -8,6 +8,7 @@ themselves instead of using the request-wide ``db_session``.
 
 from __future__ import annotations
 
+import base64
 from email.utils import format_datetime
 from typing import Any
 
@@ -140,20 +141,18 @@ async def _append(request: Request[Any, Any, Any], actor: Actor, upload: Upload,
             upload = await uploads.commit_chunk(
                 session, actor, upload.id, offset=offset, key=key, size=len(data), settings=settings
             )
-            rejection = None
+            rejection, done_with = None, []
             if upload.offset == upload.length:
-                outcome = await uploads.finish_upload(session, storage, upload, settings)
+                outcome, done_with = await uploads.finish_upload(session, storage, upload, settings)
                 rejection = outcome if isinstance(outcome, ImageRejected) else None
             await session.commit()
     except BaseException:
         await storage.delete(key)
         raise
+    await uploads.delete_parts(storage, done_with)
     if rejection is not None:
-        raise (
-            ImageInvalid(rejection.message, code=rejection.code)
-            if rejection.code != "upload_too_large"
-            else (UploadTooLarge(rejection.message))
-        )
+        refusal = UploadTooLarge if rejection.code == "upload_too_large" else ImageInvalid
+        raise refusal(rejection.message, code=rejection.code)
     return upload
 
 
@@ -219,8 +218,11 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
         async with _factory(request)() as session:
             upload = await uploads.get_upload(session, actor, upload_id)
         headers = _completed_headers(upload)
-        if meta := request.headers.get("upload-metadata"):
-            headers["Upload-Metadata"] = meta
+        if upload.meta:
+            headers["Upload-Metadata"] = ",".join(
+                f"{key} {base64.b64encode(value.encode()).decode()}".strip()
+                for key, value in upload.meta.items()
+            )
         return Response(None, status_code=200, headers=headers)
     except TusError as exc:
         return Response(None, status_code=exc.status, headers=_headers(**exc.headers))
@@ -252,8 +254,9 @@ async def tus_terminate(request: Request[Any, Any, Any], upload_id: str) -> Resp
     try:
         actor = await _authenticate(request)
         async with _factory(request)() as session:
-            await uploads.terminate_upload(session, open_storage(_settings(request)), actor, upload_id)
+            done_with = await uploads.terminate_upload(session, actor, upload_id)
             await session.commit()
+        await uploads.delete_parts(open_storage(_settings(request)), done_with)
         return Response(None, status_code=204, headers=_headers())
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import jwt
+from sqlalchemy import update
 
+from backend.db import utcnow
+from backend.identity import RefreshToken
 from tests.factories import auth_headers, login
 
 
@@ -108,3 +112,37 @@ async def test_non_admin_cannot_revoke_someone_elses_device(client, network):
     assert r.status_code == 404 and r.json()["code"] == "device_not_found"
     victim_headers = {"Authorization": f"Bearer {victim['access_token']}"}
     assert (await client.get("/me", headers=victim_headers)).status_code == 200
+
+
+async def test_an_expired_refresh_token_is_refused(client, network, session_factory):
+    tokens = await login(client, "dist-north")
+    async with session_factory() as session:
+        await session.execute(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+        await session.commit()
+    r = await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 401 and r.json()["code"] == "token_expired"
+    unknown = await client.post("/auth/refresh", json={"refresh_token": "never-issued"})
+    assert unknown.status_code == 401 and unknown.json()["code"] == "token_invalid"
+
+
+async def test_a_good_password_resets_the_failure_count(client, network, settings):
+    wrong = {"username": "inspector-north", "password": "wrong-password"}
+    for _round in range(2):
+        for _ in range(settings.login_max_failures - 1):
+            assert (await client.post("/auth/login", json=wrong)).status_code == 401
+        await login(client, "inspector-north")
+    assert (await client.post("/auth/login", json=wrong)).json()["code"] == "invalid_credentials"
+
+
+async def test_a_revoked_user_is_refused_everywhere(client, network):
+    phone = await login(client, "inspector-north")
+    admin = await auth_headers(client, "admin")
+    assert (
+        await client.post(f"/admin/users/{network.user('inspector-north').id}/revoke", headers=admin)
+    ).json()["active"] is False
+    bearer = {"Authorization": f"Bearer {phone['access_token']}"}
+    for method, path in (("get", "/me"), ("get", "/admin/users"), ("post", "/auth/logout")):
+        r = await getattr(client, method)(path, headers=bearer)
+        assert r.status_code == 401 and r.json()["code"] == "device_revoked", path
+    refresh = await client.post("/auth/refresh", json={"refresh_token": phone["refresh_token"]})
+    assert refresh.status_code == 401

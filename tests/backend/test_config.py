@@ -122,3 +122,15 @@ def test_every_command_has_help(capsys, command):
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: fieldsync") and len(out.splitlines()) > 3
+
+
+def test_user_create_bootstraps_the_first_administrator(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FIELDSYNC_VAR_DIR", str(tmp_path))
+    command = ["user", "create", "alice", "--org", "platform", "--role", "admin", "--password", "long-secret"]
+    assert main(command) == 1
+    assert "add --org-kind service_provider" in capsys.readouterr().err
+    assert main([*command, "--org-kind", "service_provider"]) == 0
+    out = capsys.readouterr().out
+    assert "Created organisation platform (service_provider)" in out and "Created user alice (admin)" in out
+    assert main([*command[:-1], "short"]) == 1
+    assert capsys.readouterr().err.startswith("fieldsync: password must be at least 8 characters")

@@ -120,6 +120,17 @@ async def test_verify_catches_an_altered_record_photo_and_entry(
     assert report.ok, report.failure
     assert (report.entries, report.photos, report.heads_checked) == (len(orgs), 1, 1)
 
+    # a photo named by a record but never uploaded is reported as pending, not as tampering
+    pending = hashlib.sha256(b"not uploaded yet").hexdigest()
+    async with session_factory() as session:
+        await append_record(session, record_type="other", record_id="x", document={}, photo_hashes=[pending])
+        await sign_tree_head(session, settings)
+        await session.commit()
+    report = await check()
+    assert (
+        report.ok and report.photos_pending == [(len(orgs), pending)] and report.unchecked_types == {"other"}
+    )
+
     # 1. a record changed after it was logged
     victim = orgs[3]
     async with session_factory() as session:
@@ -206,3 +217,24 @@ async def test_the_verify_command_exits_nonzero_naming_the_entry(network, sessio
     )
     assert bad.returncode == 1
     assert f"FAILED at entry 1 ({PROFILE}/{orgs[1].id})" in bad.stderr
+
+
+def test_signing_key_from_setting_or_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    import pytest
+
+    from backend.config import ConfigError, load_settings
+    from backend.evidence.signing import KEY_FILE, key_id
+
+    settings = load_settings({}, var_dir=str(tmp_path))
+    first = key_id(load_signing_key(settings))
+    assert key_id(load_signing_key(settings)) == first  # created once, then reused
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    seed = bytes(range(32))
+    configured = load_settings(
+        {}, var_dir=str(tmp_path), evidence_signing_key=base64.b64encode(seed).decode()
+    )
+    assert public_key_bytes(load_signing_key(configured)) != public_key_bytes(load_signing_key(settings))
+    with pytest.raises(ConfigError):
+        load_signing_key(load_settings({}, var_dir=str(tmp_path), evidence_signing_key="c2hvcnQ="))

@@ -84,6 +84,8 @@ def test_chunked_upload_with_sha1_checksums_stores_the_photo_and_its_evidence(li
     assert row.gps_lat == pytest.approx(52.375) and row.gps_lon == pytest.approx(4.5)
     assert row.device_id and row.uploader_user_id == up.user_id and row.derivatives == "pending"
     assert up.meta == {"filename": "shelf.jpg", "filetype": "image/jpeg"} and up.part_keys == []
+    echoed = head(live, uploader.url).headers["upload-metadata"]
+    assert sorted(echoed.split(",")) == ["filename c2hlbGYuanBn", "filetype aW1hZ2UvanBlZw=="]
     assert not list((live.var_dir / "media").glob("partial/*/*"))
 
 

@@ -14,10 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.syncstate import SyncMutation
+from fieldsync.simulation.fleet import seed_fleet_users
 from fieldsync.simulation.phone import Habits
 from fieldsync.simulation.run import SimulationConfig, simulate
 from fieldsync.simulation.server import ServerProcess
 from tests.factories import build_network
+
+PHONES = 10
 
 
 async def test_a_short_day_converges_and_loses_nothing(
@@ -25,11 +28,13 @@ async def test_a_short_day_converges_and_loses_nothing(
 ) -> None:
     async with session_factory() as session:
         await build_network(session)
+        await session.flush()
+        await seed_fleet_users(session, PHONES)  # one cheap shared hash instead of one per user
         await session.commit()
     habits = Habits(think_s=0.15, offline_chance=0.15, offline_s=(0.2, 1.0), lost_reply_chance=0.1)
     with ServerProcess(db_url, tmp_path / "server") as server:
         report = await simulate(
-            SimulationConfig(url=server.url, phones=10, seconds=4.0, seed=3, habits=habits), progress=None
+            SimulationConfig(url=server.url, phones=PHONES, seconds=4.0, seed=3, habits=habits), progress=None
         )
         log = server.log_tail()
     assert report.ok, report.render() + "\n--- server log ---\n" + log

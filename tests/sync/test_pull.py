@@ -13,7 +13,7 @@ from backend.demo import SYSTEM
 from backend.identity import Organisation
 from backend.identity import service as identity
 from tests.factories import auth_headers
-from tests.sync.helpers import server_view
+from tests.sync.helpers import pull_page, server_view
 
 
 def _org_ids(phone):
@@ -24,7 +24,7 @@ def _org_ids(phone):
 class TestBootstrapAndScopes:
     async def test_a_new_phone_gets_exactly_its_scopes_in_pages(self, phone, network, session_factory):
         field = await phone("field-north")
-        stats = await field.pull(limit=25)
+        stats = await field.pull(limit=10)
         assert stats.pages > 3
         assert field.rows() == await server_view(session_factory, network.user("field-north").id)
         org = network.user("field-north").org_id
@@ -82,12 +82,7 @@ class TestBootstrapAndScopes:
                 )
             )
             await session.commit()
-        response = await field.http.get(
-            "/sync/v1/pull",
-            params={"cursor": field.cursor, "client_id": field.client_id},
-            headers=field.headers,
-        )
-        page = response.json()
+        page = await pull_page(field, cursor=field.cursor, client_id=field.client_id)
         assert page["reset"] == [f"catalog:{sup_c.id}"]
         scopes = {c["scope"] for c in page["changes"]}
         # The new catalog in full, plus only the authorisation row's own change in the org scope.
@@ -121,11 +116,9 @@ class TestDeltas:
         async with session_factory() as session:
             await session.delete(await session.get(PriceEntry, price_id))
             await session.commit()
-        response = await field.http.get(
-            "/sync/v1/pull", params={"cursor": field.cursor}, headers=field.headers
-        )
+        page = await pull_page(field, cursor=field.cursor)
         tombstone = {"scope": org_scope, "entity": "price", "id": price_id, "op": "delete", "version": 1}
-        assert tombstone in response.json()["changes"]
+        assert tombstone in page["changes"]
         await field.pull()
         assert (org_scope, "price", price_id) not in field.rows()
         assert field.rows() == await server_view(session_factory, network.user("field-north").id)
@@ -172,7 +165,11 @@ class TestIntegrity:
         h = await auth_headers(client, "field-north")
         page = (await client.get("/sync/v1/pull", params={"limit": 5000}, headers=h)).json()
         assert not page["has_more"]
-        assert set(page["checksums"]) == {c["scope"] for c in page["changes"]}
+        completed = {c["scope"] for c in page["changes"]}
+        if page["pending"]:  # a scope still waiting behind the watermark gets its checksum later
+            assert set(page["checksums"]) <= completed
+        else:
+            assert set(page["checksums"]) == completed
         again = (await client.get("/sync/v1/pull", params={"cursor": page["cursor"]}, headers=h)).json()
         assert again["checksums"] == {}
 

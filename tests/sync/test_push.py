@@ -28,9 +28,7 @@ if "test.write_then_fail" not in REGISTRY:
         user.display_name = args.display_name
         await ctx.session.flush()
         if args.fail == "conflict":
-            raise Conflict(
-                "someone else won", code="test_conflict", details={"server": {"x": 1}, "kept": "server"}
-            )
+            raise Conflict("someone else won", code="test_conflict", details={"x": 1})
         if args.fail == "crash":
             raise RuntimeError("a bug in a handler")
         raise InvalidInput("not today", code="test_refused")
