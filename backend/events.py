@@ -90,9 +90,7 @@ def _after_commit(session: Session) -> None:
 
 def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
-        session.info.pop(_EVENTS_KEY, None)
-        session.info.pop(TOUCHED_SCOPES_KEY, None)
-        return
+        return  # the root's end is handled below
     queued = session.info.get(_EVENTS_KEY)
     if queued:
         session.info[_EVENTS_KEY] = [
@@ -100,11 +98,20 @@ def _after_soft_rollback(session: Session, previous_transaction: SessionTransact
         ]
 
 
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # A committed root already handed its events over in after_commit; whatever is left belongs
+    # to a transaction that rolled back or was closed without committing.
+    if transaction.parent is None:
+        session.info.pop(_EVENTS_KEY, None)
+        session.info.pop(TOUCHED_SCOPES_KEY, None)
+
+
 def install_hooks() -> None:
     """Attach the listeners to every ORM session (idempotent)."""
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 install_hooks()

@@ -163,6 +163,7 @@ async def main() -> None:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=500.0, help="messages sent per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=16, help="sends in flight at most")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     args = parser.parse_args()
     pairs = max(1, args.sockets // 2)
@@ -171,7 +172,9 @@ async def main() -> None:
     from backend.migrate import upgrade
 
     await asyncio.to_thread(upgrade, url)
+    t0 = time.perf_counter()
     convs = await seed(url, pairs)
+    print(f"seeded {pairs} conversations in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     proc, base = start_server(url, tmp)
     receiver = Receiver()
     ping_sent: dict[int, float] = {}
@@ -207,17 +210,24 @@ async def main() -> None:
             in_flight: set[asyncio.Task[None]] = set()
             errors = 0
 
+            gate = asyncio.Semaphore(args.concurrency)
+
             async def send(n: int) -> None:
                 nonlocal errors
                 conv_id, sup_token, _ = convs[n % len(convs)]
                 key = f"b{n}"
-                receiver.sent_at[key] = time.perf_counter()
-                r = await http.post(
-                    f"/conversations/{conv_id}/messages",
-                    json={"client_message_id": key, "body": f"bench {n}"},
-                    headers={"Authorization": f"Bearer {sup_token}"},
-                )
-                if r.status_code != 201:
+                async with gate:
+                    receiver.sent_at[key] = time.perf_counter()
+                    try:
+                        r = await http.post(
+                            f"/conversations/{conv_id}/messages",
+                            json={"client_message_id": key, "body": f"bench {n}"},
+                            headers={"Authorization": f"Bearer {sup_token}"},
+                        )
+                        ok = r.status_code == 201
+                    except httpx.HTTPError:
+                        ok = False
+                if not ok:
                     errors += 1
 
             start = time.perf_counter()
@@ -226,6 +236,8 @@ async def main() -> None:
                 delay = target - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                while len(in_flight) >= 4 * args.concurrency:  # the server sets the pace when slower
+                    await asyncio.sleep(0.001)
                 task = asyncio.create_task(send(n))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
@@ -241,7 +253,10 @@ async def main() -> None:
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     lat = [x * 1000 for x in receiver.latencies]
     pongs = [x * 1000 for x in receiver.pongs]
     print(
@@ -252,6 +267,7 @@ async def main() -> None:
                 "sockets": len(conns),
                 "conversations": pairs,
                 "target_rate": args.rate,
+                "concurrency": args.concurrency,
                 "sent": total - errors,
                 "errors": errors,
                 "send_rate": round((total - errors) / send_elapsed, 1),

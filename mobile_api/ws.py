@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from typing import Any
 
 import msgspec
@@ -30,7 +31,7 @@ from backend.errors import DomainError
 from backend.identity import Actor
 from backend.messaging import SUPPORT_SCOPE, presence
 from backend.messaging import service as messaging
-from mobile_api.auth import actor_from_connection
+from mobile_api.auth import actor_from_connection, bearer_token, decode_access_token
 from mobile_api.ws_hub import Hub
 
 log = logging.getLogger("fieldsync.ws")
@@ -165,6 +166,17 @@ async def _authenticate(socket: WebSocket) -> tuple[Actor, list[str], set[str], 
     return actor, conversation_ids, scopes, connection_id
 
 
+async def _close_at_expiry(socket: WebSocket) -> None:
+    """The access token authorised the socket until it expires; then the client reconnects."""
+    claims = decode_access_token(socket.app.state.settings, bearer_token(socket))
+    await asyncio.sleep(max(0.0, float(claims["exp"]) - time.time()))
+    with contextlib.suppress(Exception):
+        await socket.send_json(
+            {"type": "error", "code": "token_expired", "message": "reconnect with a new token"}
+        )
+        await socket.close(code=CLOSE_UNAUTHENTICATED, reason="token_expired")
+
+
 @websocket("/ws", name="live_socket")
 async def live_socket(socket: WebSocket) -> None:
     hub: Hub = socket.app.state.hub
@@ -175,6 +187,7 @@ async def live_socket(socket: WebSocket) -> None:
     await socket.accept()
     conn = Connection(socket, hub, actor)
     hub.sockets += 1
+    expiry = asyncio.create_task(_close_at_expiry(socket))
     try:
         await conn.start(conversation_ids, scopes)
         await conn.send(
@@ -198,6 +211,7 @@ async def live_socket(socket: WebSocket) -> None:
         pass
     finally:
         hub.sockets -= 1
+        expiry.cancel()
         await conn.stop()
         try:
             async with socket.app.state.session_factory() as session, session.begin():

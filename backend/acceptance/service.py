@@ -115,7 +115,10 @@ def _match_lines(
     for item in items:
         if not isinstance(item, Mapping):
             raise _invalid("each line is an object")
-        dl = by_id.get(item.get("delivery_line_id")) or by_product.get(item.get("product_id"))  # type: ignore[arg-type]
+        line_ref, product_ref = item.get("delivery_line_id"), item.get("product_id")
+        dl = (by_id.get(line_ref) if isinstance(line_ref, str) else None) or (
+            by_product.get(product_ref) if isinstance(product_ref, str) else None
+        )
         if dl is None:
             raise _invalid(
                 "a line names no line of this delivery",
@@ -155,6 +158,8 @@ def _evidence(
         isinstance(signature_sha256, str) and SHA256.match(signature_sha256)
     ):
         raise _invalid("signature_sha256 is 64 lowercase hex characters", field="signature_sha256")
+    if photo_sha256s is not None and not isinstance(photo_sha256s, list | tuple):
+        raise _invalid("photo_sha256s is a list of hashes", field="photo_sha256s")
     photos = list(photo_sha256s or [])
     if len(photos) > MAX_PHOTOS:
         raise _invalid(f"at most {MAX_PHOTOS} photos", field="photo_sha256s")
@@ -164,6 +169,8 @@ def _evidence(
 
 
 async def _locked_delivery(session: AsyncSession, actor: Actor, delivery_id: str) -> Delivery:
+    if not orders.is_ref(delivery_id):
+        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
     stmt = (
         access.visible(actor, Delivery, select(Delivery).where(Delivery.id == delivery_id))
         .with_for_update()
@@ -194,6 +201,8 @@ async def record_acceptance(
     acceptance of an accepted delivery raises ``acceptance_exists`` with the server's record.
     """
     acceptance_id = orders.checked_id(acceptance_id, "acceptance_id")
+    if not isinstance(lines, list | tuple):
+        raise _invalid("lines is a list", field="lines")
     delivery = await _locked_delivery(session, actor, delivery_id)
     order = await orders.lock_order(session, actor, order_id=delivery.order_id)
     if not may_act(actor, order, "receiver"):
@@ -214,10 +223,17 @@ async def record_acceptance(
         raise AcceptanceExists(
             "an acceptance with this id exists for another delivery", code="acceptance_id_taken"
         )
-    if notes is not None and len(notes) > MAX_NOTES:
-        raise _invalid(f"notes are longer than {MAX_NOTES} characters", field="notes")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+        raise _invalid(f"notes are text of at most {MAX_NOTES} characters", field="notes")
     now = utcnow()
     accepted_at = accepted_at or now
+    if isinstance(accepted_at, str):
+        try:
+            accepted_at = datetime.fromisoformat(accepted_at)
+        except ValueError:
+            raise _invalid("accepted_at is an ISO 8601 time", field="accepted_at") from None
+    if not isinstance(accepted_at, datetime):
+        raise _invalid("accepted_at is an ISO 8601 time", field="accepted_at")
     if accepted_at.tzinfo is None:
         raise _invalid("accepted_at must carry a time zone", field="accepted_at")
     accepted_at = accepted_at.astimezone(UTC)
@@ -291,6 +307,8 @@ async def record_acceptance(
 
 
 async def get_acceptance(session: AsyncSession, actor: Actor, *, acceptance_id: str) -> Acceptance:
+    if not orders.is_ref(acceptance_id):
+        raise AcceptanceNotFound(f"acceptance {acceptance_id} does not exist")
     stmt = access.visible(actor, Acceptance, select(Acceptance).where(Acceptance.id == acceptance_id))
     acceptance = (await session.execute(stmt)).scalar_one_or_none()
     if acceptance is None:
@@ -300,6 +318,8 @@ async def get_acceptance(session: AsyncSession, actor: Actor, *, acceptance_id: 
 
 async def can_view_acceptance(session: AsyncSession, actor: Actor, record_id: str) -> bool:
     """Who may see an acceptance's photos: its distributor, its supplier (or terminal), admins."""
+    if not orders.is_ref(record_id):
+        return False
     stmt = access.visible(actor, Acceptance, select(Acceptance.id).where(Acceptance.id == record_id))
     return (await session.execute(stmt)).first() is not None
 
@@ -319,6 +339,8 @@ async def list_acceptances(
 
 
 async def get_claim(session: AsyncSession, actor: Actor, *, claim_id: str) -> Claim:
+    if not orders.is_ref(claim_id):
+        raise ClaimNotFound(f"claim {claim_id} does not exist")
     stmt = access.visible(actor, Claim, select(Claim).where(Claim.id == claim_id))
     claim = (await session.execute(stmt)).scalar_one_or_none()
     if claim is None:
@@ -344,6 +366,8 @@ async def list_claims(
 
 async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, resolution: str) -> Claim:
     """The seller (the supplier for a purchase, the distributor for a sale) settles a claim."""
+    if not orders.is_ref(claim_id):
+        raise ClaimNotFound(f"claim {claim_id} does not exist")
     stmt = (
         access.visible(actor, Claim, select(Claim).where(Claim.id == claim_id))
         .with_for_update()
@@ -358,7 +382,7 @@ async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, r
         raise NotAllowed(f"only the seller's {' or '.join(roles)} may resolve this claim")
     if claim.state != "open":
         raise ClaimResolved("the claim is resolved already", details={"state": claim.state})
-    text = (resolution or "").strip()
+    text = resolution.strip() if isinstance(resolution, str) else ""
     if not text or len(text) > MAX_NOTES:
         raise InvalidAcceptance(
             f"a resolution of 1 to {MAX_NOTES} characters is required", code="resolution_required"

@@ -190,7 +190,10 @@ def _new_getter(obj: Any) -> Getter:
 
 
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    pending: list[tuple[str, Any, set[str]]] = session.info.setdefault(_PENDING_KEY, [])
+    # A fresh list each flush: a flush that failed (say, an IntegrityError inside a savepoint the
+    # caller recovers from) never reached _after_flush, and its rows must not be logged later.
+    pending: list[tuple[str, Any, set[str]]] = []
+    session.info[_PENDING_KEY] = pending
     for obj in session.new:
         if isinstance(obj, Syncable):
             pending.append((UPSERT, obj, set()))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -34,10 +36,22 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
     path = Path(settings.var_dir) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        seed = Ed25519PrivateKey.generate().private_bytes_raw()
-        path.write_bytes(seed)
-        path.chmod(0o600)
-    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+        try:  # O_EXCL: if two processes start at once, one key wins and both use it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Ed25519PrivateKey.generate().private_bytes_raw())
+    seed = path.read_bytes()
+    for _ in range(50):  # another process created the file and is about to write the seed
+        if seed:
+            break
+        time.sleep(0.01)
+        seed = path.read_bytes()
+    if len(seed) != 32:
+        raise ConfigError(f"{path} must hold the 32-byte Ed25519 seed of the evidence signing key")
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:

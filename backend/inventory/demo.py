@@ -15,6 +15,7 @@ from backend.identity import Actor, Organisation
 from backend.inventory.service import record_movement, record_stock_check
 from backend.territory.demo import demo_actor, terminals_of
 
+# Per distributor on the full demo network (1,000 SKUs); smaller networks (tests) get fewer.
 WAREHOUSE_SKUS = 15
 SHELF_SKUS = 5
 SHELVES_PER_DISTRIBUTOR = 2
@@ -85,6 +86,8 @@ async def _history(
 async def seed(session: AsyncSession, net: DemoNetwork) -> None:
     """Add this domain's demo rows to session (the caller commits)."""
     net.progress("stock history")
+    scale = min(1.0, len(net.products) / 1000)
+    warehouse_skus, shelf_skus = max(2, round(WAREHOUSE_SKUS * scale)), max(1, round(SHELF_SKUS * scale))
     for distributor in net.distributors:
         who = _counter(net, distributor)
         products = await _stocked_products(session, net, distributor)
@@ -95,9 +98,9 @@ async def seed(session: AsyncSession, net: DemoNetwork) -> None:
             net,
             who,
             distributor.id,
-            net.rng.sample(products, min(WAREHOUSE_SKUS, len(products))),
+            net.rng.sample(products, min(warehouse_skus, len(products))),
             "wh",
         )
         for shop in terminals_of(net, distributor.id)[:SHELVES_PER_DISTRIBUTOR]:
-            shelf = net.rng.sample(products, min(SHELF_SKUS, len(products)))
+            shelf = net.rng.sample(products, min(shelf_skus, len(products)))
             await _history(session, net, who, shop.id, shelf, shop.code)

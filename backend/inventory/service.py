@@ -199,26 +199,38 @@ async def record_stock_check(
         level = await _locked_level(session, location.id, product_id)
         assert level is not None
 
-    previous = (
-        await session.execute(
-            select(StockCheck.counted_qty, StockCheck.observed_at)
-            .where(
-                StockCheck.location_id == location.id,
-                StockCheck.product_id == product_id,
-                StockCheck.observed_at <= observed_at,
+    is_latest = level.observed_at is None or (observed_at, check.id) > (
+        level.observed_at,
+        level.last_check_id or "",
+    )
+    previous: tuple[int, datetime] | None = None
+    if is_latest:
+        # The usual case: the level holds the count just before this one (if any).
+        if level.counted_qty is not None and level.observed_at is not None:
+            previous = (level.counted_qty, level.observed_at)
+    else:
+        # A late arrival from an offline phone: find the count before it in the history.
+        row = (
+            await session.execute(
+                select(StockCheck.counted_qty, StockCheck.observed_at)
+                .where(
+                    StockCheck.location_id == location.id,
+                    StockCheck.product_id == product_id,
+                    StockCheck.observed_at <= observed_at,
+                )
+                .order_by(StockCheck.observed_at.desc(), StockCheck.id.desc())
+                .limit(1)
             )
-            .order_by(StockCheck.observed_at.desc(), StockCheck.id.desc())
-            .limit(1)
-        )
-    ).first()
+        ).first()
+        previous = (row.counted_qty, row.observed_at) if row else None
     since_previous, after = await _movement_sums(
-        session, location.id, product_id, previous.observed_at if previous else None, observed_at
+        session, location.id, product_id, previous[1] if previous else None, observed_at
     )
     if previous is not None:
-        check.expected_qty = previous.counted_qty + since_previous
+        check.expected_qty = previous[0] + since_previous
         check.discrepancy = is_discrepancy(counted_qty, check.expected_qty, discrepancy_ratio)
     session.add(check)
-    if level.observed_at is None or (observed_at, check.id) > (level.observed_at, level.last_check_id or ""):
+    if is_latest:
         level.counted_qty = counted_qty
         level.observed_at = observed_at
         level.last_check_id = check.id

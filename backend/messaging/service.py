@@ -512,3 +512,25 @@ async def delete_message(session: AsyncSession, actor: Actor, *, message_id: str
     await session.flush()
     queue_event(session, conv_scope(msg.conversation_id), message_event(msg, "message.deleted"))
     return msg
+
+
+async def open_support_conversation(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    conversation_id: str | None = None,
+    subject: str,
+    body: str,
+    client_message_id: str,
+) -> Conversation:
+    """Open a support conversation (see :mod:`backend.messaging.support`, where the queue lives)."""
+    from backend.messaging import support  # support builds on this module
+
+    return await support.open_support_conversation(
+        session,
+        actor,
+        conversation_id=conversation_id,
+        subject=subject,
+        body=body,
+        client_message_id=client_message_id,
+    )

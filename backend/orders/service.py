@@ -33,6 +33,7 @@ from backend.orders.errors import (
 )
 from backend.orders.models import KINDS, STATES, Delivery, DeliveryLine, Order, OrderLine
 from backend.orders.states import ROLES, check_step
+from backend.territory.service import require_terminal_access
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_QTY = 1_000_000
@@ -60,7 +61,14 @@ def _checked_qty(qty: object, *, allow_zero: bool) -> int:
     return qty
 
 
-def _checked_text(value: str | None, what: str, *, required: bool) -> str:
+def is_ref(value: object) -> bool:
+    """Could ``value`` be a row id? (Anything else from a client is simply not found.)"""
+    return isinstance(value, str) and 0 < len(value) <= 64
+
+
+def _checked_text(value: object, what: str, *, required: bool) -> str:
+    if value is not None and not isinstance(value, str):
+        raise InvalidOrder(f"{what} must be text", code=f"invalid_{what}")
     value = (value or "").strip()
     if required and not value:
         raise InvalidOrder(f"{what} is required", code=f"{what}_required")
@@ -73,6 +81,10 @@ async def _orderable_products(
     session: AsyncSession, order_kind: str, supplier_id: str | None, product_ids: Iterable[str]
 ) -> dict[str, Product]:
     wanted = set(product_ids)
+    if not all(is_ref(pid) for pid in wanted):
+        raise ProductNotOrderable(
+            "a product id is not valid", details={"product_ids": [str(p) for p in wanted]}
+        )
     found = {
         p.id: p
         for p in (await session.execute(select(Product).where(Product.id.in_(wanted)))).scalars()
@@ -107,22 +119,22 @@ async def _parties(
     if kind == "purchase":
         if terminal_id is not None:
             raise InvalidOrder("a purchase order has no terminal", details={"field": "terminal_id"})
-        supplier = await session.get(Organisation, supplier_id) if supplier_id else None
+        supplier = await session.get(Organisation, supplier_id) if is_ref(supplier_id) else None
         if supplier is None or supplier.kind != "supplier" or not supplier.active:
             raise SupplierNotFound(f"supplier {supplier_id} does not exist")
         if distributor_id is None:
             if actor.is_admin:
                 raise InvalidOrder("an administrator must name the distributor", code="distributor_required")
             distributor_id = actor.org_id
-        distributor = await session.get(Organisation, distributor_id)
+        distributor = await session.get(Organisation, distributor_id) if is_ref(distributor_id) else None
         if distributor is None or distributor.kind != "distributor":
             raise NotAllowed("purchase orders are placed by a distributor")
         _require_buyer(actor, kind, distributor_id)
         return distributor_id, supplier.id, None
     if supplier_id is not None:
         raise InvalidOrder("a sales order names a terminal, not a supplier", details={"field": "supplier_id"})
-    terminal = await session.get(Organisation, terminal_id) if terminal_id else None
-    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None:
+    terminal = await session.get(Organisation, terminal_id) if is_ref(terminal_id) else None
+    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None or not terminal.active:
         raise TerminalNotFound(f"terminal {terminal_id} does not exist")
     if not actor.is_admin and actor.org_id != terminal.parent_id:
         # Another distributor's terminal is simply not there for this caller.
@@ -132,6 +144,9 @@ async def _parties(
             "the terminal is served by another distributor", details={"field": "distributor_id"}
         )
     _require_buyer(actor, kind, terminal.parent_id)
+    if actor.role == "field_staff":
+        # Field staff take orders only at the terminals on their route.
+        await require_terminal_access(session, actor, terminal)
     return terminal.parent_id, None, terminal.id
 
 
@@ -162,6 +177,10 @@ async def create_order(
         if existing.created_by == actor.user_id and existing.kind == kind and access.can_see(actor, existing):
             return existing
         raise OrderIdTaken("an order with this id exists", details={"order_id": order_id})
+    if not isinstance(lines, list | tuple) or not all(
+        isinstance(x, list | tuple) and len(x) == 2 for x in lines
+    ):
+        raise InvalidOrder("lines are (product_id, qty) pairs", code="invalid_lines")
     if len(lines) > MAX_LINES:
         raise InvalidOrder(f"an order has at most {MAX_LINES} lines", code="too_many_lines")
     quantities: dict[str, int] = {}
@@ -203,7 +222,7 @@ def _line(order: Order, product_id: str, qty: int) -> OrderLine:
 
 async def _locked(session: AsyncSession, actor: Actor, order_id: str) -> Order:
     """The order, locked for this transaction, if the actor may see it."""
-    if not isinstance(order_id, str) or len(order_id) > 64:
+    if not is_ref(order_id):
         raise OrderNotFound(f"order {order_id} does not exist")
     stmt = (
         access.visible(actor, Order, select(Order).where(Order.id == order_id))
@@ -227,6 +246,8 @@ async def set_line(session: AsyncSession, actor: Actor, *, order_id: str, produc
     order = await _locked(session, actor, order_id)
     check_step(actor, order, "edit")
     qty = _checked_qty(qty, allow_zero=True)
+    if not is_ref(product_id):
+        raise ProductNotOrderable("a product id is not valid", details={"product_ids": [str(product_id)]})
     line = (
         await session.execute(
             select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.product_id == product_id)
@@ -370,6 +391,8 @@ async def lock_order(session: AsyncSession, actor: Actor, *, order_id: str) -> O
 
 
 async def get_order(session: AsyncSession, actor: Actor, *, order_id: str) -> Order:
+    if not is_ref(order_id):
+        raise OrderNotFound(f"order {order_id} does not exist")
     stmt = access.visible(actor, Order, select(Order).where(Order.id == order_id))
     order = (await session.execute(stmt)).scalar_one_or_none()
     if order is None:
@@ -394,6 +417,9 @@ async def list_orders(
         raise InvalidOrder(f"state must be one of {', '.join(STATES)}", code="invalid_filter")
     if kind is not None and kind not in KINDS:
         raise InvalidOrder(f"kind must be one of {', '.join(KINDS)}", code="invalid_filter")
+    for value in (supplier_id, distributor_id, terminal_id):
+        if value is not None and not is_ref(value):
+            raise InvalidOrder("an id filter is not valid", code="invalid_filter")
     stmt = access.visible(actor, Order, select(Order))
     for column, value in (
         (Order.state, state),
@@ -408,6 +434,8 @@ async def list_orders(
 
 
 async def get_delivery(session: AsyncSession, actor: Actor, *, delivery_id: str) -> Delivery:
+    if not is_ref(delivery_id):
+        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
     stmt = access.visible(actor, Delivery, select(Delivery).where(Delivery.id == delivery_id))
     delivery = (await session.execute(stmt)).scalar_one_or_none()
     if delivery is None:
@@ -429,6 +457,8 @@ async def list_deliveries(
     cursor: str | None = None,
     limit: int = 50,
 ) -> access.Listing[Delivery]:
+    if kind is not None and kind not in KINDS:
+        raise InvalidOrder(f"kind must be one of {', '.join(KINDS)}", code="invalid_filter")
     if state is not None and state not in ("in_transit", "accepted"):
         raise InvalidOrder("state must be in_transit or accepted", code="invalid_filter")
     stmt = access.visible(actor, Delivery, select(Delivery))

@@ -38,13 +38,12 @@ async def _movements(session, ref_id: str) -> dict[tuple[str, str], int]:
     return {(org, product, reason): qty for org, product, qty, reason in rows}
 
 
-async def test_purchase_acceptance_adds_accepted_quantities_to_the_warehouse(session, cast):
+async def test_acceptances_move_stock(session, cast):
+    # A purchase adds the accepted quantities to the distributor's warehouse.
     record, lines = await _accept_with_one_short(session, cast, purchase)
     moved = await _movements(session, record.id)
     assert moved == {(cast.distributor.id, x.product_id, "delivery"): x.qty - 1 for x in lines}
-
-
-async def test_sales_acceptance_moves_stock_from_warehouse_to_shelf(session, cast):
+    # A sale moves them from the warehouse onto the terminal's shelf.
     record, lines = await _accept_with_one_short(session, cast, sale)
     moved = await _movements(session, record.id)
     expected = {}
@@ -54,18 +53,7 @@ async def test_sales_acceptance_moves_stock_from_warehouse_to_shelf(session, cas
     assert moved == expected
 
 
-async def test_the_acceptance_is_logged_as_evidence_and_verifiable(session, cast):
-    record, _ = await _accept_with_one_short(session, cast, purchase)
-    entries = await evidence.entries_for(session, "acceptance", record.id)
-    assert len(entries) == 1 and entries[0].kind == "record"
-    logged = json.loads(entries[0].document)
-    assert logged["id"] == record.id and logged["has_discrepancy"] is True
-    session.expunge_all()
-    stored = await record_loader("acceptance")(session, record.id)
-    assert canonical_json(stored) == entries[0].document.encode()
-
-
-async def test_who_may_see_an_acceptances_photos(session, cast):
+async def test_the_acceptance_is_logged_as_evidence_and_its_photos_visible_to_its_parties(session, cast):
     record, _ = await _accept_with_one_short(session, cast, purchase)
     for role, allowed in (
         ("dist_staff", True),
@@ -77,3 +65,10 @@ async def test_who_may_see_an_acceptances_photos(session, cast):
         ("support", False),
     ):
         assert await can_view_record(session, cast[role], "acceptance", record.id) is allowed, role
+    entries = await evidence.entries_for(session, "acceptance", record.id)
+    assert len(entries) == 1 and entries[0].kind == "record"
+    logged = json.loads(entries[0].document)
+    assert logged["id"] == record.id and logged["has_discrepancy"] is True
+    session.expunge_all()
+    stored = await record_loader("acceptance")(session, record.id)
+    assert canonical_json(stored) == entries[0].document.encode()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.config import Settings
+from tests.dbs import pg_url
 from tests.messaging.conftest import LiveServer
 from tests.messaging.wsclient import Socket
 
@@ -20,7 +22,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def test_agent_claims_and_replies_in_the_console(live_server: LiveServer, artifacts_dir: Path) -> None:
+async def test_agent_claims_and_replies_in_the_console(
+    settings: Settings, live_server: LiveServer, artifacts_dir: Path
+) -> None:
+    if settings.is_sqlite and pg_url():
+        pytest.skip("a browser run is slow: it runs once, on PostgreSQL")
     from playwright.async_api import async_playwright, expect
 
     tokens = await live_server.login("dist-north")

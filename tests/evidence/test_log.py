@@ -39,8 +39,8 @@ async def log_profiles(session_factory, orgs: list[Organisation], hashes: dict[s
 async def test_inclusion_and_consistency_proofs_verify_against_signed_heads(
     client, network, session_factory
 ) -> None:  # type: ignore[no-untyped-def]
-    orgs = sorted(network.orgs.values(), key=lambda o: o.code)
     north = network.user("dist-north").org_id
+    orgs = sorted(network.orgs.values(), key=lambda o: (o.id != north, o.code))  # north's entry first
     await log_profiles(session_factory, orgs[:5])
     headers = await auth_headers(client, "dist-north")
     old_head = (await client.get("/evidence/tree-head", headers=headers)).json()
@@ -69,6 +69,15 @@ async def test_inclusion_and_consistency_proofs_verify_against_signed_heads(
         entry["document"]["code"]
         == network.orgs[next(c for c, o in network.orgs.items() if o.id == north)].code
     )
+
+    # a proof against the older head the client already trusted
+    older = await client.get(f"/evidence/{PROFILE}/{north}/proof", params={"tree_size": 5}, headers=headers)
+    older_body = older.json()
+    assert older_body["tree_head"]["root_hash"] == old_head["root_hash"]
+    older_proof = [bytes.fromhex(p) for p in older_body["entries"][0]["inclusion_proof"]]
+    assert merkle.verify_inclusion(leaf, 0, 5, older_proof, bytes.fromhex(old_head["root_hash"]))
+    missing = await client.get(f"/evidence/{PROFILE}/{north}/proof", params={"tree_size": 7}, headers=headers)
+    assert missing.status_code == 422 and missing.json()["code"] == "tree_head_not_found"
 
     consistency = await client.get("/evidence/consistency", params={"first": 5}, headers=headers)
     c = consistency.json()
@@ -217,3 +226,24 @@ async def test_the_verify_command_exits_nonzero_naming_the_entry(network, sessio
     )
     assert bad.returncode == 1
     assert f"FAILED at entry 1 ({PROFILE}/{orgs[1].id})" in bad.stderr
+
+
+def test_signing_key_from_setting_or_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    import pytest
+
+    from backend.config import ConfigError, load_settings
+    from backend.evidence.signing import KEY_FILE, key_id
+
+    settings = load_settings({}, var_dir=str(tmp_path))
+    first = key_id(load_signing_key(settings))
+    assert key_id(load_signing_key(settings)) == first  # created once, then reused
+    assert (tmp_path / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    seed = bytes(range(32))
+    configured = load_settings(
+        {}, var_dir=str(tmp_path), evidence_signing_key=base64.b64encode(seed).decode()
+    )
+    assert public_key_bytes(load_signing_key(configured)) != public_key_bytes(load_signing_key(settings))
+    with pytest.raises(ConfigError):
+        load_signing_key(load_settings({}, var_dir=str(tmp_path), evidence_signing_key="c2hvcnQ="))

@@ -86,7 +86,7 @@ async def _answer_all(session, who, inspection_id, ms=0):
 
 
 class TestTemplates:
-    async def test_revising_adds_a_version_and_started_inspections_keep_theirs(
+    async def scenario_revising_adds_a_version_and_started_inspections_keep_theirs(
         self, session_factory, network
     ):
         async with session_factory() as session:
@@ -112,7 +112,7 @@ class TestTemplates:
             assert [t.id for t in current] == [v2.id]
             await session.commit()
 
-    async def test_owner_rights_and_visibility(self, session_factory, network):
+    async def scenario_owner_rights_and_visibility(self, session_factory, network):
         async with session_factory() as session:
             supplier_tpl = await create_template(
                 session,
@@ -178,7 +178,8 @@ class TestTemplates:
                 (
                     await session.execute(
                         select(ChangeLog.entity_id, ChangeLog.scope).where(
-                            ChangeLog.entity == "inspection_template"
+                            ChangeLog.entity == "inspection_template",
+                            ChangeLog.entity_id.in_([supplier_tpl.id, dist_tpl.id]),
                         )
                     )
                 ).all()
@@ -188,7 +189,7 @@ class TestTemplates:
             dist_tpl.id: f"org:{dist_tpl.owner_id}",
         }
 
-    async def test_a_bad_template_is_refused(self, session_factory, network):
+    async def scenario_a_bad_template_is_refused(self, session_factory, network):
         async with session_factory() as session:
             with pytest.raises(InvalidTemplate):
                 await create_template(
@@ -206,6 +207,15 @@ class TestTemplates:
                     title=" ",
                     questions=QUESTIONS,
                 )
+
+    async def test_templates(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_revising_adds_a_version_and_started_inspections_keep_theirs,
+            self.scenario_owner_rights_and_visibility,
+            self.scenario_a_bad_template_is_refused,
+        ):
+            await scenario(session_factory, network)
 
 
 @pytest.mark.parametrize(
@@ -225,6 +235,7 @@ class TestTemplates:
         [{"id": "a", "kind": "yes_no", "text": "?", "weight": -1}],
         [{"id": "a", "kind": "yes_no", "text": "?", "options": ["x"]}],
         [{"id": "a", "kind": "number", "text": "?", "max": float("nan")}],
+        [{"id": "a", "kind": "number", "text": "?", "max": 10**400}],
     ],
 )
 def test_bad_questions(questions):
@@ -242,6 +253,7 @@ QUESTION_BY_ID = {q["id"]: q for q in validate_questions([*QUESTIONS, PHOTO_Q])}
         ("facings", 101),
         ("facings", True),
         ("facings", "5"),
+        ("facings", 10**400),
         ("placement", "top"),
         ("placement", ["eye"]),
         ("promos", ["poster", "poster"]),
@@ -269,7 +281,7 @@ def test_hlc_order_is_wall_then_counter_then_node():
 
 
 class TestVisits:
-    async def test_start_is_idempotent_and_checks_rights(self, session_factory, network):
+    async def scenario_start_is_idempotent_and_checks_rights(self, session_factory, network):
         async with session_factory() as session:
             template, inspection, inspector = await _setup(session, network)
             shop = terminal_of(network, "dist-00")
@@ -331,7 +343,7 @@ class TestVisits:
                     template_id=template.id,
                 )
 
-    async def test_supplier_template_is_used_by_an_authorised_distributor_and_seen_by_the_supplier(
+    async def scenario_supplier_template_is_used_by_an_authorised_distributor_and_seen_by_the_supplier(
         self, session_factory, network
     ):
         async with session_factory() as session:
@@ -352,7 +364,7 @@ class TestVisits:
             ]
             await session.commit()
 
-    async def test_submit_scores_and_freezes(self, session_factory, network):
+    async def scenario_submit_scores_and_freezes(self, session_factory, network):
         async with session_factory() as session:
             _t, inspection, inspector = await _setup(session, network)
             with pytest.raises(InspectionIncomplete) as err:
@@ -378,7 +390,7 @@ class TestVisits:
             assert answers == {"clean": True, "facings": 5, "placement": "low"}
             await session.commit()
 
-    async def test_photo_questions_need_enough_attached_photos(self, session_factory, network):
+    async def scenario_photo_questions_need_enough_attached_photos(self, session_factory, network):
         async with session_factory() as session:
             _t, inspection, inspector = await _setup(session, network, questions=[*QUESTIONS, PHOTO_Q])
             await _answer_all(session, inspector, inspection.id)
@@ -407,9 +419,19 @@ class TestVisits:
                 await submit_inspection(session, inspector, inspection_id=inspection.id)
             assert missing.value.details["missing"] == two
 
+    async def test_visits(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_supplier_template_is_used_by_an_authorised_distributor_and_seen_by_the_supplier,
+            self.scenario_start_is_idempotent_and_checks_rights,
+            self.scenario_submit_scores_and_freezes,
+            self.scenario_photo_questions_need_enough_attached_photos,
+        ):
+            await scenario(session_factory, network)
+
 
 class TestLastWriterWins:
-    async def test_later_stamp_wins_and_earlier_is_ignored(self, session_factory, network):
+    async def scenario_later_stamp_wins_and_earlier_is_ignored(self, session_factory, network):
         async with session_factory() as session:
             _t, inspection, inspector = await _setup(session, network)
             args = {"inspection_id": inspection.id, "question_id": "facings"}
@@ -420,8 +442,20 @@ class TestLastWriterWins:
             won = await answer_question(session, inspector, **args, value=4, hlc=hlc(200, counter=1))
             assert won.value == 4
             await session.commit()
+        async with session_factory() as session:
+            rows = (
+                await session.execute(
+                    select(ChangeLog.entity, ChangeLog.scope).where(
+                        ChangeLog.entity_id.in_([inspection.id, won.id])
+                    )
+                )
+            ).all()
+        shop = terminal_of(network, "dist-00")
+        expected = {f"org:{shop.parent_id}", f"terminal:{shop.id}"}
+        assert {s for e, s in rows if e == "inspection"} == expected
+        assert {s for e, s in rows if e == "inspection_answer"} == expected
 
-    async def test_every_arrival_order_converges(self, session_factory, network):
+    async def scenario_every_arrival_order_converges(self, session_factory, network):
         writes = [
             (hlc(5, 0, "a"), 1),
             (hlc(5, 0, "b"), 2),
@@ -457,7 +491,7 @@ class TestLastWriterWins:
             await session.commit()
         assert outcomes == {(hlc(5, 1, "a"), 3)}
 
-    async def test_bad_answers_are_refused(self, session_factory, network):
+    async def scenario_bad_answers_are_refused(self, session_factory, network):
         async with session_factory() as session:
             _t, inspection, inspector = await _setup(session, network)
             for question_id, value, stamp, error in [
@@ -476,7 +510,7 @@ class TestLastWriterWins:
                         hlc=stamp,
                     )
 
-    async def test_other_distributor_cannot_answer_or_submit(self, session_factory, network):
+    async def scenario_other_distributor_cannot_answer_or_submit(self, session_factory, network):
         async with session_factory() as session:
             _t, inspection, _inspector = await _setup(session, network)
             south = actor(network, "dist-south")
@@ -488,3 +522,13 @@ class TestLastWriterWins:
                 await submit_inspection(session, south, inspection_id=inspection.id)
             with pytest.raises(PermissionDenied):
                 await submit_inspection(session, actor(network, "supplier-a"), inspection_id=inspection.id)
+
+    async def test_last_writer_wins(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_later_stamp_wins_and_earlier_is_ignored,
+            self.scenario_every_arrival_order_converges,
+            self.scenario_bad_answers_are_refused,
+            self.scenario_other_distributor_cannot_answer_or_submit,
+        ):
+            await scenario(session_factory, network)

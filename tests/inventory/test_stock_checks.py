@@ -49,7 +49,7 @@ async def _count(session, who, org_id, product_id, qty, minutes, check_id=None):
 
 
 class TestLocations:
-    async def test_warehouse_and_shelf_are_created_once(self, session_factory, network):
+    async def scenario_warehouse_and_shelf_are_created_once(self, session_factory, network):
         shop = terminal_of(network, "dist-00")
         async with session_factory() as session:
             warehouse = await location_for(session, network.org("dist-00").id)
@@ -63,16 +63,24 @@ class TestLocations:
             assert (await location_for(session, shop.id)).id == shelf.id
             await session.commit()
 
-    async def test_suppliers_and_unknown_orgs_hold_no_stock(self, session_factory, network):
+    async def scenario_suppliers_and_unknown_orgs_hold_no_stock(self, session_factory, network):
         async with session_factory() as session:
             with pytest.raises(InvalidLocation):
                 await location_for(session, network.org("sup-a").id)
             with pytest.raises(OrgNotFound):
                 await location_for(session, new_id())
 
+    async def test_locations(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_warehouse_and_shelf_are_created_once,
+            self.scenario_suppliers_and_unknown_orgs_hold_no_stock,
+        ):
+            await scenario(session_factory, network)
+
 
 class TestRecording:
-    async def test_first_count_is_the_baseline_and_later_counts_compare_to_expected(
+    async def scenario_first_count_is_the_baseline_and_later_counts_compare_to_expected(
         self, session_factory, network
     ):
         dist = network.org("dist-00")
@@ -114,7 +122,7 @@ class TestRecording:
             )
             await session.commit()
 
-    async def test_boundary_of_the_ratio_is_not_a_discrepancy(self, session_factory, network):
+    async def scenario_boundary_of_the_ratio_is_not_a_discrepancy(self, session_factory, network):
         dist = network.org("dist-00")
         sku = network.products["A-00002"]
         staff = actor(network, "dist-north")
@@ -126,7 +134,7 @@ class TestRecording:
             assert beyond.discrepancy is True
             await session.commit()
 
-    async def test_late_older_check_keeps_history_but_not_the_level(self, session_factory, network):
+    async def scenario_late_older_check_keeps_history_but_not_the_level(self, session_factory, network):
         dist = network.org("dist-00")
         sku = network.products["A-00003"]
         staff = actor(network, "dist-north")
@@ -152,7 +160,9 @@ class TestRecording:
             assert set(history) == {newest.id, late.id}
             await session.commit()
 
-    async def test_movement_before_the_latest_count_does_not_move_expected(self, session_factory, network):
+    async def scenario_movement_before_the_latest_count_does_not_move_expected(
+        self, session_factory, network
+    ):
         dist = network.org("dist-00")
         sku = network.products["A-00004"]
         staff = actor(network, "dist-north")
@@ -180,7 +190,7 @@ class TestRecording:
             assert (await _level(session, check.location_id, sku.id)).expected_qty == 7
             await session.commit()
 
-    async def test_idempotent_on_client_id_and_refuses_a_reused_id(self, session_factory, network):
+    async def scenario_idempotent_on_client_id_and_refuses_a_reused_id(self, session_factory, network):
         dist = network.org("dist-00")
         sku = network.products["A-00005"]
         staff = actor(network, "dist-north")
@@ -191,11 +201,11 @@ class TestRecording:
             assert again.id == first.id == check_id
             with pytest.raises(StockCheckIdTaken):
                 await _count(session, staff, dist.id, sku.id, 6, 0, check_id=check_id)
-            n = (await session.execute(select(func.count()).select_from(StockCheck))).scalar_one()
+            n = await session.scalar(select(func.count()).where(StockCheck.product_id == sku.id))
             assert n == 1
             await session.commit()
 
-    async def test_levels_write_the_change_feed_in_their_scopes(self, session_factory, network):
+    async def scenario_levels_write_the_change_feed_in_their_scopes(self, session_factory, network):
         shop = terminal_of(network, "dist-00")
         sku = network.products["B-00001"]
         async with session_factory() as session:
@@ -214,9 +224,21 @@ class TestRecording:
             )
         assert scopes == {f"org:{shop.parent_id}", f"terminal:{shop.id}"}
 
+    async def test_recording_counts(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_first_count_is_the_baseline_and_later_counts_compare_to_expected,
+            self.scenario_boundary_of_the_ratio_is_not_a_discrepancy,
+            self.scenario_late_older_check_keeps_history_but_not_the_level,
+            self.scenario_movement_before_the_latest_count_does_not_move_expected,
+            self.scenario_idempotent_on_client_id_and_refuses_a_reused_id,
+            self.scenario_levels_write_the_change_feed_in_their_scopes,
+        ):
+            await scenario(session_factory, network)
+
 
 class TestRights:
-    async def test_other_distributor_may_not_count(self, session_factory, network):
+    async def scenario_other_distributor_may_not_count(self, session_factory, network):
         async with session_factory() as session:
             with pytest.raises(PermissionDenied):
                 await _count(
@@ -237,7 +259,7 @@ class TestRights:
                     0,
                 )
 
-    async def test_suppliers_do_not_count_distributor_stock(self, session_factory, network):
+    async def scenario_suppliers_do_not_count_distributor_stock(self, session_factory, network):
         async with session_factory() as session:
             with pytest.raises(PermissionDenied):
                 await _count(
@@ -249,7 +271,7 @@ class TestRights:
                     0,
                 )
 
-    async def test_field_staff_count_shelves_on_their_route_only(self, session_factory, network):
+    async def scenario_field_staff_count_shelves_on_their_route_only(self, session_factory, network):
         shop, other_shop = terminal_of(network, "dist-00", 0), terminal_of(network, "dist-00", 1)
         field = actor(network, "field-north")
         sku = network.products["A-00001"].id
@@ -263,9 +285,18 @@ class TestRights:
             with pytest.raises(PermissionDenied):
                 await _count(session, field, network.org("dist-00").id, sku, 4, 0)
 
+    async def test_who_may_count(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_other_distributor_may_not_count,
+            self.scenario_suppliers_do_not_count_distributor_stock,
+            self.scenario_field_staff_count_shelves_on_their_route_only,
+        ):
+            await scenario(session_factory, network)
+
 
 class TestBadInput:
-    async def test_bad_quantities(self, session_factory, network):
+    async def scenario_bad_quantities(self, session_factory, network):
         async with session_factory() as session:
             for qty in (-1, 10**10, True):
                 with pytest.raises(InvalidQuantity):
@@ -278,7 +309,7 @@ class TestBadInput:
                         0,
                     )
 
-    async def test_bad_ids_times_and_products(self, session_factory, network):
+    async def scenario_bad_ids_times_and_products(self, session_factory, network):
         staff = actor(network, "dist-north")
         dist, sku = network.org("dist-00").id, network.products["A-00001"].id
         async with session_factory() as session:
@@ -310,7 +341,7 @@ class TestBadInput:
             with pytest.raises(ProductNotFound):
                 await _count(session, staff, dist, new_id(), 1, 0)
 
-    async def test_slightly_fast_clock_is_clamped_to_now(self, session_factory, network):
+    async def scenario_slightly_fast_clock_is_clamped_to_now(self, session_factory, network):
         staff = actor(network, "dist-north")
         async with session_factory() as session:
             check = await record_stock_check(
@@ -325,7 +356,7 @@ class TestBadInput:
             )
             assert check.observed_at <= utcnow()
 
-    async def test_bad_movements(self, session_factory, network):
+    async def scenario_bad_movements(self, session_factory, network):
         good = {
             "org_id": network.org("dist-00").id,
             "product_id": network.products["A-00001"].id,
@@ -343,3 +374,13 @@ class TestBadInput:
             ):
                 with pytest.raises(InvalidMovement):
                     await record_movement(session, **(good | bad))
+
+    async def test_bad_input_is_refused(self, session_factory, network):
+        # One seeded network for the whole use case; each scenario uses its own rows.
+        for scenario in (
+            self.scenario_bad_quantities,
+            self.scenario_bad_ids_times_and_products,
+            self.scenario_slightly_fast_clock_is_clamped_to_now,
+            self.scenario_bad_movements,
+        ):
+            await scenario(session_factory, network)

@@ -169,6 +169,9 @@ async def test_expiry_removes_unfinished_uploads_but_never_a_referenced_photo(
         for row in await session.scalars(select(Photo)):
             row.uploaded_at = utcnow() - timedelta(seconds=settings.media_orphan_ttl_s + 1)
         await session.commit()
+    late = {**(await users("inspector-north")), **TUS, "Upload-Offset": "500"}
+    expired = await client.patch(f"/media/uploads/{upload_id}", headers=late, content=data[500:])
+    assert expired.status_code == 410 and expired.json()["details"] == {"reason": "expired"}
     assert await media_jobs.expire_uploads(session_factory, settings) == {"uploads": 1, "photos": 1}
     assert not await storage.list(partial_prefix(upload_id))
     head = await client.head(
@@ -208,3 +211,57 @@ async def test_attaching_to_a_logged_record_appends_a_supplement(
         ("supplement", f'["{h2}"]'),
     ]
     assert '"uploader_user_id"' in entries[1].document and h2 in entries[1].document
+
+
+async def test_png_webp_and_heic_are_accepted_and_derived(client, session_factory, settings, users) -> None:  # type: ignore[no-untyped-def]
+    from tests.media.images import exif
+    from tests.media.test_imaging import _heic_or_skip, _split_image
+
+    shots = {
+        "image/png": photo(28, fmt="PNG"),
+        "image/webp": photo(29, fmt="WEBP"),
+        "image/heic": _heic_or_skip(_split_image((800, 600)), exif(6)),
+    }
+    for mime, data in shots.items():
+        response = await upload_photo(client, await users("inspector-north"), data)
+        assert response.status_code == 201, (mime, response.text)
+    assert await media_jobs.derive_pending(session_factory, settings) == 3
+    for mime, data in shots.items():
+        digest = hashlib.sha256(data).hexdigest()
+        meta = (await client.get(f"/media/photos/{digest}", headers=await users("inspector-north"))).json()
+        assert (meta["mime_type"], meta["derivatives"]) == (mime, "ready")
+        thumb = await client.get(f"/media/photos/{digest}/thumb", headers=await users("inspector-north"))
+        assert Image.open(io.BytesIO(thumb.content)).format == "JPEG"
+    heic = (
+        await client.get(
+            f"/media/photos/{hashlib.sha256(shots['image/heic']).hexdigest()}",
+            headers=await users("inspector-north"),
+        )
+    ).json()
+    assert (heic["width"], heic["height"], heic["camera_model"]) == (600, 800, "FieldCam 3")
+
+
+async def test_a_photo_named_before_its_upload_completes_the_record_without_a_supplement(
+    client, network, session_factory, settings, users
+) -> None:  # type: ignore[no-untyped-def]
+    from backend.evidence import append_record
+    from backend.evidence.verify import verify_log
+
+    inspector = actor_of(network, "inspector-north")
+    late = photo(30)
+    digest = hashlib.sha256(late).hexdigest()
+    async with session_factory() as session:  # an offline phone's record names a photo still on the phone
+        await append_record(
+            session, record_type=NOTE, record_id=inspector.org_id, document={"n": 2}, photo_hashes=[digest]
+        )
+        await session.commit()
+        report = await verify_log(session, open_storage(settings), None)
+    assert report.ok and report.photos_pending == [(0, digest)]
+    assert (await upload_photo(client, await users("inspector-north"), late)).status_code == 201
+    async with session_factory() as session:
+        await attach(session, inspector, sha256=digest, record_type=NOTE, record_id=inspector.org_id)
+        await session.commit()
+        entries = (await session.scalars(select(EvidenceEntry))).all()
+        report = await verify_log(session, open_storage(settings), None)
+    assert len(entries) == 1  # already committed to by the record's entry
+    assert report.ok and report.photos_pending == [] and report.photos == 1

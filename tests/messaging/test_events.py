@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import events
 from backend.messaging import service
@@ -21,68 +20,75 @@ def published() -> Iterator[list[events.Committed]]:
     events.set_publisher(previous)
 
 
-async def _conv(sf: async_sessionmaker[AsyncSession], net: Network) -> str:
-    async with sf() as s, s.begin():
-        conv = await service.create_conversation(
-            s, actor(net, "supplier-a"), kind="direct", member_ids=[net.user("dist-north").id]
-        )
-    return conv.id
-
-
-async def test_committed_message_is_published_with_touched_scopes(
-    session_factory, network, published
+async def test_published_after_commit_never_after_rollback(
+    session_factory, network: Network, published
 ) -> None:
-    conv_id = await _conv(session_factory, network)
-    published.clear()
+    sup = actor(network, "supplier-a")
     async with session_factory() as s, s.begin():
-        await service.send_message(
-            s, actor(network, "supplier-a"), conversation_id=conv_id, client_message_id="a", body="hi"
+        conv = await service.create_conversation(
+            s, sup, kind="direct", member_ids=[network.user("dist-north").id]
         )
         assert published == []  # nothing before the commit
+    [created] = published
+    assert {e.topic for e in created.events} == {
+        f"conv:{conv.id}",
+        f"user:{sup.user_id}",
+        f"user:{network.user('dist-north').id}",
+    }
+    published.clear()
+    async with session_factory() as s, s.begin():
+        await service.send_message(s, sup, conversation_id=conv.id, client_message_id="a", body="hi")
     [committed] = published
-    assert [e.topic for e in committed.events] == [f"conv:{conv_id}"]
+    assert [e.topic for e in committed.events] == [f"conv:{conv.id}"]
     assert committed.events[0].payload["message"]["body"] == "hi"
-    assert f"conv:{conv_id}" in committed.touched_scopes
-
-
-async def test_rollback_publishes_nothing(session_factory, network, published) -> None:
-    conv_id = await _conv(session_factory, network)
+    assert f"conv:{conv.id}" in committed.touched_scopes
     published.clear()
     async with session_factory() as s:
-        await service.send_message(
-            s, actor(network, "supplier-a"), conversation_id=conv_id, client_message_id="a", body="hi"
-        )
+        await service.send_message(s, sup, conversation_id=conv.id, client_message_id="b", body="rolled back")
         await s.rollback()
         await s.commit()  # a later, empty commit must not resurrect them
     assert published == []
 
 
-async def test_rolled_back_savepoint_drops_only_its_events(session_factory, network, published) -> None:
-    conv_id = await _conv(session_factory, network)
+async def test_savepoints_and_a_failing_publisher(session_factory, network: Network, published) -> None:
     sup = actor(network, "supplier-a")
+    async with session_factory() as s, s.begin():
+        conv = await service.create_conversation(
+            s, sup, kind="direct", member_ids=[network.user("dist-north").id]
+        )
     published.clear()
     async with session_factory() as s, s.begin():
-        await service.send_message(s, sup, conversation_id=conv_id, client_message_id="kept", body="kept")
+        await service.send_message(s, sup, conversation_id=conv.id, client_message_id="kept", body="kept")
         savepoint = await s.begin_nested()
         events.queue_event(s, "test", {"n": 1})
         await savepoint.rollback()
         async with s.begin_nested():
             events.queue_event(s, "test", {"n": 2})
+        assert published == []  # releasing a savepoint is not the commit
     [committed] = published
     assert [(e.topic, e.payload.get("n")) for e in committed.events] == [
-        (f"conv:{conv_id}", None),
+        (f"conv:{conv.id}", None),
         ("test", 2),
     ]
 
-
-async def test_a_failing_publisher_does_not_break_the_commit(session_factory, network) -> None:
     def boom(_c: events.Committed) -> None:
         raise RuntimeError("channels down")
 
-    previous = events.set_publisher(boom)
-    try:
-        conv_id = await _conv(session_factory, network)
-    finally:
-        events.set_publisher(previous)
+    events.set_publisher(boom)
+    async with session_factory() as s, s.begin():
+        await service.send_message(s, sup, conversation_id=conv.id, client_message_id="c", body="still saved")
     async with session_factory() as s:
-        assert await service.member_conversation_ids(s, network.user("dist-north").id) == [conv_id]
+        assert [m.body for m in await service.list_messages(s, sup, conv.id)] == ["kept", "still saved"]
+
+
+async def test_a_session_closed_without_commit_forgets_its_events(
+    session_factory, network, published
+) -> None:
+    sup = actor(network, "supplier-a")
+    session = session_factory()
+    await service.create_conversation(session, sup, kind="direct", member_ids=[network.user("dist-north").id])
+    await session.close()  # no commit
+    async with session.begin():  # the same Session object, reused
+        pass
+    await session.close()
+    assert published == []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from tests.messaging.conftest import LiveServer
 from tests.messaging.wsclient import Socket
@@ -16,6 +18,7 @@ async def _token(server: LiveServer, username: str) -> str:
 async def test_message_reaches_members_and_never_outsiders(live_server: LiveServer, network) -> None:
     sup_h = await live_server.headers("supplier-a")
     dist = await Socket.open(live_server.ws_url, await _token(live_server, "dist-north"))
+    sup = await Socket.open(live_server.ws_url, await _token(live_server, "supplier-a"))
     outsider = await Socket.open(live_server.ws_url, await _token(live_server, "dist-south"), via_query=True)
     created = await live_server.http.post(
         "/conversations",
@@ -34,8 +37,10 @@ async def test_message_reaches_members_and_never_outsiders(live_server: LiveServ
     assert event["message"]["body"] == "hello" and event["message"]["seq"] == 1
 
     await dist.send({"type": "typing", "conversation_id": conv_id})
+    typing = await sup.wait_for(lambda e: e["type"] == "typing")
+    assert typing == {"type": "typing", "conversation_id": conv_id, "user_id": network.user("dist-north").id}
     await dist.send({"type": "read", "conversation_id": conv_id, "seq": 1})
-    await dist.wait_for(lambda e: e["type"] == "read" and e["seq"] == 1)
+    await sup.wait_for(lambda e: e["type"] == "read" and e["seq"] == 1)
     # A socket cannot type into, or mark, a conversation it is not in.
     await outsider.send({"type": "typing", "conversation_id": conv_id})
     assert (await outsider.wait_for(lambda e: e["type"] == "error"))["code"] == "bad_message"
@@ -43,31 +48,22 @@ async def test_message_reaches_members_and_never_outsiders(live_server: LiveServ
     assert leaked == []
     listing = await live_server.http.get("/conversations", headers=await live_server.headers("dist-north"))
     assert listing.json()[0]["unread"] == 0
-    await dist.close()
-    await outsider.close()
 
-
-async def test_pull_hint_when_a_commit_touches_the_users_scope(live_server: LiveServer, network) -> None:
-    dist = await Socket.open(live_server.ws_url, await _token(live_server, "dist-north"))
-    south = await Socket.open(live_server.ws_url, await _token(live_server, "dist-south"))
-    # Changing dist-north's user row touches user:<dist-north> and org:<its organisation>.
-    admin_h = await live_server.headers("admin")
+    # "Pull now": changing dist-north's user row touches user:<dist-north> and org:<its organisation>.
+    await outsider.drain(0.1)
     response = await live_server.http.patch(
-        f"/admin/users/{network.user('dist-north').id}", json={"display_name": "North Desk"}, headers=admin_h
+        f"/admin/users/{network.user('dist-north').id}",
+        json={"display_name": "North Desk"},
+        headers=await live_server.headers("admin"),
     )
     assert response.status_code == 200, response.text
     await dist.wait_for(lambda e: e["type"] == "pull")
-    assert [e for e in await south.drain(0.4) if e["type"] == "pull"] == []
-    await dist.close()
-    await south.close()
+    assert [e for e in await outsider.drain(0.4) if e["type"] == "pull"] == []
+    for sock in (dist, sup, outsider):
+        await sock.close()
 
 
-async def test_socket_refuses_a_bad_token(live_server: LiveServer) -> None:
-    with pytest.raises((PermissionError, ConnectionClosed)):
-        await Socket.open(live_server.ws_url, "not-a-token")
-
-
-async def test_rest_errors_have_stable_codes(live_server: LiveServer, network) -> None:
+async def test_rest_errors_have_stable_codes(live_server: LiveServer, network, settings) -> None:
     sup_h = await live_server.headers("supplier-a")
     south_h = await live_server.headers("dist-south")
     conv = (
@@ -110,3 +106,18 @@ async def test_rest_errors_have_stable_codes(live_server: LiveServer, network) -
     assert (foreign.status_code, foreign.json()["code"]) == (403, "cannot_contact")
     agent_only = await live_server.http.get("/support/queue", headers=south_h)
     assert (agent_only.status_code, agent_only.json()["code"]) == (403, "not_a_support_agent")
+    with pytest.raises(PermissionError, match="token_invalid"):
+        await Socket.open(live_server.ws_url, "not-a-token")
+    # A socket lives as long as its access token.
+    tokens = await live_server.login("dist-south")
+    now = int(time.time())
+    claims = {
+        "sub": tokens["user"]["id"],
+        "did": tokens["device_id"],
+        "iat": now,
+        "exp": now + 1,
+        "aud": "fieldsync",
+    }
+    short = await Socket.open(live_server.ws_url, jwt.encode(claims, settings.secret_key, algorithm="HS256"))
+    expired = await short.wait_for(lambda e: e["type"] == "error", timeout=5)
+    assert expired["code"] == "token_expired"

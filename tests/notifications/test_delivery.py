@@ -21,6 +21,7 @@ from backend.notifications.delivery import deliver_once
 from backend.notifications.gateway import FcmGateway
 from tests.factories import Network
 from tests.fakes.fake_fcm import FakeFcm
+from workers.jobs.messaging_jobs import deliver_pushes
 
 
 @pytest.fixture
@@ -53,13 +54,14 @@ async def _active(sf: async_sessionmaker[AsyncSession], token: str) -> bool:
 async def test_outcomes_success_dead_tokens_and_retry(
     session_factory, network: Network, fake, gateway
 ) -> None:
-    users = {name: network.user(name).id for name in ("dist-north", "dist-south", "supplier-a", "supplier-b")}
     tokens = {
         "dist-north": "ok-token-1",
         "dist-south": "unreg-token-2",
         "supplier-a": "invalid-token-3",
         "supplier-b": "flaky-token-4",
+        "field-north": "unavail-token-5",
     }
+    users = {name: network.user(name).id for name in tokens}
     for name, token in tokens.items():
         await _device(session_factory, users[name], token)
     fake.fail("flaky-token-4", "QUOTA_EXCEEDED", times=1, retry_after=1)
@@ -67,8 +69,8 @@ async def test_outcomes_success_dead_tokens_and_retry(
         for name in tokens:
             await push.enqueue(s, user_id=users[name], kind="alert", title=name, body="hello")
 
-    first = await deliver_once(session_factory, gateway, worker_id="w1")
-    assert (first.claimed, first.sent, first.failed, first.retried) == (4, 1, 2, 1)
+    first = await deliver_once(session_factory, gateway, worker_id="w1", max_attempts=2)
+    assert (first.claimed, first.sent, first.failed, first.retried) == (5, 1, 2, 2)
     assert first.deactivated_tokens == 2
     rows = await _rows(session_factory)
     assert rows["dist-north"].status == "sent"
@@ -83,9 +85,15 @@ async def test_outcomes_success_dead_tokens_and_retry(
     assert await _active(session_factory, "ok-token-1")
 
     assert (await deliver_once(session_factory, gateway, worker_id="w1")).claimed == 0  # not due yet
-    later = await deliver_once(session_factory, gateway, worker_id="w1", now=utcnow() + timedelta(hours=2))
-    assert (later.claimed, later.sent) == (1, 1)
-    assert (await _rows(session_factory))["supplier-b"].attempts == 2
+    later = await deliver_once(
+        session_factory, gateway, worker_id="w1", max_attempts=2, now=utcnow() + timedelta(hours=2)
+    )
+    assert (later.claimed, later.sent, later.failed) == (2, 1, 1)
+    rows = await _rows(session_factory)
+    assert rows["supplier-b"].attempts == 2
+    # UNAVAILABLE every time: retried until the attempts run out.
+    assert (rows["field-north"].status, rows["field-north"].attempts) == ("failed", 2)
+    assert rows["field-north"].last_error == "UNAVAILABLE"
     [message] = fake.messages_for("flaky-token-4")
     assert message["notification"] == {"title": "supplier-b", "body": "hello"}
     # A dead token is never tried again.
@@ -95,24 +103,8 @@ async def test_outcomes_success_dead_tokens_and_retry(
     assert again.dropped == 1 and fake.attempts_for("unreg-token-2") == 1
 
 
-async def test_unavailable_retries_until_max_attempts(
-    session_factory, network: Network, fake, gateway
-) -> None:
-    user = network.user("dist-north").id
-    await _device(session_factory, user, "unavail-forever")
-    async with session_factory() as s, s.begin():
-        await push.enqueue(s, user_id=user, kind="alert", title="x")
-    now = utcnow()
-    for _ in range(3):
-        report = await deliver_once(session_factory, gateway, worker_id="w", max_attempts=3, now=now)
-        now += timedelta(hours=2)
-        assert report.outcomes == {"retry": 1}
-    row = (await _rows(session_factory))["x"]
-    assert (row.status, row.attempts, row.last_error) == ("failed", 3, "UNAVAILABLE")
-
-
 async def test_batches_of_500_and_two_workers_never_send_twice(
-    session_factory, network, fake, gateway
+    session_factory, settings, network, fake, gateway
 ) -> None:
     users = [u.id for u in network.users.values()]
     for i, user_id in enumerate(users):
@@ -128,7 +120,10 @@ async def test_batches_of_500_and_two_workers_never_send_twice(
             sent += report.sent
         return sent
 
-    counts = await asyncio.gather(worker("a"), worker("b"))
+    async def job() -> int:  # the scheduled job: drains in rounds of push_batch_size
+        return (await deliver_pushes(session_factory, settings, gateway=gateway, worker_id="job")).sent
+
+    counts = await asyncio.gather(worker("a"), job())
     assert sum(counts) == 520
     push_ids = Counter(m["message"]["data"]["push_id"] for m in fake.messages)
     assert len(push_ids) == 520 and set(push_ids.values()) == {1}

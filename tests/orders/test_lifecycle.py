@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from backend.acceptance import service as acceptance
 from backend.changefeed import ChangeLog
 from backend.db import new_id
 from backend.errors import DomainError
@@ -104,6 +105,17 @@ async def test_bad_orders_are_refused_with_stable_codes(session, cast):
                 session, cast["field"], order_id=None, kind="sales", terminal_id=terminal.id
             )
         assert err.value.code == "terminal_not_found"
+    # Field staff take orders only at terminals on their route; the distributor's staff anywhere.
+    off_route = cast.net.org("shop-007")
+    with pytest.raises(DomainError) as err:
+        await orders.create_order(
+            session, cast["field"], order_id=None, kind="sales", terminal_id=off_route.id
+        )
+    assert err.value.code == "terminal_not_on_route"
+    order = await orders.create_order(
+        session, cast["dist_staff"], order_id=None, kind="sales", terminal_id=off_route.id
+    )
+    assert order.terminal_id == off_route.id
 
 
 async def test_bad_lines_are_refused(session, cast):
@@ -124,9 +136,7 @@ async def test_bad_lines_are_refused(session, cast):
     with pytest.raises(DomainError) as err:
         await orders.set_line(session, cast["dist_staff"], order_id=order.id, product_id=bev, qty=-1)
     assert err.value.code == "invalid_quantity"
-
-
-async def test_submitting_an_empty_order_is_refused(session, cast):
+    # An order emptied line by line cannot be submitted.
     order = await purchase(session, cast)
     for line in await orders.order_lines(session, order.id):
         await orders.set_line(
@@ -135,9 +145,7 @@ async def test_submitting_an_empty_order_is_refused(session, cast):
     with pytest.raises(DomainError) as err:
         await orders.submit_order(session, cast["dist_staff"], order_id=order.id)
     assert err.value.code == "order_empty"
-
-
-async def test_reject_needs_a_reason(session, cast):
+    # A rejection needs a reason.
     order = await bring_to(session, cast, await purchase(session, cast), "submitted")
     with pytest.raises(DomainError) as err:
         await orders.reject_order(session, cast["supplier"], order_id=order.id, reason="  ")
@@ -164,3 +172,37 @@ async def test_orders_are_recorded_in_the_change_feed_with_their_scopes(session,
         .all()
     )
     assert f"org:{cast.supplier.id}" in line_scopes and f"terminal:{cast.terminal.id}" in line_scopes
+
+
+async def test_wrongly_typed_arguments_are_refused_not_crashed(session, cast):
+    """What a phone's mutation might send: every one is a domain error, never a driver error."""
+    order = await purchase(session, cast)
+    dist = cast["dist_staff"]
+    calls = [
+        lambda: orders.create_order(session, dist, kind="purchase", supplier_id=5, lines=[]),
+        lambda: orders.create_order(session, dist, kind=["purchase"], supplier_id=cast.supplier.id),
+        lambda: orders.create_order(
+            session, dist, kind="purchase", supplier_id=cast.supplier.id, lines="abc"
+        ),
+        lambda: orders.create_order(
+            session, dist, kind="purchase", supplier_id=cast.supplier.id, lines=[[7, 1]]
+        ),
+        lambda: orders.create_order(session, dist, kind="sales", terminal_id={"x": 1}),
+        lambda: orders.create_order(
+            session, dist, order_id=12, kind="purchase", supplier_id=cast.supplier.id
+        ),
+        lambda: orders.set_line(session, dist, order_id=order.id, product_id=None, qty=1),
+        lambda: orders.set_line(session, dist, order_id=order.id, product_id=cast.product("dairy"), qty="3"),
+        lambda: orders.set_line(session, dist, order_id=order.id, product_id=cast.product("dairy"), qty=True),
+        lambda: orders.submit_order(session, dist, order_id=123),
+        lambda: orders.get_order(session, dist, order_id=None),
+        lambda: orders.get_delivery(session, dist, delivery_id=4.5),
+        lambda: orders.list_orders(session, dist, supplier_id=3),
+        lambda: acceptance.record_acceptance(session, dist, delivery_id=[1], lines=[]),
+        lambda: acceptance.record_acceptance(session, dist, delivery_id="0" * 32, lines="x"),
+        lambda: acceptance.get_claim(session, dist, claim_id=1),
+    ]
+    for call in calls:
+        with pytest.raises(DomainError):
+            await call()
+    assert (await orders.get_order(session, dist, order_id=order.id)).state == "draft"

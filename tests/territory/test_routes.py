@@ -39,7 +39,8 @@ async def test_assign_list_and_unassign_with_tombstones(session_factory, network
     assert {s for s, op in ops if op == "delete"} == scopes
 
 
-async def test_only_the_terminals_distributor_manages_its_routes(session_factory, network):
+async def test_route_rights_and_bad_inputs(session_factory, network):
+    """Only the terminal's distributor manages its routes, and only for its field users."""
     field = network.user("field-north")
     shop = terminal_of(network, "dist-00")
     async with session_factory() as session:
@@ -56,8 +57,7 @@ async def test_only_the_terminals_distributor_manages_its_routes(session_factory
                 session, actor(network, "field-north"), user_id=field.id, terminal_id=shop.id
             )
 
-
-async def test_bad_route_inputs(session_factory, network):
+    # bad inputs
     manager = actor(network, "dist-north")
     field = network.user("field-north")
     async with session_factory() as session:

@@ -125,7 +125,7 @@ async def test_distributor_and_supplier_figures(session_factory, network):
         assert other.quota_totals.used_qty == 0
 
 
-async def test_figures_are_refused_to_outsiders(session_factory, network):
+async def test_workbench_over_rest_and_refusals(client, session_factory, network):
     async with session_factory() as session:
         with pytest.raises(PermissionDenied):
             await distributor_figures(
@@ -144,8 +144,6 @@ async def test_figures_are_refused_to_outsiders(session_factory, network):
         )
         assert admin_view.distributor_id == network.org("dist-20").id
 
-
-async def test_workbench_over_rest(client, network):
     north = await auth_headers(client, "dist-north")
     r = await client.get("/workbench/distributor", headers=north)
     assert r.status_code == 200, r.text
