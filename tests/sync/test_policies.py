@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from backend.db import new_id, utcnow
 from backend.identity.service import load_actor
+from backend.inspections import create_template
 from backend.inventory.models import StockLevel
 from backend.messaging import service as messaging
 from backend.messaging.models import Message
+from tests.inspections.test_inspections import QUESTIONS, hlc
 from tests.sync.helpers import server_view
 
 
@@ -167,3 +169,45 @@ class TestFacts:
             )
         assert [m.body for m in sent] == ["Truck at 9"]
         assert f"conv:{conv.id}" in north.scopes()
+
+
+class TestInspections:
+    async def test_answers_last_writer_wins_by_hlc_then_frozen(self, phone, network, session_factory):
+        async with session_factory() as session:
+            staff = await load_actor(session, network.user("dist-north").id, None)
+            template = await create_template(
+                session, staff, owner_id=network.org("dist-00").id, title="Shelf audit", questions=QUESTIONS
+            )
+            await session.commit()
+        a, b = await phone("inspector-north", client_id="a"), await phone("inspector-north", client_id="b")
+        inspection_id = new_id()
+        a.mutate(
+            "inspection.start",
+            {"id": inspection_id, "terminal_id": network.org("shop-001").id, "template_id": template.id},
+        )
+        await a.push()
+
+        def answer(p, qid, value, ms, node):
+            return p.mutate(
+                "inspection.answer",
+                {"inspection_id": inspection_id, "question_id": qid, "value": value, "hlc": hlc(ms, 0, node)},
+            )
+
+        newer = answer(a, "facings", 8, 2_000, "a")  # later clock, pushed first
+        older = answer(b, "facings", 3, 1_000, "b")  # earlier clock, arrives last: loses
+        await a.push()
+        await b.push()
+        assert a.result(newer)["data"]["kept"] == "client"
+        assert b.result(older)["status"] == "applied"
+        assert (b.result(older)["data"]["kept"], b.result(older)["data"]["value"]) == ("server", 8)
+        for qid, value in (("clean", True), ("placement", "low")):
+            answer(a, qid, value, 3_000, "a")
+        a.mutate("inspection.submit", {"inspection_id": inspection_id})
+        await a.push()
+        assert {r["status"] for r in a.results().values()} == {"applied"}
+        late = answer(b, "facings", 50, 9_000, "b")
+        await b.sync()
+        result = b.result(late)
+        assert (result["status"], result["code"]) == ("conflict", "inspection_frozen")
+        answers = {d["question_id"]: d["value"] for d in _rows(b, "inspection_answer").values()}
+        assert answers["facings"] == 8
