@@ -69,7 +69,7 @@ class TestOrders:
         assert _rows(b, "order")[order_id]["state"] == "confirmed"
         assert b.rows() == await server_view(session_factory, network.user("dist-north").id)
 
-    async def test_acceptance_first_submitted_wins(self, phone, network):
+    async def test_acceptance_first_submitted_wins(self, phone, network, session_factory):
         buyer_a, buyer_b = await phone("dist-north", client_id="a"), await phone("dist-north", client_id="b")
         seller = await phone("supplier-a")
         product = network.products["A-00001"].id
@@ -105,6 +105,7 @@ class TestOrders:
         assert conflict["data"]["server"]["id"] == buyer_b.result(first)["data"]["acceptance_id"]
         await buyer_a.pull()
         assert _rows(buyer_a, "order")[order_id]["state"] == "delivered"
+        assert buyer_a.rows() == await server_view(session_factory, network.user("dist-north").id)
 
 
 class TestFacts:
@@ -147,6 +148,8 @@ class TestFacts:
                 )
             ).scalar_one()
         assert (level.counted_qty, level.last_check_id) == (7, later)
+        await field.pull()
+        assert field.rows() == await server_view(session_factory, network.user("dist-north").id)
 
     async def test_messages_are_idempotent_on_the_client_message_id(self, phone, network, session_factory):
         north = await phone("dist-north")
@@ -169,6 +172,7 @@ class TestFacts:
             )
         assert [m.body for m in sent] == ["Truck at 9"]
         assert f"conv:{conv.id}" in north.scopes()
+        assert north.rows() == await server_view(session_factory, network.user("dist-north").id)
 
 
 class TestInspections:
@@ -211,3 +215,4 @@ class TestInspections:
         assert (result["status"], result["code"]) == ("conflict", "inspection_frozen")
         answers = {d["question_id"]: d["value"] for d in _rows(b, "inspection_answer").values()}
         assert answers["facings"] == 8
+        assert b.rows() == await server_view(session_factory, network.user("inspector-north").id)
