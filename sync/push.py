@@ -26,6 +26,7 @@ from sync.ratelimit import check_push_rate
 
 log = logging.getLogger("fieldsync.sync")
 
+# Set in ``session.info`` of a session that carried a push (the crash test hooks its commit).
 PUSH_MARK_KEY = "fieldsync_sync_push"
 
 
