@@ -84,6 +84,17 @@ async def _locked_level(session: AsyncSession, location_id: str, product_id: str
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _locked_level_at_org(session: AsyncSession, org_id: str, product_id: str) -> StockLevel | None:
+    """Like :func:`_locked_level`, found by the location's organisation (no separate location read)."""
+    stmt = (
+        select(StockLevel)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .where(StockLocation.org_id == org_id, StockLevel.product_id == product_id)
+        .with_for_update(of=StockLevel)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def _insert_level(session: AsyncSession, level: StockLevel) -> bool:
     """Insert a SKU's first level row; ``False`` if a concurrent transaction inserted it first."""
     try:
@@ -125,7 +136,7 @@ async def _recorded_before(
     session: AsyncSession,
     actor: Actor,
     check_id: str | None,
-    location: StockLocation,
+    location_id: str,
     product_id: str,
     qty: int,
 ) -> StockCheck | None:
@@ -142,7 +153,7 @@ async def _recorded_before(
     if existing is None:
         return None
     same = (existing.location_id, existing.product_id, existing.counted_qty, existing.user_id) == (
-        location.id,
+        location_id,
         product_id,
         qty,
         actor.user_id,
@@ -185,14 +196,26 @@ async def record_stock_check(
     if observed_at > now + MAX_FUTURE:
         raise InvalidObservedAt("observed_at is in the future; check the phone's clock")
     observed_at = min(observed_at, now)
-    location = await location_for(session, org_id)
-    await require_can_count(session, actor, location)
-    await get_product(session, product_id)
+    # Usually the SKU was counted here before: one locked read gives the level and its place.
+    level = await _locked_level_at_org(session, org_id, product_id)
+    location: StockLocation | None = None
+    if level is not None:
+        await require_can_count(session, actor, level)
+        location_id, distributor_id = level.location_id, level.distributor_id
+    else:
+        location = await location_for(session, org_id)
+        await require_can_count(session, actor, location)
+        await get_product(session, product_id)
+        location_id, distributor_id = location.id, location.distributor_id
+    if (
+        retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty)
+    ) is not None:
+        return retry
     check = StockCheck(
         id=check_id or new_id(),
-        location_id=location.id,
+        location_id=location_id,
         product_id=product_id,
-        distributor_id=location.distributor_id,
+        distributor_id=distributor_id,
         counted_qty=counted_qty,
         expected_qty=None,
         discrepancy=False,
@@ -201,12 +224,8 @@ async def record_stock_check(
         user_id=actor.user_id,
         device_id=device_id or actor.device_id,
     )
-    level = await _locked_level(session, location.id, product_id)
-    if (
-        retry := await _recorded_before(session, actor, check_id, location, product_id, counted_qty)
-    ) is not None:
-        return retry
     if level is None:
+        assert location is not None
         # No level means no earlier count or movement here: this count is the baseline.
         first = _new_level(
             location, product_id, counted_qty=counted_qty, observed_at=observed_at, last_check_id=check.id,
@@ -216,9 +235,9 @@ async def record_stock_check(
             session.add(check)
             await session.flush()
             return check
-        level = await _locked_level(session, location.id, product_id)
+        level = await _locked_level(session, location_id, product_id)
         assert level is not None
-        if retry := await _recorded_before(session, actor, check_id, location, product_id, counted_qty):
+        if retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty):
             return retry
 
     is_latest = level.observed_at is None or (observed_at, check.id) > (
@@ -236,7 +255,7 @@ async def record_stock_check(
             await session.execute(
                 select(StockCheck.counted_qty, StockCheck.observed_at)
                 .where(
-                    StockCheck.location_id == location.id,
+                    StockCheck.location_id == location_id,
                     StockCheck.product_id == product_id,
                     StockCheck.observed_at <= observed_at,
                 )
@@ -246,7 +265,7 @@ async def record_stock_check(
         ).first()
         previous = (row.counted_qty, row.observed_at) if row else None
     since_previous, after = await _movement_sums(
-        session, location.id, product_id, previous[1] if previous else None, observed_at
+        session, location_id, product_id, previous[1] if previous else None, observed_at
     )
     if previous is not None:
         check.expected_qty = previous[0] + since_previous
