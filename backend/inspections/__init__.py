@@ -12,7 +12,10 @@ from backend.inspections.service import (
     submit_inspection,
 )
 
+Answer = InspectionAnswer  # the name the other areas' briefs use
+
 __all__ = [
+    "Answer",
     "Inspection",
     "InspectionAnswer",
     "InspectionTemplate",

@@ -39,8 +39,14 @@ class InvalidAnswer(InvalidInput):
     code = "invalid_answer"
 
 
+MAX_NUMBER = 1e15
+
+
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number a phone may send: finite and of a sane size (huge integers are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) <= MAX_NUMBER and (isinstance(value, int) or math.isfinite(value))
 
 
 def _fail(index: int, message: str) -> InvalidTemplate:

@@ -20,6 +20,7 @@ from backend.demo_network import DemoNetwork
 from backend.identity import Actor, Organisation, User
 from backend.orders import service as orders
 from backend.orders.models import Delivery, Order
+from backend.territory.service import assign_terminal
 
 # The life each demo order gets, in order; the mix covers every state.
 PURCHASE_PLAN = [
@@ -202,11 +203,17 @@ async def seed(session: AsyncSession, net: DemoNetwork) -> None:
         count = max(len(SALES_PLAN), len(terminals) // 5)
         for k in range(count):
             plan = SALES_PLAN[k] if k < len(SALES_PLAN) else seeder.rng.choice(SALES_PLAN[3:])
+            terminal = terminals[k % len(terminals)]
+            if taker.role == "field_staff":
+                # A field user takes orders on their route (idempotent if routes are seeded too).
+                await assign_terminal(
+                    session, seeder.buyer(distributor), user_id=taker.user_id, terminal_id=terminal.id
+                )
             order = await orders.create_order(
                 session,
                 taker,
                 kind="sales",
-                terminal_id=terminals[k % len(terminals)].id,
+                terminal_id=terminal.id,
                 lines=seeder.lines(products),
             )
             await seeder.live(order, plan, taker, seeder.buyer(distributor), taker)

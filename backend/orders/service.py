@@ -33,6 +33,7 @@ from backend.orders.errors import (
 )
 from backend.orders.models import KINDS, STATES, Delivery, DeliveryLine, Order, OrderLine
 from backend.orders.states import ROLES, check_step
+from backend.territory.service import require_terminal_access
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_QTY = 1_000_000
@@ -133,7 +134,7 @@ async def _parties(
     if supplier_id is not None:
         raise InvalidOrder("a sales order names a terminal, not a supplier", details={"field": "supplier_id"})
     terminal = await session.get(Organisation, terminal_id) if is_ref(terminal_id) else None
-    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None:
+    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None or not terminal.active:
         raise TerminalNotFound(f"terminal {terminal_id} does not exist")
     if not actor.is_admin and actor.org_id != terminal.parent_id:
         # Another distributor's terminal is simply not there for this caller.
@@ -143,6 +144,9 @@ async def _parties(
             "the terminal is served by another distributor", details={"field": "distributor_id"}
         )
     _require_buyer(actor, kind, terminal.parent_id)
+    if actor.role == "field_staff":
+        # Field staff take orders only at the terminals on their route.
+        await require_terminal_access(session, actor, terminal)
     return terminal.parent_id, None, terminal.id
 
 

@@ -115,6 +115,8 @@ async def list_stock_checks(
     discrepancy: bool | None = None,
     since: datetime | None = None,
 ) -> Page[StockCheckOut]:
+    if since is not None and since.tzinfo is None:
+        raise ApiError(400, "invalid_since", "since needs a time zone, e.g. 2026-11-01T09:00:00Z")
     stmt = inventory.checks_query(
         actor, org_id=org_id, product_id=product_id, discrepancy=discrepancy, since=since
     )

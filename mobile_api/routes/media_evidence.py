@@ -51,9 +51,16 @@ class ConsistencyOut(msgspec.Struct):
     tree_head: TreeHeadOut
 
 
-async def _signed_head(request: Request[Any, Any, Any], session: AsyncSession) -> TreeHeadOut:
+async def _signed_head(
+    request: Request[Any, Any, Any], session: AsyncSession, size: int | None = None
+) -> TreeHeadOut:
+    """The head signed for ``size`` (which must exist), or a head signed for the current size."""
     settings = request.app.state.settings
-    head = await evidence.sign_tree_head(session, settings)
+    head = (
+        await evidence.head_at(session, size)
+        if size is not None
+        else await evidence.sign_tree_head(session, settings)
+    )
     if head is None:
         raise EvidenceNotFound("the evidence log is empty")
     public = public_key_bytes(load_signing_key(settings)).hex()
@@ -68,15 +75,21 @@ async def tree_head(request: Request[Any, Any, Any], actor: Actor, db_session: A
 
 @get("/evidence/{record_type:str}/{record_id:str}/proof", tags=["evidence"])
 async def record_proof(
-    request: Request[Any, Any, Any], record_type: str, record_id: str, actor: Actor, db_session: AsyncSession
+    request: Request[Any, Any, Any],
+    record_type: str,
+    record_id: str,
+    actor: Actor,
+    db_session: AsyncSession,
+    tree_size: Annotated[int | None, Parameter(ge=1)] = None,
 ) -> RecordProofOut:
-    """Every log entry of a record, each with its inclusion proof in the current signed tree head."""
+    """Every log entry of a record, each with its inclusion proof in the current signed tree head
+    (or in the head signed for ``tree_size``, one the client already holds)."""
     entries = await evidence.entries_for(db_session, record_type, record_id)
     if not entries or not await can_view_record(db_session, actor, record_type, record_id):
         raise EvidenceNotFound(f"no evidence for {record_type} {record_id!r} that you may see")
-    head = await _signed_head(request, db_session)
+    head = await _signed_head(request, db_session, tree_size)
     proofs = []
-    for entry in entries:
+    for entry in (e for e in entries if e.index < head.tree_size):
         path = await evidence.inclusion_proof(db_session, entry.index, head.tree_size)
         proofs.append(
             EntryProof(

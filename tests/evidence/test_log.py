@@ -39,8 +39,8 @@ async def log_profiles(session_factory, orgs: list[Organisation], hashes: dict[s
 async def test_inclusion_and_consistency_proofs_verify_against_signed_heads(
     client, network, session_factory
 ) -> None:  # type: ignore[no-untyped-def]
-    orgs = sorted(network.orgs.values(), key=lambda o: o.code)
     north = network.user("dist-north").org_id
+    orgs = sorted(network.orgs.values(), key=lambda o: (o.id != north, o.code))  # north's entry first
     await log_profiles(session_factory, orgs[:5])
     headers = await auth_headers(client, "dist-north")
     old_head = (await client.get("/evidence/tree-head", headers=headers)).json()
@@ -69,6 +69,15 @@ async def test_inclusion_and_consistency_proofs_verify_against_signed_heads(
         entry["document"]["code"]
         == network.orgs[next(c for c, o in network.orgs.items() if o.id == north)].code
     )
+
+    # a proof against the older head the client already trusted
+    older = await client.get(f"/evidence/{PROFILE}/{north}/proof", params={"tree_size": 5}, headers=headers)
+    older_body = older.json()
+    assert older_body["tree_head"]["root_hash"] == old_head["root_hash"]
+    older_proof = [bytes.fromhex(p) for p in older_body["entries"][0]["inclusion_proof"]]
+    assert merkle.verify_inclusion(leaf, 0, 5, older_proof, bytes.fromhex(old_head["root_hash"]))
+    missing = await client.get(f"/evidence/{PROFILE}/{north}/proof", params={"tree_size": 7}, headers=headers)
+    assert missing.status_code == 422 and missing.json()["code"] == "tree_head_not_found"
 
     consistency = await client.get("/evidence/consistency", params={"first": 5}, headers=headers)
     c = consistency.json()

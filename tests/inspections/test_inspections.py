@@ -235,6 +235,7 @@ class TestTemplates:
         [{"id": "a", "kind": "yes_no", "text": "?", "weight": -1}],
         [{"id": "a", "kind": "yes_no", "text": "?", "options": ["x"]}],
         [{"id": "a", "kind": "number", "text": "?", "max": float("nan")}],
+        [{"id": "a", "kind": "number", "text": "?", "max": 10**400}],
     ],
 )
 def test_bad_questions(questions):
@@ -252,6 +253,7 @@ QUESTION_BY_ID = {q["id"]: q for q in validate_questions([*QUESTIONS, PHOTO_Q])}
         ("facings", 101),
         ("facings", True),
         ("facings", "5"),
+        ("facings", 10**400),
         ("placement", "top"),
         ("placement", ["eye"]),
         ("promos", ["poster", "poster"]),
@@ -440,6 +442,18 @@ class TestLastWriterWins:
             won = await answer_question(session, inspector, **args, value=4, hlc=hlc(200, counter=1))
             assert won.value == 4
             await session.commit()
+        async with session_factory() as session:
+            rows = (
+                await session.execute(
+                    select(ChangeLog.entity, ChangeLog.scope).where(
+                        ChangeLog.entity_id.in_([inspection.id, won.id])
+                    )
+                )
+            ).all()
+        shop = terminal_of(network, "dist-00")
+        expected = {f"org:{shop.parent_id}", f"terminal:{shop.id}"}
+        assert {s for e, s in rows if e == "inspection"} == expected
+        assert {s for e, s in rows if e == "inspection_answer"} == expected
 
     async def scenario_every_arrival_order_converges(self, session_factory, network):
         writes = [

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from backend.db import new_id
+from backend.inventory import record_movement
 from tests.factories import auth_headers
 from tests.inventory.helpers import at
 
 
-async def test_stock_checks_over_rest(client, network):
+async def test_stock_checks_over_rest(client, session_factory, network):
     north = await auth_headers(client, "dist-north")
     south = await auth_headers(client, "dist-south")
     warehouse = network.org("dist-00").id
     skus = [network.products[f"A-0000{i}"].id for i in (1, 2, 3)]
+    async with session_factory() as session:
+        await record_movement(
+            session, org_id=warehouse, product_id=skus[0], qty_delta=5, reason="delivery", ref_id="acc-1",
+            occurred_at=at(-60),
+        )  # fmt: skip
+        await session.commit()
     check_id = new_id()
     body = {
         "id": check_id,
@@ -48,6 +55,11 @@ async def test_stock_checks_over_rest(client, network):
     # isolation: another distributor and another supplier see nothing, the owning supplier sees its SKUs
     assert (await client.get("/stock/levels", headers=south)).json()["items"] == []
     assert (await client.get("/stock/checks", headers=south)).json()["items"] == []
+    assert (await client.get("/stock/movements", headers=south)).json()["items"] == []
+    moves = (await client.get("/stock/movements", params={"reason": "delivery"}, headers=north)).json()[
+        "items"
+    ]
+    assert [(m["ref_id"], m["qty_delta"]) for m in moves] == [("acc-1", 5)]
     missing = await client.get(f"/stock/checks/{check_id}", headers=south)
     assert missing.status_code == 404 and missing.json()["code"] == "stock_check_not_found"
     supplier_b = await auth_headers(client, "supplier-b")
@@ -79,6 +91,10 @@ async def test_bad_stock_requests(client, network):
         assert (r.status_code, r.json()["code"]) == (status, code), (body, r.text)
     r = await client.get("/stock/levels", params={"limit": 0}, headers=north)
     assert r.status_code == 400
+    r = await client.get("/stock/checks", params={"since": "2026-11-01T09:00:00"}, headers=north)
+    assert (r.status_code, r.json()["code"]) == (400, "invalid_since")
+    r = await client.get("/stock/checks", params={"since": "2026-11-01T09:00:00Z"}, headers=north)
+    assert r.status_code == 200
     r = await client.get("/stock/movements", params={"reason": "theft"}, headers=north)
     assert (r.status_code, r.json()["code"]) == (400, "invalid_reason")
     assert (await client.get("/stock/levels")).status_code == 401

@@ -239,3 +239,29 @@ async def test_png_webp_and_heic_are_accepted_and_derived(client, session_factor
         )
     ).json()
     assert (heic["width"], heic["height"], heic["camera_model"]) == (600, 800, "FieldCam 3")
+
+
+async def test_a_photo_named_before_its_upload_completes_the_record_without_a_supplement(
+    client, network, session_factory, settings, users
+) -> None:  # type: ignore[no-untyped-def]
+    from backend.evidence import append_record
+    from backend.evidence.verify import verify_log
+
+    inspector = actor_of(network, "inspector-north")
+    late = photo(30)
+    digest = hashlib.sha256(late).hexdigest()
+    async with session_factory() as session:  # an offline phone's record names a photo still on the phone
+        await append_record(
+            session, record_type=NOTE, record_id=inspector.org_id, document={"n": 2}, photo_hashes=[digest]
+        )
+        await session.commit()
+        report = await verify_log(session, open_storage(settings), None)
+    assert report.ok and report.photos_pending == [(0, digest)]
+    assert (await upload_photo(client, await users("inspector-north"), late)).status_code == 201
+    async with session_factory() as session:
+        await attach(session, inspector, sha256=digest, record_type=NOTE, record_id=inspector.org_id)
+        await session.commit()
+        entries = (await session.scalars(select(EvidenceEntry))).all()
+        report = await verify_log(session, open_storage(settings), None)
+    assert len(entries) == 1  # already committed to by the record's entry
+    assert report.ok and report.photos_pending == [] and report.photos == 1

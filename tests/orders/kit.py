@@ -15,6 +15,7 @@ from backend.db import new_id
 from backend.identity import Actor, Organisation
 from backend.orders import Order
 from backend.orders import service as orders
+from backend.territory.service import assign_terminal
 from tests.factories import Network
 
 ROLE_NAMES = (
@@ -139,9 +140,15 @@ async def purchase(session: AsyncSession, cast: Cast, *lines: tuple[str, int]) -
 
 
 async def sale(session: AsyncSession, cast: Cast, *lines: tuple[str, int]) -> Order:
+    """A sales order at the cast's terminal, taken by its field user (on whose route it is put)."""
     lines = lines or ((cast.product("beverages", "A"), 4), (cast.product("dairy", "B"), 2))
+    taker = cast["field"]
+    if cast.codes[0] == "dist-00":
+        await assign_terminal(session, cast["admin"], user_id=taker.user_id, terminal_id=cast.terminal.id)
+    else:  # the mirror distributor has no demo field user
+        taker = cast["dist_staff"]
     return await orders.create_order(
-        session, cast["field"], order_id=None, kind="sales", terminal_id=cast.terminal.id, lines=list(lines)
+        session, taker, order_id=None, kind="sales", terminal_id=cast.terminal.id, lines=list(lines)
     )
 
 

@@ -97,6 +97,10 @@ async def test_bad_requests_get_clear_4xx(client, network):
     assert (await client.get("/orders?state=lost", headers=dist)).json()["code"] == "invalid_filter"
     assert (await client.get("/orders?limit=0", headers=dist)).status_code == 400
     assert (await client.get("/orders")).status_code == 401
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert {"/orders", "/deliveries/{delivery_id}/acceptance", "/claims/{claim_id}/resolve"} <= set(
+        schema["paths"]
+    )
     r = await client.post(f"/orders/{oid}/reject", json={"reason": ""}, headers=dist)
     assert r.status_code == 400
     r = await client.post(

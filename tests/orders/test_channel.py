@@ -230,12 +230,12 @@ async def test_selling_at_a_terminal_outside_the_authorised_region_is_refused(se
     await session.flush()
     order = await orders.create_order(
         session,
-        cast["field"],
+        cast["dist_staff"],
         order_id=new_id(),
         kind="sales",
         terminal_id=outpost.id,
         lines=[(cast.product("beverages"), 1)],
     )
     with pytest.raises(DomainError) as err:
-        await orders.submit_order(session, cast["field"], order_id=order.id)
+        await orders.submit_order(session, cast["dist_staff"], order_id=order.id)
     assert err.value.code == "not_authorised_for_region" and err.value.details["region_id"] == south_city

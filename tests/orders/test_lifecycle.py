@@ -105,6 +105,17 @@ async def test_bad_orders_are_refused_with_stable_codes(session, cast):
                 session, cast["field"], order_id=None, kind="sales", terminal_id=terminal.id
             )
         assert err.value.code == "terminal_not_found"
+    # Field staff take orders only at terminals on their route; the distributor's staff anywhere.
+    off_route = cast.net.org("shop-007")
+    with pytest.raises(DomainError) as err:
+        await orders.create_order(
+            session, cast["field"], order_id=None, kind="sales", terminal_id=off_route.id
+        )
+    assert err.value.code == "terminal_not_on_route"
+    order = await orders.create_order(
+        session, cast["dist_staff"], order_id=None, kind="sales", terminal_id=off_route.id
+    )
+    assert order.terminal_id == off_route.id
 
 
 async def test_bad_lines_are_refused(session, cast):
