@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, literal_column, select
+from sqlalchemy import insert, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
@@ -51,13 +51,16 @@ async def apply_batch(
     check_push_rate(actor, request.client_id, len(request.mutations), settings)
     session.info[PUSH_MARK_KEY] = True
     client = await _lock_client(session, actor.user_id, request.client_id)
+    ordered = sorted(request.mutations, key=lambda m: m.seq)
+    by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered)
     results: list[p.MutationResult] = []
+    fresh: list[dict[str, Any]] = []
     expected_seq: int | None = None
-    for m in sorted(request.mutations, key=lambda m: m.seq):
-        stored = await _stored_result(session, actor.user_id, request.client_id, m)
+    for m in ordered:
+        stored = by_id.get(m.id) or by_seq.get(m.seq)
         if stored is not None or m.seq <= client.last_seq:
             # Already applied (by id, or its seq by any id): never again; the stored result comes back.
-            results.append(stored or p.MutationResult(id=m.id, seq=m.seq, status=p.DUPLICATE))
+            results.append(_duplicate(m, stored))
             continue
         if m.seq != client.last_seq + 1:
             expected_seq = client.last_seq + 1
@@ -71,9 +74,14 @@ async def apply_batch(
             )
             continue
         result = await _run_one(session, actor, settings, m)
-        await _store(session, actor.user_id, request.client_id, m, result)
+        row = _stored_row(actor.user_id, request.client_id, m, result)
+        fresh.append(row)
+        by_id[m.id] = by_seq[m.seq] = row
         client.last_seq = m.seq
         results.append(result)
+    if fresh:
+        # ``tx`` is the pushing transaction's id, one expression for every row.
+        await session.execute(insert(SyncMutation).values(tx=_tx_value(session)), fresh)
     client.updated_at = utcnow()
     await session.flush()
     return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
@@ -102,23 +110,44 @@ def _insert_ignore(session: AsyncSession, table: Any) -> Any:
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
-async def _stored_result(
-    session: AsyncSession, user_id: str, client_id: str, m: p.MutationIn
-) -> p.MutationResult | None:
-    mine = select(SyncMutation).where(SyncMutation.user_id == user_id, SyncMutation.client_id == client_id)
-    row = (await session.execute(mine.where(SyncMutation.mutation_id == m.id))).scalar_one_or_none()
-    if row is None:
-        row = (await session.execute(mine.where(SyncMutation.seq == m.seq))).scalar_one_or_none()
-    if row is None:
-        return None
+async def _stored_results(
+    session: AsyncSession, user_id: str, client_id: str, batch: list[p.MutationIn]
+) -> tuple[dict[str, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Results already stored for the batch's ids or seqs (one query), by id and by seq."""
+    if not batch:
+        return {}, {}
+    rows = await session.execute(
+        select(
+            SyncMutation.mutation_id,
+            SyncMutation.seq,
+            SyncMutation.status,
+            SyncMutation.code,
+            SyncMutation.message,
+            SyncMutation.data,
+        ).where(
+            SyncMutation.user_id == user_id,
+            SyncMutation.client_id == client_id,
+            or_(
+                SyncMutation.mutation_id.in_([m.id for m in batch]),
+                SyncMutation.seq.in_([m.seq for m in batch]),
+            ),
+        )
+    )
+    found = [dict(r._mapping) for r in rows]
+    return {r["mutation_id"]: r for r in found}, {r["seq"]: r for r in found}
+
+
+def _duplicate(m: p.MutationIn, stored: dict[str, Any] | None) -> p.MutationResult:
+    if stored is None:
+        return p.MutationResult(id=m.id, seq=m.seq, status=p.DUPLICATE)
     return p.MutationResult(
         id=m.id,
-        seq=row.seq,
+        seq=stored["seq"],
         status=p.DUPLICATE,
-        code=row.code,
-        message=row.message,
-        data=row.data,
-        original_status=row.status,  # type: ignore[arg-type]
+        code=stored["code"],
+        message=stored["message"],
+        data=stored["data"],
+        original_status=stored["status"],
     )
 
 
@@ -163,21 +192,16 @@ def _tx_value(session: AsyncSession) -> Any:
     return literal_column("(pg_current_xact_id()::text)::bigint") if is_postgres(session) else 0
 
 
-async def _store(
-    session: AsyncSession, user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult
-) -> None:
-    await session.execute(
-        insert(SyncMutation).values(
-            user_id=user_id,
-            client_id=client_id,
-            mutation_id=m.id,
-            seq=m.seq,
-            name=m.name[:64],
-            status=result.status,
-            code=result.code,
-            message=(result.message or "")[:500] or None,
-            data=msgspec.to_builtins(result.data) if result.data is not None else None,
-            tx=_tx_value(session),
-            applied_at=utcnow(),
-        )
-    )
+def _stored_row(user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "client_id": client_id,
+        "mutation_id": m.id,
+        "seq": m.seq,
+        "name": m.name[:64],
+        "status": result.status,
+        "code": result.code,
+        "message": (result.message or "")[:500] or None,
+        "data": msgspec.to_builtins(result.data) if result.data is not None else None,
+        "applied_at": utcnow(),
+    }

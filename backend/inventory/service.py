@@ -121,6 +121,37 @@ async def _movement_sums(
     return int(before), int(later)
 
 
+async def _recorded_before(
+    session: AsyncSession,
+    actor: Actor,
+    check_id: str | None,
+    location: StockLocation,
+    product_id: str,
+    qty: int,
+) -> StockCheck | None:
+    """The check already stored under ``check_id`` (a retry), or ``None``; other facts are refused.
+
+    Asked while the level row is locked, so a retry racing its original waits and then finds it."""
+    if check_id is None:
+        return None
+    existing = (
+        await session.execute(
+            select(StockCheck).where(StockCheck.id == check_id).execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        return None
+    same = (existing.location_id, existing.product_id, existing.counted_qty, existing.user_id) == (
+        location.id,
+        product_id,
+        qty,
+        actor.user_id,
+    )
+    if not same:
+        raise StockCheckIdTaken(f"stock check {check_id} exists with other facts")
+    return existing
+
+
 def is_discrepancy(counted: int, expected: int | None, ratio: float) -> bool:
     """A count further from the expectation than ``ratio`` of it (at least one unit)."""
     if expected is None:
@@ -142,8 +173,8 @@ async def record_stock_check(
 ) -> StockCheck:
     """Record one count of a SKU at a distributor's warehouse or a terminal's shelf.
 
-    Idempotent on ``check_id``: the same id with the same facts returns the stored check; with
-    other facts it is refused (``stock_check_id_taken``).
+    Idempotent on ``check_id``: the same id with the same facts (location, SKU, quantity, user)
+    returns the stored check; with other facts it is refused (``stock_check_id_taken``).
     """
     check_client_id(check_id, "check_id")
     if isinstance(counted_qty, bool) or not 0 <= counted_qty <= MAX_QTY:
@@ -154,21 +185,6 @@ async def record_stock_check(
     if observed_at > now + MAX_FUTURE:
         raise InvalidObservedAt("observed_at is in the future; check the phone's clock")
     observed_at = min(observed_at, now)
-    if check_id is not None:
-        existing = await session.get(StockCheck, check_id)
-        if existing is not None:
-            location = await session.get(StockLocation, existing.location_id)
-            same = (
-                location is not None
-                and location.org_id == org_id
-                and existing.product_id == product_id
-                and existing.counted_qty == counted_qty
-                and existing.user_id == actor.user_id
-            )
-            if not same:
-                raise StockCheckIdTaken(f"stock check {check_id} exists with other facts")
-            return existing
-
     location = await location_for(session, org_id)
     await require_can_count(session, actor, location)
     await get_product(session, product_id)
@@ -186,6 +202,10 @@ async def record_stock_check(
         device_id=device_id or actor.device_id,
     )
     level = await _locked_level(session, location.id, product_id)
+    if (
+        retry := await _recorded_before(session, actor, check_id, location, product_id, counted_qty)
+    ) is not None:
+        return retry
     if level is None:
         # No level means no earlier count or movement here: this count is the baseline.
         first = _new_level(
@@ -198,6 +218,8 @@ async def record_stock_check(
             return check
         level = await _locked_level(session, location.id, product_id)
         assert level is not None
+        if retry := await _recorded_before(session, actor, check_id, location, product_id, counted_qty):
+            return retry
 
     is_latest = level.observed_at is None or (observed_at, check.id) > (
         level.observed_at,

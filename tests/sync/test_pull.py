@@ -9,9 +9,12 @@ from sqlalchemy import select, update
 
 from backend.catalog import ChannelAuthorisation, PriceEntry, Product
 from backend.catalog import service as catalog
+from backend.db import new_id, utcnow
 from backend.demo import SYSTEM
 from backend.identity import Organisation
 from backend.identity import service as identity
+from backend.identity.service import load_actor
+from backend.territory import service as territory
 from tests.factories import auth_headers
 from tests.sync.helpers import pull_page, server_view
 
@@ -206,3 +209,41 @@ class TestEncodings:
         foreign = await client.get("/sync/v1/pull", params={"cursor": cursor}, headers=south)
         assert foreign.status_code == 400 and foreign.json()["code"] == "invalid_cursor"
         msgspec.json.decode((await client.get("/sync/v1/pull", params={"limit": 0}, headers=north)).content)
+
+
+class TestRoutes:
+    async def test_a_terminal_taken_off_the_route_is_purged_from_the_replica(
+        self, phone, network, session_factory
+    ):
+        field = await phone("field-north")
+        shop = network.org("shop-001").id
+        scope = f"terminal:{shop}"
+        async with session_factory() as session:
+            manager = await load_actor(session, network.user("dist-north").id, None)
+            await territory.assign_terminal(
+                session, manager, user_id=network.user("field-north").id, terminal_id=shop
+            )
+            await session.commit()
+        check = field.mutate(
+            "stock_check.record",
+            {
+                "id": new_id(),
+                "org_id": shop,
+                "product_id": network.products["A-00001"].id,
+                "counted_qty": 3,
+                "observed_at": utcnow().isoformat(),
+            },
+        )
+        await field.sync()
+        assert field.result(check)["status"] == "applied"
+        assert "stock_level" in {e for (_s, e, _i) in field.rows(scope)}
+        async with session_factory() as session:
+            manager = await load_actor(session, network.user("dist-north").id, None)
+            await territory.unassign_terminal(
+                session, manager, user_id=network.user("field-north").id, terminal_id=shop
+            )
+            await session.commit()
+        stats = await field.pull()
+        assert scope in stats.revoked
+        assert field.rows(scope) == {}
+        assert field.rows() == await server_view(session_factory, network.user("field-north").id)
