@@ -46,13 +46,32 @@ def stock_check(world: World, rng: random.Random) -> list[Mutation]:
         (
             "stock_check.record",
             {
-                "check_id": new_id(),
+                "id": new_id(),
                 "org_id": rng.choice(world.terminals or [world.distributor_id]),
                 "product_id": rng.choice(world.products),
                 "counted_qty": rng.randrange(0, 200),
                 "observed_at": _now(),
             },
         )
+    ]
+
+
+def sales_order(world: World, rng: random.Random) -> list[Mutation]:
+    """A sales order at a terminal on the route: create with three lines, change one, submit."""
+    order_id = new_id()
+    products = rng.sample(world.products, 3)
+    return [
+        (
+            "order.create",
+            {
+                "id": order_id,
+                "kind": "sales",
+                "terminal_id": rng.choice(world.terminals),
+                "lines": [{"product_id": p, "qty": rng.randrange(1, 20)} for p in products],
+            },
+        ),
+        ("order.update_line", {"order_id": order_id, "product_id": products[0], "qty": rng.randrange(1, 20)}),
+        ("order.submit", {"order_id": order_id}),
     ]
 
 
@@ -70,6 +89,7 @@ class Kind:
 
 MIXED: list[Kind] = [
     Kind("stock check", ("stock_check.record",), 4, stock_check),
+    Kind("sales order with lines", ("order.create", "order.update_line", "order.submit"), 2, sales_order),
     Kind("profile", ("profile.update",), 1, profile_update),
 ]
 STOCK_ONLY: list[Kind] = [Kind("stock check", ("stock_check.record",), 1, stock_check)]

@@ -192,6 +192,7 @@ async def main() -> None:
             for conn in opened:
                 assert json.loads(await conn.recv())["type"] == "ready"
             conns.extend(opened)
+        print(f"{len(conns)} sockets connected", file=sys.stderr)
         listeners = [
             asyncio.create_task(receiver.listen(c, ping_sent, i % 2 == 1)) for i, c in enumerate(conns)
         ]

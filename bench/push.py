@@ -25,7 +25,7 @@ import msgspec
 from _seeding import demo_handles
 from sqlalchemy import select
 
-from backend.catalog import Product
+from backend.catalog import ChannelAuthorisation, Product
 from backend.db import make_session_factory, new_id
 from backend.identity import service as identity
 from backend.identity.passwords import hash_password
@@ -45,7 +45,14 @@ async def make_phones(target: h.Target, count: int) -> list[tuple[str, mix.World
     try:
         handles = await demo_handles(engine)
         async with make_session_factory(engine)() as session:
-            products = list((await session.execute(select(Product.id))).scalars())
+            authorised = await session.execute(
+                select(ChannelAuthorisation.distributor_id, Product.id).join(
+                    Product, Product.category_id == ChannelAuthorisation.category_id
+                )
+            )
+            orderable: dict[str, list[str]] = {}
+            for distributor_id, product_id in authorised:
+                orderable.setdefault(distributor_id, []).append(product_id)
             shared = hash_password(h.DEMO_PASSWORD)
             out: list[tuple[str, mix.World]] = []
             for i in range(count):
@@ -67,7 +74,7 @@ async def make_phones(target: h.Target, count: int) -> list[tuple[str, mix.World
                             user_id=user.id,
                             distributor_id=distributor,
                             terminals=terminals,
-                            products=products,
+                            products=orderable.get(distributor, []),
                             suppliers=handles.suppliers,
                         ),
                     )

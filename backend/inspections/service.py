@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import new_id, utcnow
@@ -165,16 +166,8 @@ async def start_inspection(
 ) -> Inspection:
     """Begin a visit at a terminal against a template version (idempotent on ``inspection_id``)."""
     check_client_id(inspection_id, "inspection_id")
-    if inspection_id is not None:
-        existing = await session.get(Inspection, inspection_id)
-        if existing is not None:
-            if (
-                existing.terminal_id == terminal_id
-                and existing.template_id == template_id
-                and existing.inspector_id == actor.user_id
-            ):
-                return existing
-            raise InspectionIdTaken(f"inspection {inspection_id} exists with other facts")
+    if (retry := await _started_before(session, actor, inspection_id, terminal_id, template_id)) is not None:
+        return retry
     require_distributor_side(actor)
     terminal = await get_terminal(session, terminal_id)
     await require_terminal_access(session, actor, terminal)
@@ -197,9 +190,34 @@ async def start_inspection(
     )
     if inspection_id is not None:
         inspection.id = inspection_id
-    session.add(inspection)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(inspection)
+    except IntegrityError:
+        # The same client id was started concurrently (a retry racing its original).
+        retry = await _started_before(session, actor, inspection_id, terminal_id, template_id)
+        if retry is None:
+            raise
+        return retry
     return inspection
+
+
+async def _started_before(
+    session: AsyncSession, actor: Actor, inspection_id: str | None, terminal_id: str, template_id: str
+) -> Inspection | None:
+    """The inspection already started under ``inspection_id`` (a retry), or ``None``."""
+    if inspection_id is None:
+        return None
+    existing = await session.get(Inspection, inspection_id)
+    if existing is None:
+        return None
+    if (existing.terminal_id, existing.template_id, existing.inspector_id) != (
+        terminal_id,
+        template_id,
+        actor.user_id,
+    ):
+        raise InspectionIdTaken(f"inspection {inspection_id} exists with other facts")
+    return existing
 
 
 def inspections_query(

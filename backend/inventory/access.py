@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog import Product
 from backend.identity import Actor
 from backend.identity.errors import NotAllowed
-from backend.inventory.models import StockLocation
 from backend.territory.service import get_terminal, require_terminal_access
 
 WAREHOUSE_ROLES = ("distributor_staff", "inspector")
 
 
-async def require_can_count(session: AsyncSession, actor: Actor, location: StockLocation) -> None:
+class Place(Protocol):
+    """Where stock is: a location, or a level row (which repeats its location's parties)."""
+
+    distributor_id: str
+    terminal_id: str | None
+
+
+async def require_can_count(session: AsyncSession, actor: Actor, location: Place) -> None:
     """Warehouses: the distributor's staff and inspectors. Shelves: whoever may work at the terminal."""
     if actor.is_admin:
         return

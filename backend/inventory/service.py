@@ -84,6 +84,17 @@ async def _locked_level(session: AsyncSession, location_id: str, product_id: str
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _locked_level_at_org(session: AsyncSession, org_id: str, product_id: str) -> StockLevel | None:
+    """Like :func:`_locked_level`, found by the location's organisation (no separate location read)."""
+    stmt = (
+        select(StockLevel)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .where(StockLocation.org_id == org_id, StockLevel.product_id == product_id)
+        .with_for_update(of=StockLevel)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def _insert_level(session: AsyncSession, level: StockLevel) -> bool:
     """Insert a SKU's first level row; ``False`` if a concurrent transaction inserted it first."""
     try:
@@ -121,6 +132,37 @@ async def _movement_sums(
     return int(before), int(later)
 
 
+async def _recorded_before(
+    session: AsyncSession,
+    actor: Actor,
+    check_id: str | None,
+    location_id: str,
+    product_id: str,
+    qty: int,
+) -> StockCheck | None:
+    """The check already stored under ``check_id`` (a retry), or ``None``; other facts are refused.
+
+    Asked while the level row is locked, so a retry racing its original waits and then finds it."""
+    if check_id is None:
+        return None
+    existing = (
+        await session.execute(
+            select(StockCheck).where(StockCheck.id == check_id).execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        return None
+    same = (existing.location_id, existing.product_id, existing.counted_qty, existing.user_id) == (
+        location_id,
+        product_id,
+        qty,
+        actor.user_id,
+    )
+    if not same:
+        raise StockCheckIdTaken(f"stock check {check_id} exists with other facts")
+    return existing
+
+
 def is_discrepancy(counted: int, expected: int | None, ratio: float) -> bool:
     """A count further from the expectation than ``ratio`` of it (at least one unit)."""
     if expected is None:
@@ -142,8 +184,8 @@ async def record_stock_check(
 ) -> StockCheck:
     """Record one count of a SKU at a distributor's warehouse or a terminal's shelf.
 
-    Idempotent on ``check_id``: the same id with the same facts returns the stored check; with
-    other facts it is refused (``stock_check_id_taken``).
+    Idempotent on ``check_id``: the same id with the same facts (location, SKU, quantity, user)
+    returns the stored check; with other facts it is refused (``stock_check_id_taken``).
     """
     check_client_id(check_id, "check_id")
     if isinstance(counted_qty, bool) or not 0 <= counted_qty <= MAX_QTY:
@@ -154,29 +196,26 @@ async def record_stock_check(
     if observed_at > now + MAX_FUTURE:
         raise InvalidObservedAt("observed_at is in the future; check the phone's clock")
     observed_at = min(observed_at, now)
-    if check_id is not None:
-        existing = await session.get(StockCheck, check_id)
-        if existing is not None:
-            location = await session.get(StockLocation, existing.location_id)
-            same = (
-                location is not None
-                and location.org_id == org_id
-                and existing.product_id == product_id
-                and existing.counted_qty == counted_qty
-                and existing.user_id == actor.user_id
-            )
-            if not same:
-                raise StockCheckIdTaken(f"stock check {check_id} exists with other facts")
-            return existing
-
-    location = await location_for(session, org_id)
-    await require_can_count(session, actor, location)
-    await get_product(session, product_id)
+    # Usually the SKU was counted here before: one locked read gives the level and its place.
+    level = await _locked_level_at_org(session, org_id, product_id)
+    location: StockLocation | None = None
+    if level is not None:
+        await require_can_count(session, actor, level)
+        location_id, distributor_id = level.location_id, level.distributor_id
+    else:
+        location = await location_for(session, org_id)
+        await require_can_count(session, actor, location)
+        await get_product(session, product_id)
+        location_id, distributor_id = location.id, location.distributor_id
+    if (
+        retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty)
+    ) is not None:
+        return retry
     check = StockCheck(
         id=check_id or new_id(),
-        location_id=location.id,
+        location_id=location_id,
         product_id=product_id,
-        distributor_id=location.distributor_id,
+        distributor_id=distributor_id,
         counted_qty=counted_qty,
         expected_qty=None,
         discrepancy=False,
@@ -185,8 +224,8 @@ async def record_stock_check(
         user_id=actor.user_id,
         device_id=device_id or actor.device_id,
     )
-    level = await _locked_level(session, location.id, product_id)
     if level is None:
+        assert location is not None
         # No level means no earlier count or movement here: this count is the baseline.
         first = _new_level(
             location, product_id, counted_qty=counted_qty, observed_at=observed_at, last_check_id=check.id,
@@ -196,8 +235,10 @@ async def record_stock_check(
             session.add(check)
             await session.flush()
             return check
-        level = await _locked_level(session, location.id, product_id)
+        level = await _locked_level(session, location_id, product_id)
         assert level is not None
+        if retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty):
+            return retry
 
     is_latest = level.observed_at is None or (observed_at, check.id) > (
         level.observed_at,
@@ -214,7 +255,7 @@ async def record_stock_check(
             await session.execute(
                 select(StockCheck.counted_qty, StockCheck.observed_at)
                 .where(
-                    StockCheck.location_id == location.id,
+                    StockCheck.location_id == location_id,
                     StockCheck.product_id == product_id,
                     StockCheck.observed_at <= observed_at,
                 )
@@ -224,7 +265,7 @@ async def record_stock_check(
         ).first()
         previous = (row.counted_qty, row.observed_at) if row else None
     since_previous, after = await _movement_sums(
-        session, location.id, product_id, previous[1] if previous else None, observed_at
+        session, location_id, product_id, previous[1] if previous else None, observed_at
     )
     if previous is not None:
         check.expected_qty = previous[0] + since_previous

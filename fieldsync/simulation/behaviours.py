@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backend.db import new_id, utcnow
 from fieldsync.simulation.phone import Phone
 
 Act = Callable[[Phone], bool]
@@ -45,6 +46,134 @@ ALL_ROLES = ("field_staff", "distributor_staff", "inspector", "supplier_staff", 
 @behaviour("rename myself", roles=ALL_ROLES, weight=1, needs=("profile.update",))
 def rename(phone: Phone) -> bool:
     phone.queue("profile.update", {"display_name": f"{phone.spec.username} {phone.rng.randrange(1000)}"})
+    return True
+
+
+def _orderable(phone: Phone, n: int) -> list[str]:
+    """Products of categories the phone's distributor is authorised to sell (from the replica)."""
+    cats = [a["category_id"] for a in phone.entities("authorisation", limit=20) if a.get("active", True)]
+    if not cats:
+        return []
+    marks = ",".join("?" * len(cats))
+    rows = phone.entities(
+        "product", limit=n, where=f"AND json_extract(data, '$.category_id') IN ({marks})", params=tuple(cats)
+    )
+    return [r["id"] for r in rows]
+
+
+def _route(phone: Phone) -> list[str]:
+    return [
+        r["terminal_id"]
+        for r in phone.entities("route_assignment", limit=20)
+        if r.get("user_id") == phone.spec.user_id
+    ]
+
+
+@behaviour("count shelf stock", roles=("field_staff",), weight=5, needs=("stock_check.record",))
+def count_shelf(phone: Phone) -> bool:
+    route, products = _route(phone), _orderable(phone, 3)
+    if not route or not products:
+        return False
+    terminal = phone.rng.choice(route)
+    for product in products:
+        phone.queue(
+            "stock_check.record",
+            {
+                "id": new_id(),
+                "org_id": terminal,
+                "product_id": product,
+                "counted_qty": phone.rng.randrange(0, 120),
+                "observed_at": utcnow().isoformat(),
+            },
+        )
+    return True
+
+
+@behaviour("count the warehouse", roles=("distributor_staff",), weight=2, needs=("stock_check.record",))
+def count_warehouse(phone: Phone) -> bool:
+    products = _orderable(phone, 2)
+    for product in products:
+        phone.queue(
+            "stock_check.record",
+            {
+                "id": new_id(),
+                "org_id": phone.spec.org_id,
+                "product_id": product,
+                "counted_qty": phone.rng.randrange(0, 2000),
+                "observed_at": utcnow().isoformat(),
+            },
+        )
+    return bool(products)
+
+
+def _order(phone: Phone, kind: str, party: dict[str, str]) -> bool:
+    products = _orderable(phone, phone.rng.randrange(1, 5))
+    if not products:
+        return False
+    order_id = new_id()
+    lines = [{"product_id": p, "qty": phone.rng.randrange(1, 30)} for p in products]
+    phone.queue("order.create", {"id": order_id, "kind": kind, **party, "lines": lines})
+    if phone.rng.random() < 0.5:  # a second thought before submitting
+        phone.queue(
+            "order.update_line",
+            {"order_id": order_id, "product_id": products[0], "qty": phone.rng.randrange(0, 30)},
+        )
+    if phone.rng.random() < 0.9:
+        phone.queue("order.submit", {"order_id": order_id})
+    return True
+
+
+@behaviour(
+    "take a sales order",
+    roles=("field_staff",),
+    weight=3,
+    needs=("order.create", "order.update_line", "order.submit"),
+)
+def sales_order(phone: Phone) -> bool:
+    route = _route(phone)
+    return bool(route) and _order(phone, "sales", {"terminal_id": phone.rng.choice(route)})
+
+
+@behaviour(
+    "place a purchase order",
+    roles=("distributor_staff",),
+    weight=3,
+    needs=("order.create", "order.update_line", "order.submit"),
+)
+def purchase_order(phone: Phone) -> bool:
+    suppliers = {a["supplier_id"] for a in phone.entities("authorisation", limit=20)}
+    return bool(suppliers) and _order(phone, "purchase", {"supplier_id": phone.rng.choice(sorted(suppliers))})
+
+
+@behaviour(
+    "confirm or ship an order", roles=("supplier_staff",), weight=4, needs=("order.confirm", "order.ship")
+)
+def confirm_or_ship(phone: Phone) -> bool:
+    state = phone.rng.choice(["submitted", "confirmed"])
+    orders = phone.entities("order", limit=1, where="AND json_extract(data, '$.state') = ?", params=(state,))
+    if not orders:
+        return False
+    if state == "submitted":
+        phone.queue("order.confirm", {"order_id": orders[0]["id"]})
+    else:
+        phone.queue("order.ship", {"order_id": orders[0]["id"], "delivery_id": new_id()})
+    return True
+
+
+@behaviour("chat", roles=ALL_ROLES, weight=2, needs=("message.send",))
+def chat(phone: Phone) -> bool:
+    member_of = "AND json_extract(data, '$.user_id') = ?"
+    mine = phone.entities("conversation_member", limit=1, where=member_of, params=(phone.spec.user_id,))
+    if not mine:
+        return False
+    phone.queue(
+        "message.send",
+        {
+            "conversation_id": mine[0]["conversation_id"],
+            "client_message_id": new_id(),
+            "body": f"update from {phone.spec.username} #{phone.rng.randrange(10_000)}",
+        },
+    )
     return True
 
 

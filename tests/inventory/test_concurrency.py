@@ -7,7 +7,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from backend.inspections import answer_question, create_template, start_inspection
+from backend.db import new_id
+from backend.inspections import Inspection, answer_question, create_template, start_inspection
 from backend.inspections.service import answers_of
 from backend.inventory import StockCheck, StockLevel, record_movement, record_stock_check
 from tests.inspections.test_inspections import QUESTIONS, hlc
@@ -76,3 +77,32 @@ async def test_racing_answers_converge_on_the_latest_stamp(session_factory, netw
     async with session_factory() as session:
         (stored,) = await answers_of(session, visit.id)
     assert (stored.value, stored.hlc) == (WRITERS - 1, hlc(WRITERS - 1, node=f"phone-{WRITERS - 1}"))
+
+
+async def test_racing_retries_of_one_client_id_store_it_once(session_factory, network):
+    staff, inspector = actor(network, "dist-north"), actor(network, "inspector-north")
+    warehouse, sku = network.org("dist-00").id, network.products["A-00010"].id
+    shop = terminal_of(network, "dist-00")
+    async with session_factory() as session:
+        template = await create_template(
+            session, staff, owner_id=network.org("dist-00").id, title="t", questions=QUESTIONS
+        )
+        await session.commit()
+    check_id, visit_id = new_id(), new_id()
+
+    async def retry() -> tuple[str, str]:
+        async with session_factory() as session:
+            visit = await start_inspection(
+                session, inspector, inspection_id=visit_id, terminal_id=shop.id, template_id=template.id
+            )
+            check = await record_stock_check(
+                session, staff, check_id=check_id, org_id=warehouse, product_id=sku, counted_qty=4,
+                observed_at=at(0), device_id=None,
+            )  # fmt: skip
+            await session.commit()
+            return check.id, visit.id
+
+    assert set(await asyncio.gather(*(retry() for _ in range(WRITERS)))) == {(check_id, visit_id)}
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).where(StockCheck.id == check_id)) == 1
+        assert await session.scalar(select(func.count()).where(Inspection.id == visit_id)) == 1

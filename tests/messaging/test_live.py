@@ -36,11 +36,36 @@ async def test_message_reaches_members_and_never_outsiders(live_server: LiveServ
     event = await dist.wait_for(lambda e: e["type"] == "message")
     assert event["message"]["body"] == "hello" and event["message"]["seq"] == 1
 
+    # An offline phone's message arrives through sync push and is broadcast the same way.
+    pushed = await live_server.http.post(
+        "/sync/v1/push",
+        json={
+            "client_id": "t-dist-north",
+            "protocol": 1,
+            "mutations": [
+                {
+                    "id": "mut-1",
+                    "seq": 1,
+                    "name": "message.send",
+                    "args": {
+                        "conversation_id": conv_id,
+                        "client_message_id": "0f" * 16,
+                        "body": "from the basement",
+                    },
+                }
+            ],
+        },
+        headers=await live_server.headers("dist-north"),
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["results"][0]["status"] == "applied", pushed.text
+    synced = await sup.wait_for(lambda e: e["type"] == "message" and e["message"]["seq"] == 2)
+    assert synced["message"]["body"] == "from the basement"
     await dist.send({"type": "typing", "conversation_id": conv_id})
     typing = await sup.wait_for(lambda e: e["type"] == "typing")
     assert typing == {"type": "typing", "conversation_id": conv_id, "user_id": network.user("dist-north").id}
-    await dist.send({"type": "read", "conversation_id": conv_id, "seq": 1})
-    await sup.wait_for(lambda e: e["type"] == "read" and e["seq"] == 1)
+    await sup.send({"type": "read", "conversation_id": conv_id, "seq": 2})
+    await dist.wait_for(lambda e: e["type"] == "read" and e["seq"] == 2)
     # A socket cannot type into, or mark, a conversation it is not in.
     await outsider.send({"type": "typing", "conversation_id": conv_id})
     assert (await outsider.wait_for(lambda e: e["type"] == "error"))["code"] == "bad_message"

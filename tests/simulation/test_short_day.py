@@ -34,7 +34,7 @@ async def test_a_short_day_converges_and_loses_nothing(
     habits = Habits(think_s=0.15, offline_chance=0.15, offline_s=(0.2, 1.0), lost_reply_chance=0.1)
     with ServerProcess(db_url, tmp_path / "server") as server:
         report = await simulate(
-            SimulationConfig(url=server.url, phones=PHONES, seconds=4.0, seed=3, habits=habits), progress=None
+            SimulationConfig(url=server.url, phones=PHONES, seconds=3.0, seed=3, habits=habits), progress=None
         )
         log = server.log_tail()
     assert report.ok, report.render() + "\n--- server log ---\n" + log
