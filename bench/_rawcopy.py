@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, delete, event, insert, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from backend.db import make_engine
 from backend.models import metadata
@@ -84,15 +84,20 @@ def total(rows: dict[str, list[dict[str, Any]]]) -> int:
 
 def raw_engine(url: str, pool_size: int) -> AsyncEngine:
     """An engine like the server's, but without foreign-key checks: the raw limit has no rules."""
+    if not url.startswith("sqlite"):
+        # A session setting, not a SET in a transaction the pool would roll back.
+        return create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"server_settings": {"session_replication_role": "replica"}},
+        )
     engine = make_engine(url, pool_size=pool_size)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _no_fk_checks(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        if engine.dialect.name == "sqlite":
-            cur.execute("PRAGMA foreign_keys=OFF")
-        else:
-            cur.execute("SET session_replication_role = replica")
+        cur = dbapi_conn.cursor()  # make_engine's listener put the connection in autocommit first
+        cur.execute("PRAGMA foreign_keys=OFF")
         cur.close()
 
     return engine

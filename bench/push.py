@@ -35,7 +35,7 @@ MSGPACK = "application/msgpack"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phones", type=int, default=50, help="simulated phones pushing at once")
-    parser.add_argument("--batches", type=int, default=10, help="batches each phone pushes per variant")
+    parser.add_argument("--batches", type=int, default=4, help="batches each phone pushes per variant")
     parser.add_argument("--batch-size", type=int, default=100, help="mutations per batch")
 
 
