@@ -11,9 +11,10 @@ import logging
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, literal_column, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.changefeed.recording import transaction_id_expression
 from backend.config import Settings
 from backend.db import is_postgres, utcnow
 from backend.errors import DomainError
@@ -190,7 +191,7 @@ def _rejected(m: p.MutationIn, code: str, message: str, details: Any = None) -> 
 
 
 def _tx_value(session: AsyncSession) -> Any:
-    return literal_column("(pg_current_xact_id()::text)::bigint") if is_postgres(session) else 0
+    return transaction_id_expression(is_postgres(session))
 
 
 def _stored_row(user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult) -> dict[str, Any]:

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog import ChannelAuthorisation
 from backend.identity import Actor
-from backend.messaging.service import member_conversation_ids
+from backend.messaging.service import SUPPORT_SCOPE, is_agent, member_conversation_ids
 from backend.territory.service import route_terminal_ids
 
 REFERENCE = "reference"
 # Agent-only rows (internal notes on support conversations) live here; no customer ever gets it.
-SUPPORT_SCOPE = "support:platform"
 FIELD_ROLES = ("field_staff", "inspector")
 
 
@@ -48,7 +47,7 @@ async def entitled_scopes(session: AsyncSession, actor: Actor) -> set[str]:
     if actor.role in FIELD_ROLES:
         scopes |= {terminal_scope(t) for t in await route_terminal_ids(session, actor.user_id)}
     scopes |= {conversation_scope(c) for c in await member_conversation_ids(session, actor.user_id)}
-    if actor.role == "support_agent":
+    if is_agent(actor):
         scopes.add(SUPPORT_SCOPE)
     return scopes
 

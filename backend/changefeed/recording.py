@@ -86,10 +86,16 @@ class Change:
     data: dict[str, Any] | None
 
 
+def transaction_id_expression(postgres: bool) -> Any:
+    """The writing transaction's id as stored in ``tx``: ``pg_current_xact_id()`` on PostgreSQL, 0 on
+    SQLite (where writers are serialised)."""
+    return literal_column("(pg_current_xact_id()::text)::bigint" if postgres else "0")
+
+
 def _tx_expression(session: Session) -> Any:
-    if session.bind is not None and session.get_bind().dialect.name == "postgresql":
-        return literal_column("(pg_current_xact_id()::text)::bigint")
-    return literal_column("0")
+    return transaction_id_expression(
+        session.bind is not None and session.get_bind().dialect.name == "postgresql"
+    )
 
 
 def write_changes(session: Session, changes: Iterable[Change]) -> None:
