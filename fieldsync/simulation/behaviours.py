@@ -160,6 +160,41 @@ def confirm_or_ship(phone: Phone) -> bool:
     return True
 
 
+@behaviour("accept a delivery", roles=("inspector",), weight=4, needs=("acceptance.record",))
+def accept_delivery(phone: Phone) -> bool:
+    """Count each line of a delivery in transit: mostly all there, sometimes short or damaged."""
+    in_transit = "AND json_extract(data, '$.state') = 'in_transit'"
+    deliveries = phone.entities("delivery", limit=1, where=in_transit)
+    if not deliveries:
+        return False
+    of_delivery = "AND json_extract(data, '$.delivery_id') = ?"
+    lines = phone.entities("delivery_line", limit=500, where=of_delivery, params=(deliveries[0]["id"],))
+    if not lines:
+        return False
+    counted = []
+    for line in lines:
+        short = phone.rng.choice([0, 0, 0, 1]) if line["qty"] > 1 else 0
+        damaged = phone.rng.choice([0, 0, 0, 0, 1]) if line["qty"] - short > 1 else 0
+        counted.append(
+            {
+                "delivery_line_id": line["id"],
+                "accepted": line["qty"] - short - damaged,
+                "short": short,
+                "damaged": damaged,
+            }
+        )
+    phone.queue(
+        "acceptance.record",
+        {
+            "id": new_id(),
+            "delivery_id": deliveries[0]["id"],
+            "lines": counted,
+            "accepted_at": utcnow().isoformat(),
+        },
+    )
+    return True
+
+
 @behaviour("chat", roles=ALL_ROLES, weight=2, needs=("message.send",))
 def chat(phone: Phone) -> bool:
     member_of = "AND json_extract(data, '$.user_id') = ?"
