@@ -190,6 +190,36 @@ async def enrol(
                     spec.route = await admin.assign_route(spec, chosen)
 
     await asyncio.gather(*(one(s) for s in specs))
+    await open_conversations(http, specs)
+
+
+async def open_conversations(http: httpx.AsyncClient, specs: list[PhoneSpec]) -> int:
+    """One group chat per distributor: its phones plus a supplier's phone. Returns how many opened.
+
+    Opened by the group's first member through ``POST /conversations``; a server that refuses
+    (or has no messaging) just leaves the fleet without chats.
+    """
+    suppliers = [s for s in specs if s.role == "supplier_staff" and s.user_id]
+    groups: dict[str, list[PhoneSpec]] = {}
+    for spec in specs:
+        if spec.role in ("distributor_staff", "field_staff", "inspector") and spec.user_id:
+            groups.setdefault(spec.org_id, []).append(spec)
+    opened = 0
+    for n, (_org, members) in enumerate(sorted(groups.items())):
+        people = members + ([suppliers[n % len(suppliers)]] if suppliers else [])
+        if len(people) < 2:
+            continue
+        response = await http.post(
+            "/conversations",
+            json={
+                "kind": "group",
+                "member_ids": [p.user_id for p in people[1:]],
+                "title": f"Team {n + 1} (simulated)",
+            },
+            headers={"Authorization": f"Bearer {people[0].token}"},
+        )
+        opened += response.status_code in (200, 201)
+    return opened
 
 
 async def network_from_database(session: Any) -> Network:
