@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -110,6 +111,23 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+# PostgreSQL SQLSTATEs of a transaction that lost a race and may simply be run again.
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """True for a database error that running the same transaction again may not meet:
+    a deadlock or serialization failure on PostgreSQL, a busy/locked database on SQLite."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    text = str(orig).lower()
+    return "database is locked" in text or "database is busy" in text or "deadlock detected" in text
+
+
 def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
     bind = session_or_engine.bind if isinstance(session_or_engine, AsyncSession) else session_or_engine
     return bind.dialect.name == "postgresql"
@@ -122,6 +140,7 @@ __all__ = [
     "JsonDoc",
     "UtcDateTime",
     "is_postgres",
+    "is_transient_error",
     "make_engine",
     "make_session_factory",
     "new_id",

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from backend.db import is_transient_error
 from backend.errors import DomainError
 
 log = logging.getLogger("fieldsync.api")
@@ -86,6 +87,16 @@ def http_error_handler(_request: Request, exc: HTTPException) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if is_transient_error(exc):
+        # Lost a race for the database (deadlock, busy SQLite): nothing was committed; try again.
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503,
+            "database_busy",
+            "the database is busy; nothing was changed, send the request again shortly",
+            None,
+            {"Retry-After": "1"},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on the server; it was logged"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.recording import transaction_id_expression
 from backend.config import Settings
-from backend.db import is_postgres, utcnow
+from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.syncstate import SyncClient, SyncMutation
@@ -177,7 +177,9 @@ async def _run_one(
                 id=m.id, seq=m.seq, status=p.CONFLICT, code=exc.code, message=exc.message, data=conflict
             )
         return _rejected(m, exc.code, exc.message, exc.details)
-    except Exception:
+    except Exception as exc:
+        if is_transient_error(exc):
+            raise  # a lost race (deadlock, busy database): the whole batch is retried, nothing acknowledged
         # A bug in one handler must not fail the batch or wedge the outbox: acknowledge it.
         log.exception("mutation %s (%s) failed", m.name, m.id)
         await savepoint.rollback()

@@ -7,18 +7,24 @@ config when the client accepts it.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from typing import Any
 
 from litestar import Request, Response, get, post
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.reading import begin_snapshot
 from backend.config import Settings
+from backend.db import is_transient_error
 from backend.identity import Actor
 from sync import protocol as p
 from sync.mutations import argument_schemas
 from sync.pull import DEFAULT_LIMIT, pull
 from sync.push import apply_batch
+
+PUSH_ATTEMPTS = 3
 
 
 def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
@@ -33,10 +39,20 @@ async def push_route(
     """Apply a batch of mutations from a phone's outbox; one result per mutation."""
     settings: Settings = request.app.state.settings
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
-    result = await apply_batch(db_session, actor, settings, envelope)
-    # Results are stored with their effects: commit before replying, so a retry finds them.
-    await db_session.commit()
-    return _reply(request, result)
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
+        try:
+            result = await apply_batch(db_session, actor, settings, envelope)
+            # Results are stored with their effects: commit before replying, so a retry finds them.
+            await db_session.commit()
+            return _reply(request, result)
+        except DBAPIError as exc:
+            # A deadlock or a busy database rolled the whole batch back: nothing was applied or
+            # acknowledged, so running it again is safe. After the last try the phone retries later.
+            await db_session.rollback()
+            if not is_transient_error(exc) or attempt == PUSH_ATTEMPTS:
+                raise
+            await asyncio.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
 
 
 @get("/sync/v1/pull")
