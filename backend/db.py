@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -117,7 +118,10 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, dea
 
 def is_transient_error(exc: BaseException) -> bool:
     """True for a database error that running the same transaction again may not meet:
-    a deadlock or serialization failure on PostgreSQL, a busy/locked database on SQLite."""
+    a deadlock or serialization failure on PostgreSQL, a busy/locked database on SQLite, or no
+    pooled connection free in time (the server is overloaded)."""
+    if isinstance(exc, PoolTimeout):
+        return True
     if not isinstance(exc, DBAPIError):
         return False
     orig = exc.orig

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.db import is_transient_error, make_engine
@@ -70,5 +71,17 @@ async def test_a_bug_is_not_transient(db_url: str) -> None:
                 await conn.execute(text("SELECT * FROM no_such_table"))
         assert not is_transient_error(caught.value)
         assert not is_transient_error(ValueError("database is locked"))
+    finally:
+        await engine.dispose()
+
+
+async def test_no_free_pooled_connection_is_transient(db_url: str) -> None:
+    engine = create_async_engine(db_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    try:
+        async with engine.connect():
+            with pytest.raises(PoolTimeout) as caught:
+                async with engine.connect():
+                    pass
+        assert is_transient_error(caught.value)
     finally:
         await engine.dispose()
