@@ -75,6 +75,14 @@ def sales_order(world: World, rng: random.Random) -> list[Mutation]:
     ]
 
 
+def chat_message(world: World, rng: random.Random) -> list[Mutation]:
+    if world.conversation_id is None:
+        return []
+    body = f"Shelf at stop {rng.randrange(1, 9)} done, {rng.randrange(1, 40)} facings"
+    args = {"conversation_id": world.conversation_id, "client_message_id": new_id(), "body": body}
+    return [("message.send", args)]
+
+
 def profile_update(world: World, rng: random.Random) -> list[Mutation]:
     return [("profile.update", {"display_name": f"Rep {rng.randrange(10_000)}"})]
 
@@ -90,6 +98,7 @@ class Kind:
 MIXED: list[Kind] = [
     Kind("stock check", ("stock_check.record",), 4, stock_check),
     Kind("sales order with lines", ("order.create", "order.update_line", "order.submit"), 2, sales_order),
+    Kind("message", ("message.send",), 1, chat_message),
     Kind("profile", ("profile.update",), 1, profile_update),
 ]
 STOCK_ONLY: list[Kind] = [Kind("stock check", ("stock_check.record",), 1, stock_check)]

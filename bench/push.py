@@ -27,8 +27,10 @@ from sqlalchemy import select
 
 from backend.catalog import ChannelAuthorisation, Product
 from backend.db import make_session_factory, new_id
+from backend.identity import Actor
 from backend.identity import service as identity
 from backend.identity.passwords import hash_password
+from backend.messaging import service as messaging
 
 MSGPACK = "application/msgpack"
 
@@ -79,11 +81,31 @@ async def make_phones(target: h.Target, count: int) -> list[tuple[str, mix.World
                         ),
                     )
                 )
+            await _pair_team_chats(session, out)
             await session.commit()
         await assign_routes(target, out)
         return out
     finally:
         await engine.dispose()
+
+
+async def _pair_team_chats(session: Any, phones: list[tuple[str, mix.World]]) -> None:
+    """Give each rep a chat with another rep of the same distributor (messages in the mix go there)."""
+    by_distributor: dict[str, list[mix.World]] = {}
+    for _username, world in phones:
+        by_distributor.setdefault(world.distributor_id, []).append(world)
+    for worlds in by_distributor.values():
+        for n, world in enumerate(worlds):
+            partner = worlds[(n + 1) % len(worlds)]
+            if partner is world:
+                continue  # a lone rep has nobody to write to; its mix has no messages
+            rep = Actor(
+                user_id=world.user_id, org_id=world.distributor_id, org_kind="distributor", role="field_staff"
+            )
+            chat = await messaging.create_conversation(
+                session, rep, kind="group", member_ids=[world.user_id, partner.user_id], title="Team chat"
+            )
+            world.conversation_id = chat.id
 
 
 async def assign_routes(target: h.Target, phones: list[tuple[str, mix.World]]) -> None:
