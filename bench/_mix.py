@@ -75,6 +75,49 @@ def sales_order(world: World, rng: random.Random) -> list[Mutation]:
     ]
 
 
+VISIT_QUESTIONS = [
+    {"id": "clean", "kind": "yes_no", "text": "Is the shelf clean?", "weight": 1},
+    {"id": "facings", "kind": "number", "text": "Facings of the hero SKU", "min": 0, "max": 100, "weight": 2},
+]
+
+
+def inspection_visit(world: World, rng: random.Random) -> list[Mutation]:
+    """Start a visit at a route terminal and answer its checklist (answers stamped with an HLC)."""
+    if world.template_id is None or not world.terminals:
+        return []
+    inspection_id = new_id()
+    wall_ms = int(datetime.now(UTC).timestamp() * 1000)
+    node = world.user_id[:8]
+    return [
+        (
+            "inspection.start",
+            {
+                "id": inspection_id,
+                "terminal_id": rng.choice(world.terminals),
+                "template_id": world.template_id,
+            },
+        ),
+        (
+            "inspection.answer",
+            {
+                "inspection_id": inspection_id,
+                "question_id": "clean",
+                "value": rng.random() < 0.8,
+                "hlc": f"{wall_ms}:0:{node}",
+            },
+        ),
+        (
+            "inspection.answer",
+            {
+                "inspection_id": inspection_id,
+                "question_id": "facings",
+                "value": rng.randrange(0, 30),
+                "hlc": f"{wall_ms}:1:{node}",
+            },
+        ),
+    ]
+
+
 def chat_message(world: World, rng: random.Random) -> list[Mutation]:
     if world.conversation_id is None:
         return []
@@ -98,6 +141,7 @@ class Kind:
 MIXED: list[Kind] = [
     Kind("stock check", ("stock_check.record",), 4, stock_check),
     Kind("sales order with lines", ("order.create", "order.update_line", "order.submit"), 2, sales_order),
+    Kind("inspection with answers", ("inspection.start", "inspection.answer"), 1, inspection_visit),
     Kind("message", ("message.send",), 1, chat_message),
     Kind("profile", ("profile.update",), 1, profile_update),
 ]

@@ -27,9 +27,11 @@ from sqlalchemy import select
 
 from backend.catalog import ChannelAuthorisation, Product
 from backend.db import make_session_factory, new_id
+from backend.demo import SYSTEM
 from backend.identity import Actor
 from backend.identity import service as identity
 from backend.identity.passwords import hash_password
+from backend.inspections import service as inspections
 from backend.messaging import service as messaging
 
 MSGPACK = "application/msgpack"
@@ -82,6 +84,7 @@ async def make_phones(target: h.Target, count: int) -> list[tuple[str, mix.World
                     )
                 )
             await _pair_team_chats(session, out)
+            await _visit_checklists(session, out)
             await session.commit()
         await assign_routes(target, out)
         return out
@@ -106,6 +109,22 @@ async def _pair_team_chats(session: Any, phones: list[tuple[str, mix.World]]) ->
                 session, rep, kind="group", member_ids=[world.user_id, partner.user_id], title="Team chat"
             )
             world.conversation_id = chat.id
+
+
+async def _visit_checklists(session: Any, phones: list[tuple[str, mix.World]]) -> None:
+    """One store-visit checklist per distributor, for the inspections in the mix."""
+    templates: dict[str, str] = {}
+    for _username, world in phones:
+        if world.distributor_id not in templates:
+            template = await inspections.create_template(
+                session,
+                SYSTEM,
+                owner_id=world.distributor_id,
+                title="Bench visit",
+                questions=mix.VISIT_QUESTIONS,
+            )
+            templates[world.distributor_id] = template.id
+        world.template_id = templates[world.distributor_id]
 
 
 async def assign_routes(target: h.Target, phones: list[tuple[str, mix.World]]) -> None:
