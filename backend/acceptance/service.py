@@ -169,17 +169,7 @@ def _evidence(
 
 
 async def _locked_delivery(session: AsyncSession, actor: Actor, delivery_id: str) -> Delivery:
-    if not orders.is_ref(delivery_id):
-        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
-    stmt = (
-        access.visible(actor, Delivery, select(Delivery).where(Delivery.id == delivery_id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    delivery = (await session.execute(stmt)).scalar_one_or_none()
-    if delivery is None:
-        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
-    return delivery
+    return await access.one(session, actor, Delivery, delivery_id, DeliveryNotFound, "delivery", lock=True)
 
 
 async def record_acceptance(
@@ -307,18 +297,12 @@ async def record_acceptance(
 
 
 async def get_acceptance(session: AsyncSession, actor: Actor, *, acceptance_id: str) -> Acceptance:
-    if not orders.is_ref(acceptance_id):
-        raise AcceptanceNotFound(f"acceptance {acceptance_id} does not exist")
-    stmt = access.visible(actor, Acceptance, select(Acceptance).where(Acceptance.id == acceptance_id))
-    acceptance = (await session.execute(stmt)).scalar_one_or_none()
-    if acceptance is None:
-        raise AcceptanceNotFound(f"acceptance {acceptance_id} does not exist")
-    return acceptance
+    return await access.one(session, actor, Acceptance, acceptance_id, AcceptanceNotFound, "acceptance")
 
 
 async def can_view_acceptance(session: AsyncSession, actor: Actor, record_id: str) -> bool:
     """Who may see an acceptance's photos: its distributor, its supplier (or terminal), admins."""
-    if not orders.is_ref(record_id):
+    if not access.is_ref(record_id):
         return False
     stmt = access.visible(actor, Acceptance, select(Acceptance.id).where(Acceptance.id == record_id))
     return (await session.execute(stmt)).first() is not None
@@ -339,13 +323,7 @@ async def list_acceptances(
 
 
 async def get_claim(session: AsyncSession, actor: Actor, *, claim_id: str) -> Claim:
-    if not orders.is_ref(claim_id):
-        raise ClaimNotFound(f"claim {claim_id} does not exist")
-    stmt = access.visible(actor, Claim, select(Claim).where(Claim.id == claim_id))
-    claim = (await session.execute(stmt)).scalar_one_or_none()
-    if claim is None:
-        raise ClaimNotFound(f"claim {claim_id} does not exist")
-    return claim
+    return await access.one(session, actor, Claim, claim_id, ClaimNotFound, "claim")
 
 
 async def list_claims(
@@ -366,16 +344,7 @@ async def list_claims(
 
 async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, resolution: str) -> Claim:
     """The seller (the supplier for a purchase, the distributor for a sale) settles a claim."""
-    if not orders.is_ref(claim_id):
-        raise ClaimNotFound(f"claim {claim_id} does not exist")
-    stmt = (
-        access.visible(actor, Claim, select(Claim).where(Claim.id == claim_id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    claim = (await session.execute(stmt)).scalar_one_or_none()
-    if claim is None:
-        raise ClaimNotFound(f"claim {claim_id} does not exist")
+    claim = await access.one(session, actor, Claim, claim_id, ClaimNotFound, "claim", lock=True)
     seller = claim.supplier_id if claim.kind == "purchase" else claim.distributor_id
     roles = ROLES[(claim.kind, "seller")]
     if not actor.is_admin and (actor.org_id != seller or actor.role not in roles):

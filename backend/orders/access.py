@@ -6,11 +6,11 @@ distributor's people and the terminal. Administrators see everything, everyone e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, false
+from sqlalchemy import Select, and_, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import InvalidInput
@@ -33,6 +33,35 @@ def visibility(actor: Actor, model: Any) -> Any:
 
 def visible(actor: Actor, model: Any, stmt: Select[Any]) -> Select[Any]:
     return stmt if actor.is_admin else stmt.where(visibility(actor, model))
+
+
+def is_ref(value: object) -> bool:
+    """Could ``value`` be a row id? (Anything else from a client is simply not found.)"""
+    return isinstance(value, str) and 0 < len(value) <= 64
+
+
+async def one(
+    session: AsyncSession,
+    actor: Actor,
+    model: Any,
+    row_id: object,
+    not_found: Callable[[str], Exception],
+    noun: str,
+    *,
+    lock: bool = False,
+) -> Any:
+    """The ``model`` row ``row_id`` if the actor may see it, locked for this transaction when
+    ``lock``; else ``not_found`` ("<noun> <id> does not exist"), so nobody learns whether a row
+    they may not see exists."""
+    if not is_ref(row_id):
+        raise not_found(f"{noun} {row_id} does not exist")
+    stmt = visible(actor, model, select(model).where(model.id == row_id))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise not_found(f"{noun} {row_id} does not exist")
+    return row
 
 
 def can_see(actor: Actor, row: Any) -> bool:

@@ -19,6 +19,7 @@ from backend.db import new_id, utcnow
 from backend.identity import Actor, Organisation
 from backend.identity.errors import NotAllowed
 from backend.orders import access, channel
+from backend.orders.access import is_ref
 from backend.orders.errors import (
     DeliveryNotFound,
     EmptyOrder,
@@ -59,11 +60,6 @@ def _checked_qty(qty: object, *, allow_zero: bool) -> int:
             f"quantity must be a whole number from {low} to {MAX_QTY}", details={"qty": qty}
         )
     return qty
-
-
-def is_ref(value: object) -> bool:
-    """Could ``value`` be a row id? (Anything else from a client is simply not found.)"""
-    return isinstance(value, str) and 0 < len(value) <= 64
 
 
 def _checked_text(value: object, what: str, *, required: bool) -> str:
@@ -222,17 +218,7 @@ def _line(order: Order, product_id: str, qty: int) -> OrderLine:
 
 async def _locked(session: AsyncSession, actor: Actor, order_id: str) -> Order:
     """The order, locked for this transaction, if the actor may see it."""
-    if not is_ref(order_id):
-        raise OrderNotFound(f"order {order_id} does not exist")
-    stmt = (
-        access.visible(actor, Order, select(Order).where(Order.id == order_id))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    order = (await session.execute(stmt)).scalar_one_or_none()
-    if order is None:
-        raise OrderNotFound(f"order {order_id} does not exist")
-    return order
+    return await access.one(session, actor, Order, order_id, OrderNotFound, "order", lock=True)
 
 
 async def order_lines(session: AsyncSession, order_id: str) -> list[OrderLine]:
@@ -391,13 +377,7 @@ async def lock_order(session: AsyncSession, actor: Actor, *, order_id: str) -> O
 
 
 async def get_order(session: AsyncSession, actor: Actor, *, order_id: str) -> Order:
-    if not is_ref(order_id):
-        raise OrderNotFound(f"order {order_id} does not exist")
-    stmt = access.visible(actor, Order, select(Order).where(Order.id == order_id))
-    order = (await session.execute(stmt)).scalar_one_or_none()
-    if order is None:
-        raise OrderNotFound(f"order {order_id} does not exist")
-    return order
+    return await access.one(session, actor, Order, order_id, OrderNotFound, "order")
 
 
 async def list_orders(
@@ -434,13 +414,7 @@ async def list_orders(
 
 
 async def get_delivery(session: AsyncSession, actor: Actor, *, delivery_id: str) -> Delivery:
-    if not is_ref(delivery_id):
-        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
-    stmt = access.visible(actor, Delivery, select(Delivery).where(Delivery.id == delivery_id))
-    delivery = (await session.execute(stmt)).scalar_one_or_none()
-    if delivery is None:
-        raise DeliveryNotFound(f"delivery {delivery_id} does not exist")
-    return delivery
+    return await access.one(session, actor, Delivery, delivery_id, DeliveryNotFound, "delivery")
 
 
 async def delivery_lines(session: AsyncSession, delivery_id: str) -> list[DeliveryLine]:
