@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,11 +11,7 @@ import pytest
 import uvicorn
 from litestar import Litestar
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fieldsync.simulation.server import free_port
 
 
 @dataclass

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from backend.config import Settings
+from fieldsync.simulation.server import free_port
 from tests.dbs import pg_url
-from tests.messaging.conftest import free_port
 from tests.messaging.wsclient import Socket
 
 REDIS_ENV = "FIELDSYNC_TEST_REDIS_URL"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +14,14 @@ import httpx
 import pytest
 
 from backend.identity import User
+from fieldsync.simulation.server import free_port
 from sync.client import ReferenceClient
 
 SERVER = Path(__file__).parent / "servers" / "crashing_server.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _start(settings, marker_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "FIELDSYNC_DATABASE_URL": settings.database_url,
