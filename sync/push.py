@@ -1,6 +1,7 @@
 """Push: apply a phone's outbox batch exactly once, in ``seq`` order, one savepoint per mutation.
 
-The caller owns the transaction and commits after :func:`apply_batch` returns; results are
+The caller admits a batch once (:func:`admit_batch`: limits and rate), then owns the transaction
+and commits after :func:`apply_admitted_batch` returns; results are
 stored in the same transaction as the effects they describe, so a crash between commit and
 reply loses nothing and a retry gets the stored results back as ``duplicate``.
 """
@@ -45,12 +46,17 @@ def check_envelope(request: p.PushRequest, settings: Settings) -> None:
         )
 
 
-async def apply_batch(
-    session: AsyncSession, actor: Actor, settings: Settings, request: p.PushRequest
-) -> p.PushResponse:
-    """Apply ``request`` for ``actor``; every mutation gets exactly one result."""
+def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
+    """Refuse an envelope over the limits, and count the batch against the device's rate, once."""
     check_envelope(request, settings)
     check_push_rate(actor, request.client_id, len(request.mutations), settings)
+
+
+async def apply_admitted_batch(
+    session: AsyncSession, actor: Actor, settings: Settings, request: p.PushRequest
+) -> p.PushResponse:
+    """Apply an admitted batch for ``actor``; every mutation gets exactly one result. Safe to run
+    again after a rollback: nothing is counted twice."""
     session.info[PUSH_MARK_KEY] = True
     client = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)

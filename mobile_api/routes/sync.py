@@ -22,7 +22,7 @@ from backend.identity import Actor
 from sync import protocol as p
 from sync.mutations import argument_schemas
 from sync.pull import DEFAULT_LIMIT, pull
-from sync.push import apply_batch
+from sync.push import admit_batch, apply_admitted_batch
 
 PUSH_ATTEMPTS = 3
 
@@ -39,9 +39,10 @@ async def push_route(
     """Apply a batch of mutations from a phone's outbox; one result per mutation."""
     settings: Settings = request.app.state.settings
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
+    admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
-            result = await apply_batch(db_session, actor, settings, envelope)
+            result = await apply_admitted_batch(db_session, actor, settings, envelope)
             # Results are stored with their effects: commit before replying, so a retry finds them.
             await db_session.commit()
             return _reply(request, result)
