@@ -39,8 +39,12 @@ async def pull(
     limit: int = DEFAULT_LIMIT,
     client_id: str | None = None,
     resync: frozenset[str] = frozenset(),
+    raw_json: bool = False,
 ) -> p.PullResponse:
-    """One page for ``actor``; ``session`` is in the snapshot ``watermark`` was taken in."""
+    """One page for ``actor``; ``session`` is in the snapshot ``watermark`` was taken in.
+
+    ``raw_json``: each change's ``data`` is its stored JSON text (``msgspec.Raw``), for a reply
+    encoded as JSON: nothing is decoded and encoded again."""
     limit = max(1, min(limit, MAX_LIMIT))
     cur = decode_cursor(cursor, actor.user_id)
     entitled = await entitled_scopes(session, actor)
@@ -58,10 +62,10 @@ async def pull(
     for scope in sorted(cur.bootstraps):
         if budget <= 0:
             break
-        budget -= await _snapshot_page(session, cur, scope, budget, changes)
+        budget -= await _snapshot_page(session, cur, scope, budget, changes, raw_json)
     delta_more = False
     if budget > 0 and cur.scopes:
-        delta_more = await _delta_page(session, cur, watermark, budget, changes)
+        delta_more = await _delta_page(session, cur, watermark, budget, changes, raw_json)
     has_more = bool(cur.bootstraps) or delta_more or budget <= 0 and bool(cur.scopes)
 
     checksums: dict[str, p.ScopeChecksum] = {}
@@ -104,11 +108,11 @@ def _change(row: FeedRow, *, snapshot: bool = False) -> p.ChangeOut:
 
 
 async def _snapshot_page(
-    session: AsyncSession, cur: Cursor, scope: str, budget: int, out: list[p.ChangeOut]
+    session: AsyncSession, cur: Cursor, scope: str, budget: int, out: list[p.ChangeOut], raw: bool
 ) -> int:
     """Stream up to ``budget`` rows of ``scope``'s snapshot; on its end the scope joins the delta."""
     boot = cur.bootstraps[scope]
-    rows = await read_snapshot(session, scope, (boot.entity, boot.entity_id), budget + 1)
+    rows = await read_snapshot(session, scope, (boot.entity, boot.entity_id), budget + 1, raw=raw)
     page = rows[:budget]
     out.extend(_change(r, snapshot=True) for r in page)
     if len(rows) > budget:
@@ -120,10 +124,10 @@ async def _snapshot_page(
 
 
 async def _delta_page(
-    session: AsyncSession, cur: Cursor, watermark: Watermark, budget: int, out: list[p.ChangeOut]
+    session: AsyncSession, cur: Cursor, watermark: Watermark, budget: int, out: list[p.ChangeOut], raw: bool
 ) -> bool:
     positions = {s: (pos.tx, pos.id) for s, pos in cur.scopes.items()}
-    rows = await read_changes(session, positions, watermark, budget + 1)
+    rows = await read_changes(session, positions, watermark, budget + 1, raw=raw)
     more = len(rows) > budget
     page = rows[:budget]
     out.extend(_change(r) for r in page)

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+import msgspec
+from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
@@ -84,19 +85,40 @@ class FeedRow:
     entity_id: str
     op: str
     version: int
-    data: dict[str, Any] | None
+    # The row's JSON document, or with ``raw=True`` its JSON text as ``msgspec.Raw``.
+    data: dict[str, Any] | msgspec.Raw | None
 
 
-_COLUMNS = (
-    ChangeLog.tx,
-    ChangeLog.id,
-    ChangeLog.scope,
-    ChangeLog.entity,
-    ChangeLog.entity_id,
-    ChangeLog.op,
-    ChangeLog.version,
-    ChangeLog.data,
-)
+def _data(raw: bool) -> ColumnElement[Any]:
+    """The ``data`` column decoded, or as JSON text (a cast to text: no decoding on our side)."""
+    return cast(ChangeLog.data, Text) if raw else ChangeLog.data
+
+
+def _rows(result: Any, raw: bool) -> list[FeedRow]:
+    if not raw:
+        return [FeedRow(*row) for row in result]
+    # JSON ``null`` and SQL NULL both mean "no data": omitted from the change like before.
+    return [
+        FeedRow(*row[:7], None if row[7] is None or row[7] == "null" else msgspec.Raw(row[7]))
+        for row in result
+    ]
+
+
+def _after(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
+    """``(tx, id) > pos``. On SQLite ``tx`` is always 0, and the plain ``tx = 0 AND id > n``
+    keeps the index range on ``(scope, tx, id)`` (a row-value comparison scans the scope)."""
+    if is_postgres(session):
+        return tuple_(ChangeLog.tx, ChangeLog.id) > tuple_(pos[0], pos[1])
+    tx, id_ = pos
+    return and_(ChangeLog.tx == 0, ChangeLog.id > (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
+
+
+def _at_most(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
+    """``(tx, id) <= pos`` (see :func:`_after`)."""
+    if is_postgres(session):
+        return tuple_(ChangeLog.tx, ChangeLog.id) <= tuple_(pos[0], pos[1])
+    tx, id_ = pos
+    return and_(ChangeLog.tx == 0, ChangeLog.id <= (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
 
 
 async def read_changes(
@@ -104,27 +126,39 @@ async def read_changes(
     positions: dict[str, tuple[int, int]],
     watermark: Watermark,
     limit: int,
+    *,
+    raw: bool = False,
 ) -> list[FeedRow]:
-    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order."""
+    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order.
+
+    ``raw``: ``data`` as ``msgspec.Raw`` JSON text instead of a decoded document."""
     if not positions:
         return []
     by_position: dict[tuple[int, int], list[str]] = {}
     for scope, pos in positions.items():
         by_position.setdefault(pos, []).append(scope)
-    key = tuple_(ChangeLog.tx, ChangeLog.id)
     clauses = [
-        and_(ChangeLog.scope.in_(sorted(scopes)), key > tuple_(pos[0], pos[1]))
-        for pos, scopes in by_position.items()
+        and_(ChangeLog.scope.in_(sorted(scopes)), _after(session, pos)) for pos, scopes in by_position.items()
     ]
-    query = select(*_COLUMNS).where(or_(*clauses), key <= tuple_(*watermark.high))
+    columns = (
+        ChangeLog.tx,
+        ChangeLog.id,
+        ChangeLog.scope,
+        ChangeLog.entity,
+        ChangeLog.entity_id,
+        ChangeLog.op,
+        ChangeLog.version,
+        _data(raw),
+    )
+    query = select(*columns).where(or_(*clauses), _at_most(session, watermark.high))
     rows = await session.execute(query.order_by(ChangeLog.tx, ChangeLog.id).limit(limit))
-    return [FeedRow(*row) for row in rows]
+    return _rows(rows, raw)
 
 
 async def read_snapshot(
-    session: AsyncSession, scope: str, after: tuple[str, str], limit: int
+    session: AsyncSession, scope: str, after: tuple[str, str], limit: int, *, raw: bool = False
 ) -> list[FeedRow]:
-    """A page of what ``scope`` holds now, in (entity, id) order after ``after``."""
+    """A page of what ``scope`` holds now, in (entity, id) order after ``after`` (``raw``: as above)."""
     query = (
         select(
             ChangeLog.tx,
@@ -134,14 +168,14 @@ async def read_snapshot(
             ScopeRow.entity_id,
             ChangeLog.op,
             ScopeRow.version,
-            ChangeLog.data,
+            _data(raw),
         )
         .join(ChangeLog, ChangeLog.id == ScopeRow.change_id)
         .where(ScopeRow.scope == scope, tuple_(ScopeRow.entity, ScopeRow.entity_id) > tuple_(*after))
         .order_by(ScopeRow.entity, ScopeRow.entity_id)
         .limit(limit)
     )
-    return [FeedRow(*row) for row in await session.execute(query)]
+    return _rows(await session.execute(query), raw)
 
 
 async def changed_above_watermark(
