@@ -129,6 +129,11 @@ class _WriteGate:
             raise OperationalError("BEGIN IMMEDIATE", None, busy) from None
         info[_GATE_KEY] = lock
 
+    def waiting(self) -> int:
+        """Writers of the running event loop queued at the gate now."""
+        lock = self._locks.get(asyncio.get_running_loop())
+        return len(getattr(lock, "_waiters", None) or ()) if lock is not None else 0
+
     @staticmethod
     def release(info: dict[Any, Any]) -> None:
         lock = info.pop(_GATE_KEY, None)
@@ -153,8 +158,17 @@ def read_only(engine: AsyncEngine) -> AsyncEngine:
 _READERS: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
+_GATES: weakref.WeakKeyDictionary[Any, _WriteGate] = weakref.WeakKeyDictionary()
+
+
+def writers_waiting(engine: AsyncEngine) -> int:
+    """SQLite writers of this process waiting for the write gate of ``engine`` (0 on PostgreSQL)."""
+    gate = _GATES.get(engine.sync_engine.pool)
+    return gate.waiting() if gate is not None else 0
+
+
 def _install_sqlite_transactions(engine: AsyncEngine) -> None:
-    gate = _WriteGate()
+    gate = _GATES[engine.sync_engine.pool] = _WriteGate()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
@@ -261,4 +275,5 @@ __all__ = [
     "new_id",
     "read_only",
     "utcnow",
+    "writers_waiting",
 ]

@@ -52,7 +52,8 @@ async def pull(
     for scope in revoked:
         cur.forget(scope)
     resume = Position(*watermark.high)
-    behind = _behind_horizon(cur, await feed_horizon(session))
+    horizon = await feed_horizon(session)
+    behind = _behind_horizon(cur, horizon)
     reset = sorted((entitled - cur.known()) | (resync & entitled) | behind)
     for scope in reset:
         cur.start_bootstrap(scope, resume)
@@ -74,7 +75,7 @@ async def pull(
     if not has_more:
         waiting = await changed_above_watermark(session, cur.scopes, watermark)
         pending = bool(waiting)
-        checksums = await _checksums(session, cur, waiting)
+        checksums = await _checksums(session, cur, waiting, watermark, horizon)
         if client_id:
             last_applied = await _last_applied_seq(session, actor.user_id, client_id, watermark)
     return p.PullResponse(
@@ -141,11 +142,17 @@ async def _delta_page(
     return more
 
 
-async def _checksums(session: AsyncSession, cur: Cursor, waiting: set[str]) -> dict[str, p.ScopeChecksum]:
+async def _checksums(
+    session: AsyncSession,
+    cur: Cursor,
+    waiting: set[str],
+    watermark: Watermark,
+    horizon: tuple[int, int] | None,
+) -> dict[str, p.ScopeChecksum]:
     """Checksums of the scopes changed since their last one, unless a change is still waiting
     above the watermark (the scope's rows already include it, the client does not yet)."""
     ready = [s for s, pos in cur.scopes.items() if pos.unverified and s not in waiting]
-    sums = await scope_checksums(session, ready)
+    sums = await scope_checksums(session, ready, watermark=watermark, horizon=horizon)
     for scope in ready:
         cur.scopes[scope].unverified = False
     return {s: p.ScopeChecksum(*sums[s]) for s in ready}

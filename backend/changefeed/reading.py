@@ -12,16 +12,18 @@ is commit order; the watermark is simply everything committed.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, or_, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
-from backend.db import is_postgres
+from backend.db import READ_ONLY, is_postgres
 
 # An id larger than any change's: ``(tx, MAX_ID)`` is "all of transaction tx and before".
 MAX_ID = 2**62
@@ -40,12 +42,14 @@ async def begin_snapshot(session: AsyncSession) -> Watermark:
     """Start a repeatable-read transaction on ``session`` and return its watermark.
 
     The session must not be in a transaction yet. Everything read on it afterwards (scopes,
-    changes, checksums, a client's applied seq) comes from this one snapshot.
+    changes, checksums, a client's applied seq) comes from this one snapshot, which cannot
+    write (on SQLite: a deferred read transaction that never waits for writers).
     """
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         limit = await pg_watermark(session)
         return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit)
+    await session.connection(execution_options={READ_ONLY: True})
     top = (await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0)))).scalar_one()
     return Watermark(high=(0, int(top)), tx_limit=None)
 
@@ -91,7 +95,7 @@ class FeedRow:
 
 def _data(raw: bool) -> ColumnElement[Any]:
     """The ``data`` column decoded, or as JSON text (a cast to text: no decoding on our side)."""
-    return cast(ChangeLog.data, Text) if raw else ChangeLog.data
+    return cast(ChangeLog.data, Text).label("data") if raw else ChangeLog.data
 
 
 def _rows(result: Any, raw: bool) -> list[FeedRow]:
@@ -196,17 +200,81 @@ async def changed_above_watermark(
     return set((await session.execute(query)).scalars())
 
 
-async def scope_checksums(session: AsyncSession, scopes: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(count, sum of row digests) of each scope, in one grouped aggregate."""
+async def scope_checksums(
+    session: AsyncSession,
+    scopes: Sequence[str],
+    *,
+    watermark: Watermark | None = None,
+    horizon: tuple[int, int] | None = None,
+) -> dict[str, tuple[int, int]]:
+    """(count, sum of row digests) of each scope, in one grouped aggregate.
+
+    With ``watermark`` (and the ``horizon`` read in the same snapshot), a scope whose newest
+    change and horizon are the ones an earlier pull already summed is answered from a
+    per-engine memo instead: ``scope_rows`` only changes in the transaction that logs a change
+    in the scope, and a newer one always sorts after every change a finished reader saw, so
+    the same newest change (and horizon) means the same rows. Only for scopes with nothing
+    waiting above the watermark (see :func:`changed_above_watermark`)."""
+    scopes = list(scopes)
     if not scopes:
         return {}
-    query = (
-        select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
-        .where(ScopeRow.scope.in_(list(scopes)))
-        .group_by(ScopeRow.scope)
-    )
-    found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
-    return {scope: found.get(scope, (0, 0)) for scope in scopes}
+    sums: dict[str, tuple[int, int]] = {}
+    keys: dict[str, tuple[Any, ...]] = {}
+    memo = _memo(session) if watermark is not None else None
+    if memo is not None and watermark is not None:
+        for scope, newest in (await _newest_changes(session, scopes, watermark)).items():
+            keys[scope] = (scope, newest, horizon)
+            if (hit := memo.get(keys[scope])) is not None:
+                memo.move_to_end(keys[scope])
+                sums[scope] = hit
+    missing = [s for s in scopes if s not in sums]
+    if missing:
+        query = (
+            select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
+            .where(ScopeRow.scope.in_(missing))
+            .group_by(ScopeRow.scope)
+        )
+        found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
+        for scope in missing:
+            sums[scope] = found.get(scope, (0, 0))
+            if memo is not None and scope in keys:
+                memo[keys[scope]] = sums[scope]
+        while memo is not None and len(memo) > CHECKSUM_MEMO_SIZE:
+            memo.popitem(last=False)
+    return {scope: sums[scope] for scope in scopes}
+
+
+CHECKSUM_MEMO_SIZE = 10_000
+_MEMOS: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], tuple[int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _memo(session: AsyncSession) -> OrderedDict[tuple[Any, ...], tuple[int, int]]:
+    """The checksum memo of the session's database (keyed by the engine's connection pool)."""
+    pool = session.get_bind().pool
+    memo = _MEMOS.get(pool)
+    if memo is None:
+        memo = _MEMOS[pool] = OrderedDict()
+    return memo
+
+
+async def _newest_changes(
+    session: AsyncSession, scopes: Sequence[str], watermark: Watermark
+) -> dict[str, tuple[int, int] | None]:
+    """Each scope's newest ``(tx, id)`` within the watermark: one index seek per scope."""
+    parts = []
+    for scope in scopes:
+        newest = (
+            select(ChangeLog.tx, ChangeLog.id)
+            .where(ChangeLog.scope == scope, _at_most(session, watermark.high))
+            .order_by(ChangeLog.tx.desc(), ChangeLog.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        parts.append(select(literal(scope).label("scope"), newest.c.tx, newest.c.id))
+    found = {scope: (int(tx), int(id_)) for scope, tx, id_ in await session.execute(union_all(*parts))}
+    return {scope: found.get(scope) for scope in scopes}
 
 
 async def feed_horizon(session: AsyncSession) -> tuple[int, int] | None:
