@@ -12,10 +12,17 @@ import logging
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, or_, select
+from sqlalchemy import event, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from backend.changefeed.recording import transaction_id_expression
+from backend.batchcache import close_batch_cache, open_batch_cache
+from backend.changefeed.recording import (
+    buffer_changes,
+    discard_buffered,
+    transaction_id_expression,
+    write_buffered,
+)
 from backend.config import Settings
 from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
@@ -30,6 +37,7 @@ log = logging.getLogger("fieldsync.sync")
 
 # Set in ``session.info`` of a session that carried a push (the crash test hooks its commit).
 PUSH_MARK_KEY = "fieldsync_sync_push"
+_KEEP_KEY = "fieldsync_push_loaded"
 
 
 def check_envelope(request: p.PushRequest, settings: Settings) -> None:
@@ -61,17 +69,53 @@ async def apply_admitted_batch(
     client = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
     by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered)
+    sync_session = session.sync_session
+    # For the batch: rows read stay in the identity map (``session.get`` of the same terminal or
+    # product is not asked again), and the change feed is written once, at the end.
+    sync_session.info[_KEEP_KEY] = []
+    open_batch_cache(session)
+    buffer_changes(session)
+    try:
+        results, fresh, last_seq, expected_seq = await _apply_in_order(
+            session, actor, settings, request.client_id, ordered, client.last_seq, by_id, by_seq
+        )
+        await session.flush()
+        await write_buffered(session)
+    finally:
+        sync_session.info.pop(_KEEP_KEY, None)
+        close_batch_cache(session)
+        discard_buffered(session)  # a no-op once written
+    if fresh:
+        # ``tx`` is the pushing transaction's id, one expression for every row.
+        await session.execute(insert(SyncMutation).values(tx=_tx_value(session)), fresh)
+    client.last_seq = last_seq
+    client.updated_at = utcnow()
+    await session.flush()
+    return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
+
+
+async def _apply_in_order(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    client_id: str,
+    ordered: list[p.MutationIn],
+    last_seq: int,
+    by_id: dict[str, dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+) -> tuple[list[p.MutationResult], list[dict[str, Any]], int, int | None]:
+    """(results, rows to store, the new last seq, the expected seq after a gap)."""
     results: list[p.MutationResult] = []
     fresh: list[dict[str, Any]] = []
     expected_seq: int | None = None
     for m in ordered:
         stored = by_id.get(m.id) or by_seq.get(m.seq)
-        if stored is not None or m.seq <= client.last_seq:
+        if stored is not None or m.seq <= last_seq:
             # Already applied (by id, or its seq by any id): never again; the stored result comes back.
             results.append(_duplicate(m, stored))
             continue
-        if m.seq != client.last_seq + 1:
-            expected_seq = client.last_seq + 1
+        if m.seq != last_seq + 1:
+            expected_seq = last_seq + 1
             results.append(
                 _rejected(
                     m,
@@ -82,17 +126,22 @@ async def apply_admitted_batch(
             )
             continue
         result = await _run_one(session, actor, settings, m)
-        row = _stored_row(actor.user_id, request.client_id, m, result)
+        row = _stored_row(actor.user_id, client_id, m, result)
         fresh.append(row)
         by_id[m.id] = by_seq[m.seq] = row
-        client.last_seq = m.seq
+        last_seq = m.seq
         results.append(result)
-    if fresh:
-        # ``tx`` is the pushing transaction's id, one expression for every row.
-        await session.execute(insert(SyncMutation).values(tx=_tx_value(session)), fresh)
-    client.updated_at = utcnow()
-    await session.flush()
-    return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
+    return results, fresh, last_seq, expected_seq
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    keep = session.info.get(_KEEP_KEY)
+    if keep is not None:
+        keep.append(instance)
+
+
+if not event.contains(Session, "loaded_as_persistent", _keep_loaded):
+    event.listen(Session, "loaded_as_persistent", _keep_loaded)
 
 
 async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> SyncClient:
