@@ -35,6 +35,7 @@ from backend.config import Settings
 from backend.db import new_id
 from backend.messaging import presence
 from backend.messaging import service as messaging
+from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
 
@@ -73,6 +74,7 @@ class Hub(InitPlugin):
         )
         self.started = False
         self.sockets = 0
+        self.writer: SendWriter | None = None
 
     def name(self, channel: str) -> str:
         return self.prefix + channel
@@ -104,11 +106,14 @@ class Hub(InitPlugin):
         async with self.channels:
             previous = events.set_publisher(self.publish_committed)
             self.started = True
+            self.writer = SendWriter(lambda: app.state.session_factory())
+            self.writer.start()
             beat = asyncio.create_task(self._heartbeat(app))
             try:
                 yield
             finally:
                 self.started = False
+                await self.writer.stop()
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await beat
