@@ -39,6 +39,9 @@ from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
 
+#: Concurrent message writers on PostgreSQL (SQLite has one writer at a time anyway).
+WRITER_LANES = 4
+
 #: Conversation scopes are announced by their own events, not by pull hints.
 _NO_HINT_PREFIXES = ("conv:",)
 
@@ -106,7 +109,8 @@ class Hub(InitPlugin):
         async with self.channels:
             previous = events.set_publisher(self.publish_committed)
             self.started = True
-            self.writer = SendWriter(lambda: app.state.session_factory())
+            lanes = 1 if self.settings.is_sqlite else WRITER_LANES
+            self.writer = SendWriter(lambda: app.state.session_factory(), lanes)
             self.writer.start()
             beat = asyncio.create_task(self._heartbeat(app))
             try:

@@ -1,12 +1,15 @@
 """Messages sent over the live socket, stored in batches (group commit).
 
-Every ``{"type": "send"}`` frame of every socket of this process joins one queue; one writer
-task takes everything that is waiting (up to :data:`MAX_BATCH`) and stores it with
-:func:`backend.messaging.service.send_messages` in one transaction. A send is answered only
-after that transaction committed, so nothing acknowledged is lost; the queue is first in,
-first out, so the messages of a socket (and of a conversation) keep their order. When the
-batch fails as a whole (a concurrent send's client id, a database error) it is rolled back and
-each send is retried alone in its own savepoint; one bad send never sinks the others.
+Every ``{"type": "send"}`` frame of every socket of this process joins a queue (a *lane*); a
+writer task per lane takes everything that is waiting (up to :data:`MAX_BATCH`) and stores it
+with :func:`backend.messaging.service.send_messages` in one transaction. A send is answered
+only after that transaction committed, so nothing acknowledged is lost. A conversation always
+goes to the same lane and a lane is first in, first out, so the messages of a conversation
+keep the order they arrived in. Lanes touch disjoint rows (a conversation's row, its members,
+its messages, their change-feed rows and chat pushes), so they never wait for each other;
+SQLite, which has one writer at a time anyway, gets one lane. When a batch fails as a whole (a
+concurrent send's client id, a database error) it is rolled back and each send is retried
+alone in its own savepoint; one bad send never sinks the others.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,45 +49,47 @@ class _Pending:
 class SendWriter:
     """One per process; started and stopped with the hub."""
 
-    def __init__(self, session_factory: Callable[[], Any]) -> None:
+    def __init__(self, session_factory: Callable[[], Any], lanes: int = 1) -> None:
         self.session_factory = session_factory
-        self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self.queues: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(max(1, lanes))]
         self.room = asyncio.Semaphore(MAX_WAITING)
-        self.task: asyncio.Task[None] | None = None
+        self.tasks: list[asyncio.Task[None]] = []
         self.batches = 0
         self.stored = 0
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
+        self.tasks = [asyncio.create_task(self._run(q)) for q in self.queues]
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        for task in self.tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
-        while not self.queue.empty():
-            pending = self.queue.get_nowait()
-            if not pending.done.done():
-                pending.done.set_result(Busy("the server is shutting down; send again"))
+                await task
+        self.tasks = []
+        for queue in self.queues:
+            while not queue.empty():
+                pending = queue.get_nowait()
+                if not pending.done.done():
+                    pending.done.set_result(Busy("the server is shutting down; send again"))
 
     async def submit(self, request: messaging.SendRequest) -> asyncio.Future[Message | DomainError]:
         """Queue ``request`` (waiting for room first); the future resolves after the commit.
 
-        The queue position is taken when this returns, so a socket that submits in order is
-        stored in order even if it awaits the futures concurrently.
+        The queue position is taken when this returns, so sends to a conversation submitted in
+        order are stored in order even if their futures are awaited concurrently.
         """
         await self.room.acquire()
         pending = _Pending(request)
         pending.done.add_done_callback(lambda _f: self.room.release())
-        self.queue.put_nowait(pending)
+        lane = zlib.crc32(request.conversation_id.encode()) % len(self.queues)
+        self.queues[lane].put_nowait(pending)
         return pending.done
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
         while True:
-            batch = [await self.queue.get()]
-            while len(batch) < MAX_BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
                 results = await self._store(batch)
             except Exception:
