@@ -82,8 +82,10 @@ class PhotoCheck:
     """Photos the phones attached (``media.attach`` applied), fetched back from the server."""
 
     attached: int = 0
-    verified: int = 0  # the server's original has the phone's bytes (same SHA-256) and metadata
     differences: list[str] = field(default_factory=list)
+    # the photos whose original the server serves with the phone's bytes (same SHA-256)
+    verified_hashes: set[str] = field(default_factory=set)
+    verified: int = 0
 
     @property
     def ok(self) -> bool:

@@ -213,6 +213,7 @@ async def check_photos(http: httpx.AsyncClient, phones: list[Phone], concurrency
             check.differences.append(f"{phone.spec.client_id} photo {sha256[:12]}…: {problem}")
         else:
             check.verified += 1
+            check.verified_hashes.add(sha256)
 
     jobs = []
     for phone in phones:
