@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         ):
             config.url = server.url
             report = asyncio.run(simulate(config))
+            if not report.ok or any(e.startswith("HTTP 5") for e in report.tally.errors):
+                print("--- the spawned server's log (tail) ---\n" + server.log_tail(), file=sys.stderr)
     else:
         report = asyncio.run(simulate(config))
     print("\n" + report.render(), file=sys.stderr)
