@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.changefeed.reading import (
     FeedRow,
     Watermark,
-    changed_above_watermark,
-    feed_horizon,
+    above_watermark,
+    newest_changes,
     read_changes,
     read_snapshot,
     scope_checksums,
@@ -52,8 +52,7 @@ async def pull(
     for scope in revoked:
         cur.forget(scope)
     resume = Position(*watermark.high)
-    horizon = await feed_horizon(session)
-    behind = _behind_horizon(cur, horizon)
+    behind = _behind_horizon(cur, watermark.horizon)
     reset = sorted((entitled - cur.known()) | (resync & entitled) | behind)
     for scope in reset:
         cur.start_bootstrap(scope, resume)
@@ -73,9 +72,17 @@ async def pull(
     last_applied: int | None = None
     pending = False
     if not has_more:
-        waiting = await changed_above_watermark(session, cur.scopes, watermark)
+        # Newest change of each scope: which wait above the watermark (PostgreSQL: all scopes)
+        # and the checksum memo's key (the scopes to checksum).
+        probe = (
+            cur.scopes
+            if watermark.tx_limit is not None
+            else [s for s, pos in cur.scopes.items() if pos.unverified]
+        )
+        newest = await newest_changes(session, probe)
+        waiting = above_watermark(newest, watermark)
         pending = bool(waiting)
-        checksums = await _checksums(session, cur, waiting, watermark, horizon)
+        checksums = await _checksums(session, cur, waiting, newest, watermark.horizon)
         if client_id:
             last_applied = await _last_applied_seq(session, actor.user_id, client_id, watermark)
     return p.PullResponse(
@@ -146,13 +153,13 @@ async def _checksums(
     session: AsyncSession,
     cur: Cursor,
     waiting: set[str],
-    watermark: Watermark,
+    newest: dict[str, tuple[int, int] | None],
     horizon: tuple[int, int] | None,
 ) -> dict[str, p.ScopeChecksum]:
     """Checksums of the scopes changed since their last one, unless a change is still waiting
     above the watermark (the scope's rows already include it, the client does not yet)."""
     ready = [s for s, pos in cur.scopes.items() if pos.unverified and s not in waiting]
-    sums = await scope_checksums(session, ready, watermark=watermark, horizon=horizon)
+    sums = await scope_checksums(session, ready, newest=newest, horizon=horizon)
     for scope in ready:
         cur.scopes[scope].unverified = False
     return {s: p.ScopeChecksum(*sums[s]) for s in ready}

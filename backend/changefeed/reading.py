@@ -36,6 +36,8 @@ class Watermark:
     high: tuple[int, int]
     # On PostgreSQL, the first transaction id a reader must not read yet (None on SQLite).
     tx_limit: int | None
+    # The compaction horizon in this snapshot (see :func:`feed_horizon`).
+    horizon: tuple[int, int] | None = None
 
 
 async def begin_snapshot(session: AsyncSession) -> Watermark:
@@ -47,16 +49,29 @@ async def begin_snapshot(session: AsyncSession) -> Watermark:
     """
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        limit = await pg_watermark(session)
-        return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit)
+        limit, horizon = await _pg_snapshot(session)
+        return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit, horizon=horizon)
     await session.connection(execution_options={READ_ONLY: True})
-    top = (await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0)))).scalar_one()
-    return Watermark(high=(0, int(top)), tx_limit=None)
+    top, h_tx, h_id = (
+        await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0), *_HORIZON))
+    ).one()
+    return Watermark(high=(0, int(top)), tx_limit=None, horizon=_horizon(h_tx, h_id))
+
+
+_HORIZON = (
+    select(FeedHorizon.tx).limit(1).scalar_subquery(),
+    select(FeedHorizon.change_id).limit(1).scalar_subquery(),
+)
+
+
+def _horizon(tx: int | None, change_id: int | None) -> tuple[int, int] | None:
+    return (int(tx), int(change_id)) if tx is not None and change_id is not None else None
 
 
 _SNAPSHOT = text(
     "SELECT pg_snapshot_xmax(s)::text::bigint, "
-    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x) "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x), "
+    "(SELECT tx FROM feed_horizon LIMIT 1), (SELECT change_id FROM feed_horizon LIMIT 1) "
     "FROM pg_current_snapshot() AS s"
 )
 _ELSEWHERE = text(
@@ -73,11 +88,16 @@ async def pg_watermark(session: AsyncSession) -> int:
     write this change log, so they are left out; one that already ended is kept (we cannot tell
     where it ran), which only holds this one pull back.
     """
-    xmax, running = (await session.execute(_SNAPSHOT)).one()
+    return (await _pg_snapshot(session))[0]
+
+
+async def _pg_snapshot(session: AsyncSession) -> tuple[int, tuple[int, int] | None]:
+    """(:func:`pg_watermark`, the compaction horizon), read together."""
+    xmax, running, h_tx, h_id = (await session.execute(_SNAPSHOT)).one()
     if running:
         elsewhere = set((await session.execute(_ELSEWHERE)).scalars())
         running = [x for x in running if x % 2**32 not in elsewhere]
-    return int(min(running)) if running else int(xmax)
+    return (int(min(running)) if running else int(xmax)), _horizon(h_tx, h_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,48 +202,61 @@ async def read_snapshot(
     return _rows(await session.execute(query), raw)
 
 
-async def changed_above_watermark(
-    session: AsyncSession, scopes: Iterable[str], watermark: Watermark
-) -> set[str]:
-    """Of ``scopes``, those with a change this snapshot can see but may not read yet.
-
-    Their ``scope_rows`` already include it, so a checksum would not match what was delivered.
-    """
+async def newest_changes(session: AsyncSession, scopes: Iterable[str]) -> dict[str, tuple[int, int] | None]:
+    """Each scope's newest ``(tx, id)`` this snapshot can see (None: no change): one index seek
+    per scope, in one statement."""
     scopes = list(scopes)
-    if watermark.tx_limit is None or not scopes:
+    parts = []
+    for scope in scopes:
+        newest = (
+            select(ChangeLog.tx, ChangeLog.id)
+            .where(ChangeLog.scope == scope)
+            .order_by(ChangeLog.tx.desc(), ChangeLog.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        parts.append(select(literal(scope).label("scope"), newest.c.tx, newest.c.id))
+    if not parts:
+        return {}
+    found = {scope: (int(tx), int(id_)) for scope, tx, id_ in await session.execute(union_all(*parts))}
+    return {scope: found.get(scope) for scope in scopes}
+
+
+def above_watermark(newest: dict[str, tuple[int, int] | None], watermark: Watermark) -> set[str]:
+    """Of the scopes in ``newest``, those with a change this snapshot can see but may not read
+    yet (on PostgreSQL, a transaction at or above the watermark; never on SQLite).
+
+    Their ``scope_rows`` already include it, so a checksum would not match what was delivered."""
+    limit = watermark.tx_limit
+    if limit is None:
         return set()
-    query = (
-        select(ChangeLog.scope)
-        .where(ChangeLog.scope.in_(scopes), ChangeLog.tx >= watermark.tx_limit)
-        .distinct()
-    )
-    return set((await session.execute(query)).scalars())
+    return {scope for scope, pos in newest.items() if pos is not None and pos[0] >= limit}
 
 
 async def scope_checksums(
     session: AsyncSession,
     scopes: Sequence[str],
     *,
-    watermark: Watermark | None = None,
+    newest: dict[str, tuple[int, int] | None] | None = None,
     horizon: tuple[int, int] | None = None,
 ) -> dict[str, tuple[int, int]]:
     """(count, sum of row digests) of each scope, in one grouped aggregate.
 
-    With ``watermark`` (and the ``horizon`` read in the same snapshot), a scope whose newest
-    change and horizon are the ones an earlier pull already summed is answered from a
-    per-engine memo instead: ``scope_rows`` only changes in the transaction that logs a change
-    in the scope, and a newer one always sorts after every change a finished reader saw, so
-    the same newest change (and horizon) means the same rows. Only for scopes with nothing
-    waiting above the watermark (see :func:`changed_above_watermark`)."""
+    With ``newest`` (:func:`newest_changes`) and ``horizon`` read in the same snapshot, a scope
+    whose newest change and horizon are the ones an earlier pull already summed is answered
+    from a per-engine memo instead: ``scope_rows`` only changes in the transaction that logs a
+    change in the scope, and a change committed later always sorts after every change a reader
+    below the watermark saw, so the same newest change (and horizon) means the same rows. Only
+    for scopes with nothing waiting above the watermark (see :func:`above_watermark`)."""
     scopes = list(scopes)
     if not scopes:
         return {}
     sums: dict[str, tuple[int, int]] = {}
     keys: dict[str, tuple[Any, ...]] = {}
-    memo = _memo(session) if watermark is not None else None
-    if memo is not None and watermark is not None:
-        for scope, newest in (await _newest_changes(session, scopes, watermark)).items():
-            keys[scope] = (scope, newest, horizon)
+    memo = _memo(session) if newest is not None else None
+    if memo is not None and newest is not None:
+        for scope in scopes:
+            keys[scope] = (scope, newest[scope], horizon)
             if (hit := memo.get(keys[scope])) is not None:
                 memo.move_to_end(keys[scope])
                 sums[scope] = hit
@@ -257,24 +290,6 @@ def _memo(session: AsyncSession) -> OrderedDict[tuple[Any, ...], tuple[int, int]
     if memo is None:
         memo = _MEMOS[pool] = OrderedDict()
     return memo
-
-
-async def _newest_changes(
-    session: AsyncSession, scopes: Sequence[str], watermark: Watermark
-) -> dict[str, tuple[int, int] | None]:
-    """Each scope's newest ``(tx, id)`` within the watermark: one index seek per scope."""
-    parts = []
-    for scope in scopes:
-        newest = (
-            select(ChangeLog.tx, ChangeLog.id)
-            .where(ChangeLog.scope == scope, _at_most(session, watermark.high))
-            .order_by(ChangeLog.tx.desc(), ChangeLog.id.desc())
-            .limit(1)
-            .subquery()
-        )
-        parts.append(select(literal(scope).label("scope"), newest.c.tx, newest.c.id))
-    found = {scope: (int(tx), int(id_)) for scope, tx, id_ in await session.execute(union_all(*parts))}
-    return {scope: found.get(scope) for scope in scopes}
 
 
 async def feed_horizon(session: AsyncSession) -> tuple[int, int] | None:

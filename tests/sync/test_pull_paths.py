@@ -12,7 +12,13 @@ from sqlalchemy import select, update
 
 from backend.catalog import PriceEntry
 from backend.changefeed import ChangeLog
-from backend.changefeed.reading import begin_snapshot, feed_horizon, scope_checksums
+from backend.changefeed.reading import (
+    above_watermark,
+    begin_snapshot,
+    feed_horizon,
+    newest_changes,
+    scope_checksums,
+)
 from backend.db import read_only, utcnow
 from backend.identity import User
 from backend.identity.service import load_actor
@@ -64,8 +70,10 @@ async def _checksums(session_factory, engine, user_id: str) -> tuple[dict, dict]
     async with session_factory(bind=read_only(engine)) as session:
         watermark = await begin_snapshot(session)
         scopes = sorted(await entitled_scopes(session, await load_actor(session, user_id, None)))
-        horizon = await feed_horizon(session)
-        memo = await scope_checksums(session, scopes, watermark=watermark, horizon=horizon)
+        assert watermark.horizon == await feed_horizon(session)
+        newest = await newest_changes(session, scopes)
+        assert not above_watermark(newest, watermark)
+        memo = await scope_checksums(session, scopes, newest=newest, horizon=watermark.horizon)
         plain = await scope_checksums(session, scopes)
         await session.commit()
     return memo, plain
