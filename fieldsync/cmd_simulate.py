@@ -40,6 +40,11 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="start a server of its own on a fresh SQLite file with the demo network (ignores --url)",
     )
+    cmd.add_argument(
+        "--database-url",
+        help="with --spawn: serve this (empty) database instead of a fresh SQLite file; it is "
+        "migrated and seeded first",
+    )
     cmd.add_argument("--json", action="store_true", help="print the final report as one JSON line on stdout")
     cmd.set_defaults(func=run)
 
@@ -62,10 +67,12 @@ def run(args: argparse.Namespace) -> int:
 
         with (
             tempfile.TemporaryDirectory(prefix="fieldsync-sim-") as tmp,
-            local_server(Path(tmp), fleet=config.phones) as server,
+            local_server(Path(tmp), args.database_url, fleet=config.phones) as server,
         ):
             config.url = server.url
             report = asyncio.run(simulate(config))
+            if not report.ok or any(e.startswith("HTTP 5") for e in report.tally.errors):
+                print("--- the spawned server's log (tail) ---\n" + server.log_tail(), file=sys.stderr)
     else:
         report = asyncio.run(simulate(config))
     print("\n" + report.render(), file=sys.stderr)

@@ -35,8 +35,12 @@ from backend.config import Settings
 from backend.db import new_id
 from backend.messaging import presence
 from backend.messaging import service as messaging
+from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
+
+#: Concurrent message writers on PostgreSQL (SQLite has one writer at a time anyway).
+WRITER_LANES = 4
 
 #: Conversation scopes are announced by their own events, not by pull hints.
 _NO_HINT_PREFIXES = ("conv:",)
@@ -73,6 +77,7 @@ class Hub(InitPlugin):
         )
         self.started = False
         self.sockets = 0
+        self.writer: SendWriter | None = None
 
     def name(self, channel: str) -> str:
         return self.prefix + channel
@@ -104,11 +109,15 @@ class Hub(InitPlugin):
         async with self.channels:
             previous = events.set_publisher(self.publish_committed)
             self.started = True
+            lanes = 1 if self.settings.is_sqlite else WRITER_LANES
+            self.writer = SendWriter(lambda: app.state.session_factory(), lanes)
+            self.writer.start()
             beat = asyncio.create_task(self._heartbeat(app))
             try:
                 yield
             finally:
                 self.started = False
+                await self.writer.stop()
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await beat

@@ -12,15 +12,18 @@ is commit order; the watermark is simply everything committed.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+import msgspec
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, or_, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
-from backend.db import is_postgres
+from backend.db import READ_ONLY, is_postgres
 
 # An id larger than any change's: ``(tx, MAX_ID)`` is "all of transaction tx and before".
 MAX_ID = 2**62
@@ -39,12 +42,14 @@ async def begin_snapshot(session: AsyncSession) -> Watermark:
     """Start a repeatable-read transaction on ``session`` and return its watermark.
 
     The session must not be in a transaction yet. Everything read on it afterwards (scopes,
-    changes, checksums, a client's applied seq) comes from this one snapshot.
+    changes, checksums, a client's applied seq) comes from this one snapshot, which cannot
+    write (on SQLite: a deferred read transaction that never waits for writers).
     """
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         limit = await pg_watermark(session)
         return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit)
+    await session.connection(execution_options={READ_ONLY: True})
     top = (await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0)))).scalar_one()
     return Watermark(high=(0, int(top)), tx_limit=None)
 
@@ -84,19 +89,40 @@ class FeedRow:
     entity_id: str
     op: str
     version: int
-    data: dict[str, Any] | None
+    # The row's JSON document, or with ``raw=True`` its JSON text as ``msgspec.Raw``.
+    data: dict[str, Any] | msgspec.Raw | None
 
 
-_COLUMNS = (
-    ChangeLog.tx,
-    ChangeLog.id,
-    ChangeLog.scope,
-    ChangeLog.entity,
-    ChangeLog.entity_id,
-    ChangeLog.op,
-    ChangeLog.version,
-    ChangeLog.data,
-)
+def _data(raw: bool) -> ColumnElement[Any]:
+    """The ``data`` column decoded, or as JSON text (a cast to text: no decoding on our side)."""
+    return cast(ChangeLog.data, Text).label("data") if raw else ChangeLog.data
+
+
+def _rows(result: Any, raw: bool) -> list[FeedRow]:
+    if not raw:
+        return [FeedRow(*row) for row in result]
+    # JSON ``null`` and SQL NULL both mean "no data": omitted from the change like before.
+    return [
+        FeedRow(*row[:7], None if row[7] is None or row[7] == "null" else msgspec.Raw(row[7]))
+        for row in result
+    ]
+
+
+def _after(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
+    """``(tx, id) > pos``. On SQLite ``tx`` is always 0, and the plain ``tx = 0 AND id > n``
+    keeps the index range on ``(scope, tx, id)`` (a row-value comparison scans the scope)."""
+    if is_postgres(session):
+        return tuple_(ChangeLog.tx, ChangeLog.id) > tuple_(pos[0], pos[1])
+    tx, id_ = pos
+    return and_(ChangeLog.tx == 0, ChangeLog.id > (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
+
+
+def _at_most(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
+    """``(tx, id) <= pos`` (see :func:`_after`)."""
+    if is_postgres(session):
+        return tuple_(ChangeLog.tx, ChangeLog.id) <= tuple_(pos[0], pos[1])
+    tx, id_ = pos
+    return and_(ChangeLog.tx == 0, ChangeLog.id <= (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
 
 
 async def read_changes(
@@ -104,27 +130,39 @@ async def read_changes(
     positions: dict[str, tuple[int, int]],
     watermark: Watermark,
     limit: int,
+    *,
+    raw: bool = False,
 ) -> list[FeedRow]:
-    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order."""
+    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order.
+
+    ``raw``: ``data`` as ``msgspec.Raw`` JSON text instead of a decoded document."""
     if not positions:
         return []
     by_position: dict[tuple[int, int], list[str]] = {}
     for scope, pos in positions.items():
         by_position.setdefault(pos, []).append(scope)
-    key = tuple_(ChangeLog.tx, ChangeLog.id)
     clauses = [
-        and_(ChangeLog.scope.in_(sorted(scopes)), key > tuple_(pos[0], pos[1]))
-        for pos, scopes in by_position.items()
+        and_(ChangeLog.scope.in_(sorted(scopes)), _after(session, pos)) for pos, scopes in by_position.items()
     ]
-    query = select(*_COLUMNS).where(or_(*clauses), key <= tuple_(*watermark.high))
+    columns = (
+        ChangeLog.tx,
+        ChangeLog.id,
+        ChangeLog.scope,
+        ChangeLog.entity,
+        ChangeLog.entity_id,
+        ChangeLog.op,
+        ChangeLog.version,
+        _data(raw),
+    )
+    query = select(*columns).where(or_(*clauses), _at_most(session, watermark.high))
     rows = await session.execute(query.order_by(ChangeLog.tx, ChangeLog.id).limit(limit))
-    return [FeedRow(*row) for row in rows]
+    return _rows(rows, raw)
 
 
 async def read_snapshot(
-    session: AsyncSession, scope: str, after: tuple[str, str], limit: int
+    session: AsyncSession, scope: str, after: tuple[str, str], limit: int, *, raw: bool = False
 ) -> list[FeedRow]:
-    """A page of what ``scope`` holds now, in (entity, id) order after ``after``."""
+    """A page of what ``scope`` holds now, in (entity, id) order after ``after`` (``raw``: as above)."""
     query = (
         select(
             ChangeLog.tx,
@@ -134,14 +172,14 @@ async def read_snapshot(
             ScopeRow.entity_id,
             ChangeLog.op,
             ScopeRow.version,
-            ChangeLog.data,
+            _data(raw),
         )
         .join(ChangeLog, ChangeLog.id == ScopeRow.change_id)
         .where(ScopeRow.scope == scope, tuple_(ScopeRow.entity, ScopeRow.entity_id) > tuple_(*after))
         .order_by(ScopeRow.entity, ScopeRow.entity_id)
         .limit(limit)
     )
-    return [FeedRow(*row) for row in await session.execute(query)]
+    return _rows(await session.execute(query), raw)
 
 
 async def changed_above_watermark(
@@ -162,17 +200,81 @@ async def changed_above_watermark(
     return set((await session.execute(query)).scalars())
 
 
-async def scope_checksums(session: AsyncSession, scopes: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(count, sum of row digests) of each scope, in one grouped aggregate."""
+async def scope_checksums(
+    session: AsyncSession,
+    scopes: Sequence[str],
+    *,
+    watermark: Watermark | None = None,
+    horizon: tuple[int, int] | None = None,
+) -> dict[str, tuple[int, int]]:
+    """(count, sum of row digests) of each scope, in one grouped aggregate.
+
+    With ``watermark`` (and the ``horizon`` read in the same snapshot), a scope whose newest
+    change and horizon are the ones an earlier pull already summed is answered from a
+    per-engine memo instead: ``scope_rows`` only changes in the transaction that logs a change
+    in the scope, and a newer one always sorts after every change a finished reader saw, so
+    the same newest change (and horizon) means the same rows. Only for scopes with nothing
+    waiting above the watermark (see :func:`changed_above_watermark`)."""
+    scopes = list(scopes)
     if not scopes:
         return {}
-    query = (
-        select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
-        .where(ScopeRow.scope.in_(list(scopes)))
-        .group_by(ScopeRow.scope)
-    )
-    found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
-    return {scope: found.get(scope, (0, 0)) for scope in scopes}
+    sums: dict[str, tuple[int, int]] = {}
+    keys: dict[str, tuple[Any, ...]] = {}
+    memo = _memo(session) if watermark is not None else None
+    if memo is not None and watermark is not None:
+        for scope, newest in (await _newest_changes(session, scopes, watermark)).items():
+            keys[scope] = (scope, newest, horizon)
+            if (hit := memo.get(keys[scope])) is not None:
+                memo.move_to_end(keys[scope])
+                sums[scope] = hit
+    missing = [s for s in scopes if s not in sums]
+    if missing:
+        query = (
+            select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
+            .where(ScopeRow.scope.in_(missing))
+            .group_by(ScopeRow.scope)
+        )
+        found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
+        for scope in missing:
+            sums[scope] = found.get(scope, (0, 0))
+            if memo is not None and scope in keys:
+                memo[keys[scope]] = sums[scope]
+        while memo is not None and len(memo) > CHECKSUM_MEMO_SIZE:
+            memo.popitem(last=False)
+    return {scope: sums[scope] for scope in scopes}
+
+
+CHECKSUM_MEMO_SIZE = 10_000
+_MEMOS: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], tuple[int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _memo(session: AsyncSession) -> OrderedDict[tuple[Any, ...], tuple[int, int]]:
+    """The checksum memo of the session's database (keyed by the engine's connection pool)."""
+    pool = session.get_bind().pool
+    memo = _MEMOS.get(pool)
+    if memo is None:
+        memo = _MEMOS[pool] = OrderedDict()
+    return memo
+
+
+async def _newest_changes(
+    session: AsyncSession, scopes: Sequence[str], watermark: Watermark
+) -> dict[str, tuple[int, int] | None]:
+    """Each scope's newest ``(tx, id)`` within the watermark: one index seek per scope."""
+    parts = []
+    for scope in scopes:
+        newest = (
+            select(ChangeLog.tx, ChangeLog.id)
+            .where(ChangeLog.scope == scope, _at_most(session, watermark.high))
+            .order_by(ChangeLog.tx.desc(), ChangeLog.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        parts.append(select(literal(scope).label("scope"), newest.c.tx, newest.c.id))
+    found = {scope: (int(tx), int(id_)) for scope, tx, id_ in await session.execute(union_all(*parts))}
+    return {scope: found.get(scope) for scope in scopes}
 
 
 async def feed_horizon(session: AsyncSession) -> tuple[int, int] | None:

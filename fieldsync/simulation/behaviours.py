@@ -9,8 +9,10 @@ to choose what to do and returns False when there is nothing to do (no products 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from backend.db import new_id, utcnow
 from fieldsync.simulation.phone import Phone
@@ -160,9 +162,24 @@ def confirm_or_ship(phone: Phone) -> bool:
     return True
 
 
-@behaviour("accept a delivery", roles=("inspector",), weight=4, needs=("acceptance.record",))
+@behaviour("accept a delivery", roles=("inspector",), weight=2, needs=("acceptance.record",))
 def accept_delivery(phone: Phone) -> bool:
     """Count each line of a delivery in transit: mostly all there, sometimes short or damaged."""
+    return _accept(phone, photo=False)
+
+
+@behaviour(
+    "accept a delivery, photo of the goods",
+    roles=("inspector",),
+    weight=2,
+    needs=("acceptance.record", "media.attach"),
+)
+def accept_with_photo(phone: Phone) -> bool:
+    """As above, with a photo of the goods named in the acceptance and attached once uploaded."""
+    return _accept(phone, photo=True)
+
+
+def _accept(phone: Phone, *, photo: bool) -> bool:
     in_transit = "AND json_extract(data, '$.state') = 'in_transit'"
     deliveries = phone.entities("delivery", limit=1, where=in_transit)
     if not deliveries:
@@ -183,15 +200,92 @@ def accept_delivery(phone: Phone) -> bool:
                 "damaged": damaged,
             }
         )
+    acceptance_id = new_id()
+    photos = [phone.take_photo("goods received")] if photo else []
     phone.queue(
         "acceptance.record",
         {
-            "id": new_id(),
+            "id": acceptance_id,
             "delivery_id": deliveries[0]["id"],
             "lines": counted,
+            "photo_sha256s": photos,
             "accepted_at": utcnow().isoformat(),
         },
     )
+    for sha256 in photos:  # the record names the photo at once; it is attached once uploaded
+        _attach(phone, sha256, "acceptance", acceptance_id)
+    return True
+
+
+def _attach(phone: Phone, sha256: str, record_type: str, record_id: str) -> None:
+    mutation_id = phone.queue(
+        "media.attach",
+        {"sha256": sha256, "record_type": record_type, "record_id": record_id, "kind": "photo"},
+        after_upload=sha256,
+    )
+    phone.attachments[mutation_id] = sha256
+
+
+def _answer(phone: Phone, question: dict[str, Any]) -> tuple[Any, list[str]]:
+    """A plausible answer to ``question`` and the photos taken for it."""
+    kind, rng = question["kind"], phone.rng
+    if kind == "yes_no":
+        return rng.random() < 0.8, []
+    if kind == "number":
+        low = math.ceil(question.get("min", 0))
+        return rng.randint(low, max(low, math.floor(question.get("max", low + 50)))), []
+    if kind == "single_choice":
+        return rng.choice(question["options"]), []
+    if kind == "multi_choice":
+        options = question["options"]
+        return rng.sample(options, rng.randint(1, len(options))), []
+    if kind == "text":
+        return f"seen by {phone.spec.username}"[: question.get("max_length", 2000)], []
+    if kind == "photo":
+        shots = [phone.take_photo(question["id"]) for _ in range(max(1, question.get("min_count", 1)))]
+        return shots, shots
+    raise ValueError(f"unknown question kind {kind!r}")
+
+
+@behaviour(
+    "inspect a shop, with photos",
+    roles=("field_staff", "inspector"),
+    weight=2,
+    needs=("inspection.start", "inspection.answer", "inspection.submit", "media.attach"),
+)
+def inspect_shop(phone: Phone) -> bool:
+    """Visit a terminal of the route with a current template: answer every question (photo
+    questions with photos), attach each photo once uploaded, and submit after the last one."""
+    route = _route(phone)
+    current = "AND json_extract(data, '$.is_current') = 1"
+    templates = phone.entities("inspection_template", limit=1, where=current)
+    if not route or not templates:
+        return False
+    template = templates[0]
+    inspection_id = new_id()
+    phone.queue(
+        "inspection.start",
+        {"id": inspection_id, "terminal_id": phone.rng.choice(route), "template_id": template["id"]},
+    )
+    photos: list[str] = []
+    for question in template["questions"]:
+        if not question.get("required", True) and phone.rng.random() < 0.5:
+            continue
+        value, shots = _answer(phone, question)
+        phone.queue(
+            "inspection.answer",
+            {
+                "inspection_id": inspection_id,
+                "question_id": question["id"],
+                "value": value,
+                "hlc": phone.hlc(),
+            },
+        )
+        photos += shots
+    for sha256 in photos:
+        _attach(phone, sha256, "inspection", inspection_id)
+    last_photo = photos[-1] if photos else None
+    phone.queue("inspection.submit", {"inspection_id": inspection_id}, after_upload=last_photo)
     return True
 
 

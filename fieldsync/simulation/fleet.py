@@ -1,8 +1,9 @@
 """The fleet: simulated people with phones, set up through the admin API of a running server.
 
 Each phone belongs to its own user (``sim-<role>-<n>``, created once and reused on later runs)
-in an organisation of the demo network that fits the role; field staff get a route of their
-distributor's terminals. Everything goes over HTTP, as an administrator would do it.
+in an organisation of the demo network that fits the role; field staff and inspectors get a
+route of their distributor's terminals, and their distributors a shop-visit checklist with a
+photo question. Everything goes over HTTP, as an administrator would do it.
 """
 
 from __future__ import annotations
@@ -121,6 +122,40 @@ class AdminApi:
                 return []
         return assigned
 
+    async def ensure_template(self, owner_id: str, title: str, questions: list[dict[str, Any]]) -> bool:
+        """Publish an inspection template owned by ``owner_id`` unless one titled ``title`` is
+        current already; False when the server has no templates (or refuses)."""
+        listed = await self.http.get(
+            "/inspection-templates", params={"owner_id": owner_id, "limit": 500}, headers=self.headers
+        )
+        if listed.status_code != 200:
+            return False
+        if any(t["title"] == title for t in listed.json()["items"]):
+            return True
+        created = await self.http.post(
+            "/inspection-templates",
+            json={"owner_id": owner_id, "title": title, "questions": questions},
+            headers=self.headers,
+        )
+        return created.status_code in (200, 201)
+
+
+# The checklist the fleet's reps and inspectors use at every shop of their distributor.
+VISIT_TITLE = "Shop visit with shelf photo (simulated)"
+VISIT_QUESTIONS: list[dict[str, Any]] = [
+    {"id": "clean", "kind": "yes_no", "text": "Shelf clean and tidy?"},
+    {"id": "facings", "kind": "number", "text": "Facings of ours", "min": 0, "max": 40, "pass_min": 4},
+    {
+        "id": "placement",
+        "kind": "single_choice",
+        "text": "Where is the shelf?",
+        "options": ["eye", "waist", "floor"],
+        "scores": {"eye": 1, "waist": 0.5},
+    },
+    {"id": "remarks", "kind": "text", "text": "Remarks", "required": False},
+    {"id": "shelf", "kind": "photo", "text": "Photo of the shelf", "min_count": 1, "weight": 2},
+]
+
 
 async def login(
     http: httpx.AsyncClient, username: str, password: str, client_id: str
@@ -170,7 +205,8 @@ async def enrol(
     concurrency: int = 4,
     route_size: int = 6,
 ) -> None:
-    """Make sure every phone's user exists, sign each phone in, and give field staff a route."""
+    """Make sure every phone's user exists, sign each phone in, give field staff and inspectors a
+    route, and publish the visit checklist for their distributors."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(spec: PhoneSpec) -> None:
@@ -183,13 +219,15 @@ async def enrol(
                 raise RuntimeError(f"{spec.username} cannot sign in: HTTP {status} {body}")
             spec.token = body["access_token"]
             spec.user_id = body.get("user_id") or body.get("user", {}).get("id", "")
-            if spec.role == "field_staff":
+            if spec.role in ("field_staff", "inspector"):
                 terminals = [t["id"] for t in net.terminals_of(spec.org_id)]
                 chosen = rng.sample(terminals, min(route_size, len(terminals)))
                 if spec.user_id:
                     spec.route = await admin.assign_route(spec, chosen)
 
     await asyncio.gather(*(one(s) for s in specs))
+    for org_id in sorted({s.org_id for s in specs if s.role in ("field_staff", "inspector")}):
+        await admin.ensure_template(org_id, VISIT_TITLE, VISIT_QUESTIONS)
     await open_conversations(http, specs)
 
 

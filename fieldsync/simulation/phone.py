@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 
 from fieldsync.simulation.fleet import PhoneSpec, login
+from fieldsync.simulation.photos import snapshot
 from fieldsync.simulation.report import Tally
-from sync.client import ReferenceClient, SyncHttpError
+from sync.client import ReferenceClient, SyncHttpError, UploadStats
 from sync.protocol import MSGPACK
 
 
@@ -26,6 +27,8 @@ class Habits:
     offline_s: tuple[float, float] = (2.0, 20.0)
     lost_reply_chance: float = 0.02  # per push, of the connection dropping after the server committed
     push_batch: int = 100
+    photo_chunk: int = 4096  # bytes per tus PATCH (a photo is 10–20 kB: a few chunks each)
+    dropped_chunk_chance: float = 0.05  # per chunk, of losing signal half-way through it
 
 
 class Phone:
@@ -56,6 +59,9 @@ class Phone:
         self.online = True
         self.offline_until = 0.0
         self.queued_ids: set[str] = set()
+        self.photos_taken: set[str] = set()
+        self.attachments: dict[str, str] = {}  # media.attach mutation id -> photo SHA-256
+        self._hlc_counter = 0
 
     # --- the replica, as behaviours see it ------------------------------------------------
 
@@ -75,22 +81,31 @@ class Phone:
             ).fetchone()[0]
         )
 
-    def queue(self, name: str, args: dict[str, Any]) -> str:
-        mutation_id = self.client.mutate(name, args)
+    def queue(self, name: str, args: dict[str, Any], *, after_upload: str | None = None) -> str:
+        """Queue a mutation; with ``after_upload`` it is pushed once that photo is uploaded."""
+        mutation_id = self.client.mutate(name, args, after_upload=after_upload)
         self.queued_ids.add(mutation_id)
         self.tally.queued[name] += 1
         return mutation_id
 
+    def take_photo(self, what: str) -> str:
+        """Take a photo (kept on the phone until uploaded); returns its SHA-256."""
+        sha256 = self.client.add_photo(snapshot(self.rng, f"{self.spec.client_id} {what}"))
+        self.photos_taken.add(sha256)
+        self.tally.photos["taken"] += 1
+        return sha256
+
+    def hlc(self) -> str:
+        """A hybrid logical clock stamp for an answer: wall ms, a counter, this phone."""
+        self._hlc_counter += 1
+        return f"{int(time.time() * 1000)}:{self._hlc_counter}:{self.spec.client_id}"
+
     # --- the network -----------------------------------------------------------------------
 
     def _toggle_signal(self) -> None:
-        now = time.monotonic()
         if self.online and self.rng.random() < self.habits.offline_chance:
-            self.online = False
-            self.offline_until = now + self.rng.uniform(*self.habits.offline_s)
-            self.tally.online -= 1
-            self.tally.events["went offline"] += 1
-        elif not self.online and now >= self.offline_until:
+            self._lose_signal()
+        elif not self.online and time.monotonic() >= self.offline_until:
             self.online = True
             self.tally.online += 1
             self.tally.events["came back online"] += 1
@@ -102,10 +117,39 @@ class Phone:
             self.client.headers["Authorization"] = f"Bearer {self.spec.token}"
             self.tally.events["signed in again"] += 1
 
+    def _drop_chunk(self) -> bool:
+        return self.rng.random() < self.habits.dropped_chunk_chance
+
+    def _lose_signal(self) -> None:
+        if self.online:
+            self.online = False
+            self.offline_until = time.monotonic() + self.rng.uniform(*self.habits.offline_s)
+            self.tally.online -= 1
+            self.tally.events["went offline"] += 1
+
+    def _count_uploads(self, stats: UploadStats) -> None:
+        photos = self.tally.photos
+        photos["uploaded"] += stats.finished
+        photos["bytes uploaded"] += stats.bytes_sent
+        photos["chunks"] += stats.chunks
+        photos["resumed"] += stats.resumed
+        photos["connections dropped mid-chunk"] += stats.dropped
+        photos["offset mismatches"] += stats.offset_mismatches
+        for code, n in stats.refused.items():
+            photos[f"refused {code}"] += n
+
     async def sync(self, *, reliable: bool = False) -> bool:
-        """Push the outbox in batches, then pull. ``reliable`` turns off lost replies. True on success."""
+        """Upload pending photos, push the outbox in batches, then pull. ``reliable`` turns off lost
+        replies and dropped connections. True on success."""
         try:
-            while self.client.outbox():
+            stats = await self.client.upload_pending(
+                chunk_size=self.habits.photo_chunk, drop=None if reliable else self._drop_chunk
+            )
+            self._count_uploads(stats)
+            if stats.dropped:
+                self._lose_signal()
+                return False
+            while self.client.ready(1):
                 pending = {i: n for _s, i, n in self.client.outbox()[: self.habits.push_batch]}
                 lose = not reliable and self.rng.random() < self.habits.lost_reply_chance
                 started = time.perf_counter()

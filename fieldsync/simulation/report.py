@@ -25,7 +25,9 @@ class Tally:
     conflicts: Counter[str] = field(default_factory=Counter)  # "name: code" -> count
     rejections: Counter[str] = field(default_factory=Counter)  # code -> count
     errors: Counter[str] = field(default_factory=Counter)  # transport or HTTP failures by kind
-    events: Counter[str] = field(default_factory=Counter)  # pushes, pulls, offline, lost replies, photos…
+    events: Counter[str] = field(default_factory=Counter)  # pushes, pulls, offline, lost replies…
+    by_name: Counter[str] = field(default_factory=Counter)  # "mutation name: status" -> count
+    photos: Counter[str] = field(default_factory=Counter)  # taken, uploaded, bytes, resumed, dropped…
     pulled_changes: int = 0
     push_latency_s: list[float] = field(default_factory=list)
     pull_latency_s: list[float] = field(default_factory=list)
@@ -40,6 +42,7 @@ class Tally:
                 continue
             self.statuses[r.status] += 1
             name = names.get(r.id, "?")
+            self.by_name[f"{name}: {status}"] += 1
             if status == "conflict":
                 self.conflicts[f"{name}: {r.code or 'conflict'}"] += 1
             elif status == "rejected" and r.status != "duplicate":
@@ -75,6 +78,21 @@ class Convergence:
 
 
 @dataclass
+class PhotoCheck:
+    """Photos the phones attached (``media.attach`` applied), fetched back from the server."""
+
+    attached: int = 0
+    differences: list[str] = field(default_factory=list)
+    # the photos whose original the server serves with the phone's bytes (same SHA-256)
+    verified_hashes: set[str] = field(default_factory=set)
+    verified: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.verified == self.attached
+
+
+@dataclass
 class Report:
     tally: Tally
     convergence: Convergence
@@ -85,10 +103,23 @@ class Report:
     outbox_left: int
     # (username, client_id) -> {mutation id: final status}, for checks against the database.
     acknowledged: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    photo_check: PhotoCheck = field(default_factory=PhotoCheck)
 
     @property
     def ok(self) -> bool:
-        return self.convergence.ok and not self.lost and self.outbox_left == 0
+        return self.convergence.ok and not self.lost and self.outbox_left == 0 and self.photo_check.ok
+
+    def photos(self) -> dict[str, int]:
+        """Photo figures: taken, uploaded, bytes, resumed…, and what became of the attachments."""
+        by_name = self.tally.by_name
+        return {
+            **self.tally.photos,
+            "inspections submitted": by_name["inspection.submit: applied"],
+            "attachments applied": by_name["media.attach: applied"],
+            "attachments rejected": by_name["media.attach: rejected"],
+            "attached photos verified": self.photo_check.verified,
+            "attached photos": self.photo_check.attached,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         t = self.tally
@@ -104,6 +135,9 @@ class Report:
             "errors": dict(t.errors),
             "events": dict(t.events),
             "pulled_changes": t.pulled_changes,
+            "by_mutation": dict(t.by_name),
+            "photos": self.photos(),
+            "photo_differences": self.photo_check.differences[:10],
             "push_p50_ms": round(_pct(t.push_latency_s, 50) * 1000, 1),
             "push_p99_ms": round(_pct(t.push_latency_s, 99) * 1000, 1),
             "pull_p50_ms": round(_pct(t.pull_latency_s, 50) * 1000, 1),
@@ -139,6 +173,7 @@ class Report:
         lines.append("  conflicts by kind  " + (_counts(self.tally.conflicts) or "none"))
         lines.append("  rejections by code " + (_counts(self.tally.rejections) or "none"))
         lines.append("  events             " + (_counts(self.tally.events) or "none"))
+        lines.append("  photos             " + ", ".join(f"{k} {v:,}" for k, v in self.photos().items()))
         if self.tally.errors:
             lines.append("  errors             " + _counts(self.tally.errors))
         lines.append(
@@ -151,6 +186,11 @@ class Report:
             f"({c.users_checked} users, {c.rows_compared:,} rows compared)"
         )
         lines.extend(f"    ! {diff}" for diff in c.differences[:10])
+        p = self.photo_check
+        lines.append(
+            f"  attached photos    {p.verified}/{p.attached} served by the server with the phone's bytes"
+        )
+        lines.extend(f"    ! {diff}" for diff in p.differences[:10])
         return "\n".join(lines)
 
 

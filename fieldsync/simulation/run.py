@@ -1,18 +1,21 @@
 """A day in the field against a running server, then the checks that say whether it went right.
 
-1. Enrol the fleet (users, devices, routes) through the admin API.
-2. Every phone acts on its habits — queue mutations, drop out of signal, come back, push, pull —
-   until the time is up; phones start staggered over the first tenth of the run.
+1. Enrol the fleet (users, devices, routes, a visit checklist) through the admin API.
+2. Every phone acts on its habits — queue mutations, take photos, drop out of signal (also
+   half-way through a photo's chunk), come back, upload (resuming), push, pull — until the time
+   is up; phones start staggered over the first tenth of the run.
 3. End of day: every phone comes back online, pushes what is left and pulls until caught up,
    twice (so each sees what the others pushed last).
 4. Checks: no queued mutation lost (each has a result or waits in the outbox — which must be
    empty), and every phone's replica equals the server's view of its user's scopes, taken by
-   a fresh pull from an empty replica.
+   a fresh pull from an empty replica (inspections and their answers, which name the photos,
+   included); every photo a phone attached is served back by the server with the phone's bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import sys
 import time
@@ -25,7 +28,7 @@ import httpx
 from fieldsync.simulation.behaviours import Playbook
 from fieldsync.simulation.fleet import DEMO_PASSWORD, AdminApi, enrol, login, plan
 from fieldsync.simulation.phone import Habits, Phone
-from fieldsync.simulation.report import Convergence, Report, Tally
+from fieldsync.simulation.report import Convergence, PhotoCheck, Report, Tally
 from sync.client import ReferenceClient
 from sync.protocol import MSGPACK
 
@@ -107,6 +110,7 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
             shower.cancel()
         seconds = time.monotonic() - tally.started
         convergence = await check_convergence(http, phones)
+        photo_check = await check_photos(http, phones)
         lost = [i for p in phones for i in p.lost_mutations()]
         report = Report(
             tally=tally,
@@ -116,6 +120,7 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
             acknowledged_ids=sum(len(p.queued_ids & set(p.client.results())) for p in phones),
             lost=lost,
             outbox_left=sum(len(p.client.outbox()) for p in phones),
+            photo_check=photo_check,
             acknowledged={
                 (p.spec.username, p.spec.client_id): {i: r["status"] for i, r in p.client.results().items()}
                 for p in phones
@@ -180,3 +185,43 @@ async def check_convergence(
 
     await asyncio.gather(*(one(u, g) for u, g in by_user.items()))
     return result
+
+
+async def check_photos(http: httpx.AsyncClient, phones: list[Phone], concurrency: int = 8) -> PhotoCheck:
+    """Each photo a phone attached, fetched back as that phone's user: its metadata answers and its
+    original hashes to the photo's SHA-256, which is the SHA-256 of the bytes the phone took."""
+    check = PhotoCheck()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(phone: Phone, sha256: str) -> None:
+        async with gate:
+            headers = dict(phone.client.headers)
+            meta = await http.get(f"/media/photos/{sha256}", headers=headers)
+            original = await http.get(f"/media/photos/{sha256}/original", headers=headers)
+        taken = hashlib.sha256(phone.client.photo(sha256)).hexdigest()
+        served = hashlib.sha256(original.content).hexdigest()
+        problem = None
+        if meta.status_code != 200 or original.status_code != 200:
+            problem = f"HTTP {meta.status_code} (metadata), {original.status_code} (original)"
+        elif not (taken == sha256 == served):
+            problem = f"served bytes hash to {served}, the phone's to {taken}"
+        elif meta.json().get("byte_size") != len(original.content):
+            problem = (
+                f"metadata says {meta.json().get('byte_size')} bytes, the original {len(original.content)}"
+            )
+        if problem:
+            check.differences.append(f"{phone.spec.client_id} photo {sha256[:12]}…: {problem}")
+        else:
+            check.verified += 1
+            check.verified_hashes.add(sha256)
+
+    jobs = []
+    for phone in phones:
+        results = phone.client.results()
+        attached = {
+            sha for mid, sha in phone.attachments.items() if results.get(mid, {}).get("status") == "applied"
+        }
+        jobs += [one(phone, sha) for sha in sorted(attached)]
+    check.attached = len(jobs)
+    await asyncio.gather(*jobs)
+    return check

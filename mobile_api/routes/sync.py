@@ -19,6 +19,8 @@ from backend.changefeed.reading import begin_snapshot
 from backend.config import Settings
 from backend.db import is_transient_error
 from backend.identity import Actor
+from backend.identity.service import load_actor
+from mobile_api.auth import token_subject
 from sync import protocol as p
 from sync.mutations import argument_schemas
 from sync.pull import DEFAULT_LIMIT, pull
@@ -60,15 +62,20 @@ async def push_route(
 async def pull_route(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    actor: Actor,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
     client_id: str | None = None,
     resync: str | None = None,
 ) -> Response[bytes]:
-    """Changes in the caller's scopes since ``cursor``, read in one snapshot."""
-    await db_session.commit()  # end the transaction that loaded the actor; the snapshot starts now
+    """Changes in the caller's scopes since ``cursor``, read in one snapshot.
+
+    The caller (token, user and device not revoked) is checked inside that snapshot, so a pull
+    is one read-only transaction."""
+    user_id, device_id = token_subject(request)
     watermark = await begin_snapshot(db_session)
+    actor = await load_actor(db_session, user_id, device_id)
+    request.state.actor = actor
+    msgpack = p.is_msgpack(request.headers.get("accept"))
     page = await pull(
         db_session,
         actor,
@@ -77,8 +84,10 @@ async def pull_route(
         limit=limit,
         client_id=client_id,
         resync=frozenset(s for s in (resync or "").split(",") if s),
+        raw_json=not msgpack,
     )
-    return _reply(request, page)
+    media_type = p.MSGPACK if msgpack else p.JSON
+    return Response(p.encode(page, media_type), media_type=media_type)
 
 
 @get("/sync/v1/schema")
