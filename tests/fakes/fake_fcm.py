@@ -136,6 +136,7 @@ class FakeFcm:
 
     prefix_rules: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_RULES))
     token_lifetime_s: int = 3600
+    latency_s: float = 0.0  # added before every messages:send answer, like a network round trip
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -217,6 +218,7 @@ class FakeFcm:
             self.token_grants: list[dict[str, Any]] = []  # verified assertion claims
             self.token_rejections: list[str] = []
             self.send_requests = 0
+            self.connections = 0  # TCP connections accepted (keep-alive reuse shows as few)
             self.auth_failures = 0
             self.attempts: list[Attempt] = []
             self.messages: list[dict[str, Any]] = []  # accepted: {"project", "name", "message", ...}
@@ -296,6 +298,8 @@ class FakeFcm:
                 return _google_error(
                     403, "PERMISSION_DENIED", "Permission 'cloudmessaging.messages.create' denied"
                 )
+        if self.latency_s:
+            time.sleep(self.latency_s)
         try:
             body = json.loads(raw)
             message = body["message"]
@@ -377,6 +381,12 @@ class _Handler(BaseHTTPRequestHandler):
     # connection otherwise meet the client's delayed ACK (Nagle), ~40 ms per request.
     disable_nagle_algorithm = True
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        fake = self.server.fake
+        with fake._lock:
+            fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
