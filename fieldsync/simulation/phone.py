@@ -68,10 +68,15 @@ class Phone:
     def entities(
         self, entity: str, *, limit: int = 50, where: str = "", params: tuple[Any, ...] = ()
     ) -> list[dict]:
-        """A random sample of live rows of ``entity`` in the replica (their data)."""
+        """A random sample of live rows of ``entity`` in the replica (their data), each row once
+        (a row in several of the phone's scopes — a delivery to a terminal on the route is also
+        the distributor's — is held once per scope)."""
         import json
 
-        query = f"SELECT data FROM rows WHERE entity = ? AND deleted = 0 {where} ORDER BY random() LIMIT ?"
+        query = (
+            f"SELECT data FROM rows WHERE entity = ? AND deleted = 0 {where} "
+            "GROUP BY id ORDER BY random() LIMIT ?"
+        )
         return [json.loads(d) for (d,) in self.client.db.execute(query, (entity, *params, limit))]
 
     def count(self, entity: str) -> int:

@@ -68,8 +68,8 @@ async def test_a_short_day_converges_and_loses_nothing(
     # connection dropped mid-chunk) and attached; each stored original hashes to its name.
     photos = report.photos()
     assert photos["inspections submitted"] > 0 and photos["attachments applied"] > 0, report.render()
-    assert photos["connections dropped mid-chunk"] > 0, report.render()
-    assert photos["resumed"] == photos["connections dropped mid-chunk"], report.render()
+    # every dropped upload resumed (HEAD) later; a transient 503 mid-upload also resumes
+    assert photos["resumed"] >= photos["connections dropped mid-chunk"] > 0, report.render()
     assert report.photo_check.verified_hashes and report.photo_check.verified_hashes <= attached
     originals = tmp_path / "server" / "var" / "media" / "originals"
     for sha256 in attached:
