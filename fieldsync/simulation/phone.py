@@ -29,6 +29,7 @@ class Habits:
     push_batch: int = 100
     photo_chunk: int = 4096  # bytes per tus PATCH (a photo is 10–20 kB: a few chunks each)
     dropped_chunk_chance: float = 0.05  # per chunk, of losing signal half-way through it
+    min_actions: int = 0  # a phone acts at least this often, even past the end of the day
 
 
 class Phone:
@@ -193,10 +194,12 @@ class Phone:
     # --- a day ------------------------------------------------------------------------------
 
     async def run(self, until: float, act: Callable[[Phone], None], start_delay: float = 0.0) -> None:
-        """Act and sync until ``until`` (monotonic seconds)."""
+        """Act and sync until ``until`` (monotonic seconds) and at least ``min_actions`` times."""
         await asyncio.sleep(start_delay)
         await self.sync()  # first start: the initial pull
-        while time.monotonic() < until:
+        actions = 0
+        while time.monotonic() < until or actions < self.habits.min_actions:
+            actions += 1
             await asyncio.sleep(self.rng.expovariate(1.0 / self.habits.think_s))
             self._toggle_signal()
             try:

@@ -44,6 +44,7 @@ class SimulationConfig:
     habits: Habits = field(default_factory=Habits)
     progress_every_s: float = 2.0
     prefix: str = "sim"
+    weights: dict[str, int] = field(default_factory=dict)  # behaviour name -> weight override
 
 
 Progress = Callable[[str], None]
@@ -71,7 +72,7 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
         if status != 200:
             raise RuntimeError(f"cannot sign in as {config.admin_username}: HTTP {status} {body}")
         admin = AdminApi(http, body["access_token"])
-        playbook = Playbook(await available_mutations(http, body["access_token"]))
+        playbook = Playbook(await available_mutations(http, body["access_token"]), config.weights)
         if progress:
             progress(f"behaviours the server supports: {', '.join(playbook.names()) or 'none'}\n")
         net = await admin.organisations()
