@@ -377,15 +377,20 @@ class ReferenceClient:
             self.db.execute(f"UPDATE uploads SET {sets} WHERE sha256 = ?", (*values.values(), sha256))
 
     async def upload_pending(
-        self, *, chunk_size: int = 256 * 1024, drop: Callable[[], bool] | None = None
+        self,
+        *,
+        chunk_size: int = 256 * 1024,
+        drop: Callable[[], bool] | None = None,
+        stats: UploadStats | None = None,
     ) -> UploadStats:
         """Send every unfinished photo over tus, resuming each where the server has it.
 
         ``drop()`` is asked before each chunk; True simulates a connection lost half-way through
         it: the chunk goes without a checksum (so the server keeps what arrived), the request
         dies, and this returns at once with ``dropped`` set — the next call resumes (``HEAD``).
+        ``stats`` (filled in as it goes) keeps the counts when an HTTP error ends the call.
         """
-        stats = UploadStats()
+        stats = stats if stats is not None else UploadStats()
         pending = self.db.execute(
             "SELECT sha256, data, filetype, location FROM uploads WHERE state = 'pending' ORDER BY rowid"
         ).fetchall()

@@ -116,7 +116,7 @@ class Phone:
             self.tally.online += 1
             self.tally.events["came back online"] += 1
 
-    async def _relogin(self) -> None:
+    async def sign_in_again(self) -> None:
         status, body = await login(self.http, self.spec.username, self.password, self.spec.client_id)
         if status == 200:
             self.spec.token = body["access_token"]
@@ -148,10 +148,15 @@ class Phone:
         """Upload pending photos, push the outbox in batches, then pull. ``reliable`` turns off lost
         replies and dropped connections. True on success."""
         try:
-            stats = await self.client.upload_pending(
-                chunk_size=self.habits.photo_chunk, drop=None if reliable else self._drop_chunk
-            )
-            self._count_uploads(stats)
+            stats = UploadStats()
+            try:
+                await self.client.upload_pending(
+                    chunk_size=self.habits.photo_chunk,
+                    drop=None if reliable else self._drop_chunk,
+                    stats=stats,
+                )
+            finally:
+                self._count_uploads(stats)
             if stats.dropped:
                 self._lose_signal()
                 return False
@@ -185,7 +190,7 @@ class Phone:
             code = exc.body.get("code") if isinstance(exc.body, dict) else None
             self.tally.errors[f"HTTP {exc.status} {code or ''}".strip()] += 1
             if exc.status == 401:
-                await self._relogin()
+                await self.sign_in_again()
             return False
         except httpx.HTTPError as exc:
             self.tally.errors[f"transport {type(exc).__name__}"] += 1
