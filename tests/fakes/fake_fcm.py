@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import secrets
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -421,10 +425,7 @@ class FakeFcmProcess:
     """A :class:`FakeFcm` in a child process (``python -m tests.fakes.fake_fcm DIR``), so it has
     its own GIL as Google's endpoint would; trusts a fresh service account at :attr:`service_account`."""
 
-    def __init__(self, workdir: Path, *, timeout: float = 60.0) -> None:
-        import subprocess
-        import sys
-
+    def __init__(self, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         root = Path(__file__).resolve().parent.parent.parent
         self.proc = subprocess.Popen(
@@ -443,8 +444,6 @@ class FakeFcmProcess:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the fake has used so far."""
-        import os
-
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -461,8 +460,6 @@ class FakeFcmProcess:
 
 
 def _serve_forever(workdir: Path) -> None:
-    import shutil
-
     fake = FakeFcm().start()
     shutil.copy(fake.service_account(workdir), workdir / "service-account.json")
     print(fake.base_url, flush=True)
@@ -470,6 +467,4 @@ def _serve_forever(workdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     _serve_forever(Path(sys.argv[1]))
