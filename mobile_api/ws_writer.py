@@ -119,4 +119,7 @@ class SendWriter:
                         out.append((await messaging.send_messages(session, [request]))[0])
                 except DomainError as exc:
                     out.append(exc)
+                except Exception:  # its savepoint is rolled back; the others go on
+                    log.exception("storing a send failed")
+                    out.append(Busy("the message was not stored; send it again"))
         return out

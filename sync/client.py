@@ -193,13 +193,17 @@ class ReferenceClient:
             headers["Content-Type"] = self.media_type
         return headers
 
+    @staticmethod
+    def _error(response: Any) -> SyncHttpError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        return SyncHttpError(response.status_code, body)
+
     def _decode(self, response: Any, type_: Any) -> Any:
         if response.status_code != 200:
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-            raise SyncHttpError(response.status_code, body)
+            raise self._error(response)
         if p.is_msgpack(response.headers.get("content-type")):
             return msgspec.msgpack.decode(response.content, type=type_)
         return msgspec.json.decode(response.content, type=type_)
@@ -373,15 +377,20 @@ class ReferenceClient:
             self.db.execute(f"UPDATE uploads SET {sets} WHERE sha256 = ?", (*values.values(), sha256))
 
     async def upload_pending(
-        self, *, chunk_size: int = 256 * 1024, drop: Callable[[], bool] | None = None
+        self,
+        *,
+        chunk_size: int = 256 * 1024,
+        drop: Callable[[], bool] | None = None,
+        stats: UploadStats | None = None,
     ) -> UploadStats:
         """Send every unfinished photo over tus, resuming each where the server has it.
 
         ``drop()`` is asked before each chunk; True simulates a connection lost half-way through
         it: the chunk goes without a checksum (so the server keeps what arrived), the request
         dies, and this returns at once with ``dropped`` set — the next call resumes (``HEAD``).
+        ``stats`` (filled in as it goes) keeps the counts when an HTTP error ends the call.
         """
-        stats = UploadStats()
+        stats = stats if stats is not None else UploadStats()
         pending = self.db.execute(
             "SELECT sha256, data, filetype, location FROM uploads WHERE state = 'pending' ORDER BY rowid"
         ).fetchall()
@@ -410,7 +419,7 @@ class ReferenceClient:
             elif head.status_code in (404, 410):  # expired or refused: start again
                 location = None
             else:
-                raise SyncHttpError(head.status_code, head.text)
+                raise self._error(head)
         if location is None:
             meta = "filetype " + base64.b64encode(filetype.encode()).decode()
             created = await self.http.post(
@@ -457,7 +466,7 @@ class ReferenceClient:
             elif reply.status_code in _TUS_FINAL:
                 return self._refused(stats, sha256, reply)
             elif reply.status_code != 460:  # 460: checksum mismatch, nothing kept: send it again
-                raise SyncHttpError(reply.status_code, reply.text)
+                raise self._error(reply)
         if offset >= len(data):
             self._set_upload(sha256, state="done")
             stats.finished += 1
@@ -465,7 +474,7 @@ class ReferenceClient:
 
     def _refused(self, stats: UploadStats, sha256: str, response: Any) -> bool:
         if response.status_code not in _TUS_FINAL:
-            raise SyncHttpError(response.status_code, response.text)
+            raise self._error(response)
         try:
             code = response.json().get("code", str(response.status_code))
         except ValueError:

@@ -35,7 +35,7 @@ from sync import protocol as p
 from sync.errors import BatchTooLarge, ProtocolTooOld
 from sync.mutations import REGISTRY, MutationContext
 from sync.mutations.registry import Mutation
-from sync.push_guard import Replay, WriteGuard
+from sync.push_guard import Replay, WriteGuard, lock_in_order
 from sync.ratelimit import check_push_rate
 
 log = logging.getLogger("fieldsync.sync")
@@ -81,6 +81,7 @@ async def apply_admitted_batch(
     open_batch_cache(session)
     buffer_changes(session)
     try:
+        await lock_in_order(session, _lock_names(ordered, client.last_seq, by_id, by_seq))
         results, fresh, last_seq, expected_seq = await _apply_batch(
             session, actor, settings, request.client_id, ordered, client.last_seq, by_id, by_seq
         )
@@ -253,6 +254,23 @@ def _duplicate(m: p.MutationIn, stored: dict[str, Any] | None) -> p.MutationResu
         data=stored["data"],
         original_status=stored["status"],
     )
+
+
+def _lock_names(
+    ordered: list[p.MutationIn],
+    last_seq: int,
+    by_id: dict[str, dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+) -> list[str]:
+    """What the batch's new mutations will lock, as their specs name it."""
+    names = []
+    for m in ordered:
+        spec = REGISTRY.get(m.name)
+        if spec is None or spec.lock_key is None or m.seq <= last_seq or m.id in by_id or m.seq in by_seq:
+            continue
+        if (name := spec.lock_key(m.args)) is not None:
+            names.append(name)
+    return names
 
 
 def _prepare(

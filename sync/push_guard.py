@@ -11,12 +11,15 @@ leaves no trace and never blocks the rest.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import is_postgres
 from backend.events import _EVENTS_KEY
 
 _WRITES = ("insert", "update", "delete", "replace", "merge")
@@ -59,3 +62,25 @@ class WriteGuard:
             and not sync.deleted
             and not sync.dirty
         )
+
+
+# ``OFFSET 0`` keeps the sorted subquery from being flattened: the locks are taken in key order.
+_LOCK_IN_ORDER = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1 OFFSET 0) AS sorted_keys"
+)
+
+
+def _lock_id(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def lock_in_order(session: AsyncSession, names: Iterable[str]) -> None:
+    """On PostgreSQL, take a transaction-scoped advisory lock per name, in one global order.
+
+    A batch that will lock rows named by its mutations (say, stock levels) takes these first:
+    two batches touching the same rows then queue, whatever order their mutations come in,
+    instead of deadlocking. SQLite serialises writers already; nothing to do there."""
+    keys = sorted({_lock_id(n) for n in names})
+    if keys and is_postgres(session):
+        await session.execute(_LOCK_IN_ORDER, {"keys": keys})

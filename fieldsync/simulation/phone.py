@@ -29,6 +29,7 @@ class Habits:
     push_batch: int = 100
     photo_chunk: int = 4096  # bytes per tus PATCH (a photo is 10–20 kB: a few chunks each)
     dropped_chunk_chance: float = 0.05  # per chunk, of losing signal half-way through it
+    min_actions: int = 0  # a phone acts at least this often, even past the end of the day
 
 
 class Phone:
@@ -68,10 +69,15 @@ class Phone:
     def entities(
         self, entity: str, *, limit: int = 50, where: str = "", params: tuple[Any, ...] = ()
     ) -> list[dict]:
-        """A random sample of live rows of ``entity`` in the replica (their data)."""
+        """A random sample of live rows of ``entity`` in the replica (their data), each row once
+        (a row in several of the phone's scopes — a delivery to a terminal on the route is also
+        the distributor's — is held once per scope)."""
         import json
 
-        query = f"SELECT data FROM rows WHERE entity = ? AND deleted = 0 {where} ORDER BY random() LIMIT ?"
+        query = (
+            f"SELECT data FROM rows WHERE entity = ? AND deleted = 0 {where} "
+            "GROUP BY id ORDER BY random() LIMIT ?"
+        )
         return [json.loads(d) for (d,) in self.client.db.execute(query, (entity, *params, limit))]
 
     def count(self, entity: str) -> int:
@@ -110,7 +116,7 @@ class Phone:
             self.tally.online += 1
             self.tally.events["came back online"] += 1
 
-    async def _relogin(self) -> None:
+    async def sign_in_again(self) -> None:
         status, body = await login(self.http, self.spec.username, self.password, self.spec.client_id)
         if status == 200:
             self.spec.token = body["access_token"]
@@ -142,10 +148,15 @@ class Phone:
         """Upload pending photos, push the outbox in batches, then pull. ``reliable`` turns off lost
         replies and dropped connections. True on success."""
         try:
-            stats = await self.client.upload_pending(
-                chunk_size=self.habits.photo_chunk, drop=None if reliable else self._drop_chunk
-            )
-            self._count_uploads(stats)
+            stats = UploadStats()
+            try:
+                await self.client.upload_pending(
+                    chunk_size=self.habits.photo_chunk,
+                    drop=None if reliable else self._drop_chunk,
+                    stats=stats,
+                )
+            finally:
+                self._count_uploads(stats)
             if stats.dropped:
                 self._lose_signal()
                 return False
@@ -179,7 +190,7 @@ class Phone:
             code = exc.body.get("code") if isinstance(exc.body, dict) else None
             self.tally.errors[f"HTTP {exc.status} {code or ''}".strip()] += 1
             if exc.status == 401:
-                await self._relogin()
+                await self.sign_in_again()
             return False
         except httpx.HTTPError as exc:
             self.tally.errors[f"transport {type(exc).__name__}"] += 1
@@ -188,10 +199,12 @@ class Phone:
     # --- a day ------------------------------------------------------------------------------
 
     async def run(self, until: float, act: Callable[[Phone], None], start_delay: float = 0.0) -> None:
-        """Act and sync until ``until`` (monotonic seconds)."""
+        """Act and sync until ``until`` (monotonic seconds) and at least ``min_actions`` times."""
         await asyncio.sleep(start_delay)
         await self.sync()  # first start: the initial pull
-        while time.monotonic() < until:
+        actions = 0
+        while time.monotonic() < until or actions < self.habits.min_actions:
+            actions += 1
             await asyncio.sleep(self.rng.expovariate(1.0 / self.habits.think_s))
             self._toggle_signal()
             try:

@@ -29,7 +29,7 @@ from fieldsync.simulation.behaviours import Playbook
 from fieldsync.simulation.fleet import DEMO_PASSWORD, AdminApi, enrol, login, plan
 from fieldsync.simulation.phone import Habits, Phone
 from fieldsync.simulation.report import Convergence, PhotoCheck, Report, Tally
-from sync.client import ReferenceClient
+from sync.client import ReferenceClient, SyncHttpError
 from sync.protocol import MSGPACK
 
 
@@ -44,6 +44,7 @@ class SimulationConfig:
     habits: Habits = field(default_factory=Habits)
     progress_every_s: float = 2.0
     prefix: str = "sim"
+    weights: dict[str, int] = field(default_factory=dict)  # behaviour name -> weight override
 
 
 Progress = Callable[[str], None]
@@ -71,7 +72,7 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
         if status != 200:
             raise RuntimeError(f"cannot sign in as {config.admin_username}: HTTP {status} {body}")
         admin = AdminApi(http, body["access_token"])
-        playbook = Playbook(await available_mutations(http, body["access_token"]))
+        playbook = Playbook(await available_mutations(http, body["access_token"]), config.weights)
         if progress:
             progress(f"behaviours the server supports: {', '.join(playbook.names()) or 'none'}\n")
         net = await admin.organisations()
@@ -161,17 +162,23 @@ async def check_convergence(
     async def one(username: str, group: list[Phone]) -> None:
         async with gate:
             first = group[0]
-            fresh = ReferenceClient(
-                http,
-                client_id=f"{first.spec.client_id}-verify",
-                headers=dict(first.client.headers),
-                media_type=MSGPACK,
-            )
-            try:
-                await fresh.pull(limit=1000)
-                server_rows = fresh.rows()
-            finally:
-                fresh.close()
+            for attempt in range(2):  # a long day outlives access tokens: sign in again once
+                fresh = ReferenceClient(
+                    http,
+                    client_id=f"{first.spec.client_id}-verify",
+                    headers=dict(first.client.headers),
+                    media_type=MSGPACK,
+                )
+                try:
+                    await fresh.pull(limit=1000)
+                    server_rows = fresh.rows()
+                    break
+                except SyncHttpError as exc:
+                    if exc.status != 401 or attempt:
+                        raise
+                    await first.sign_in_again()
+                finally:
+                    fresh.close()
             result.users_checked += 1
             for phone in group:
                 result.phones_checked += 1
@@ -195,9 +202,13 @@ async def check_photos(http: httpx.AsyncClient, phones: list[Phone], concurrency
 
     async def one(phone: Phone, sha256: str) -> None:
         async with gate:
-            headers = dict(phone.client.headers)
-            meta = await http.get(f"/media/photos/{sha256}", headers=headers)
-            original = await http.get(f"/media/photos/{sha256}/original", headers=headers)
+            for _attempt in range(2):  # a long day outlives access tokens: sign in again once
+                headers = dict(phone.client.headers)
+                meta = await http.get(f"/media/photos/{sha256}", headers=headers)
+                original = await http.get(f"/media/photos/{sha256}/original", headers=headers)
+                if 401 not in (meta.status_code, original.status_code):
+                    break
+                await phone.sign_in_again()
         taken = hashlib.sha256(phone.client.photo(sha256)).hexdigest()
         served = hashlib.sha256(original.content).hexdigest()
         problem = None

@@ -27,6 +27,21 @@ from sync.pull import DEFAULT_LIMIT, pull
 from sync.push import admit_batch, apply_admitted_batch
 
 PUSH_ATTEMPTS = 3
+# Push batches applied at once per server process: SQLite has one writer anyway; PostgreSQL
+# keeps connections of its pool (10) free for pulls and the rest.
+CONCURRENT_PUSHES = {"sqlite": 1, "postgresql": 8}
+
+
+def push_gate(request: Request[Any, Any, Any]) -> asyncio.Semaphore:
+    """The process's gate for push batches: they queue here, first come first served, holding no
+    database connection — not in the pool (which times out) or SQLite's busy handler (unfair)."""
+    state = request.app.state
+    gate = state.get("push_gate")
+    if gate is None:
+        settings: Settings = state.settings
+        backend = "sqlite" if settings.resolved_database_url.startswith("sqlite") else "postgresql"
+        gate = state["push_gate"] = asyncio.Semaphore(CONCURRENT_PUSHES[backend])
+    return gate
 
 
 def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
@@ -42,6 +57,18 @@ async def push_route(
     settings: Settings = request.app.state.settings
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
     admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
+    await db_session.commit()  # end the transaction that loaded the actor: its connection goes back
+    async with push_gate(request):
+        return await _apply_with_retries(request, db_session, actor, settings, envelope)
+
+
+async def _apply_with_retries(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    envelope: p.PushRequest,
+) -> Response[bytes]:
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
             result = await apply_admitted_batch(db_session, actor, settings, envelope)

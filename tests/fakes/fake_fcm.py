@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import secrets
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -136,6 +140,7 @@ class FakeFcm:
 
     prefix_rules: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_RULES))
     token_lifetime_s: int = 3600
+    latency_s: float = 0.0  # added before every messages:send answer, like a network round trip
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -217,6 +222,7 @@ class FakeFcm:
             self.token_grants: list[dict[str, Any]] = []  # verified assertion claims
             self.token_rejections: list[str] = []
             self.send_requests = 0
+            self.connections = 0  # TCP connections accepted (keep-alive reuse shows as few)
             self.auth_failures = 0
             self.attempts: list[Attempt] = []
             self.messages: list[dict[str, Any]] = []  # accepted: {"project", "name", "message", ...}
@@ -296,6 +302,8 @@ class FakeFcm:
                 return _google_error(
                     403, "PERMISSION_DENIED", "Permission 'cloudmessaging.messages.create' denied"
                 )
+        if self.latency_s:
+            time.sleep(self.latency_s)
         try:
             body = json.loads(raw)
             message = body["message"]
@@ -378,6 +386,12 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        fake = self.server.fake
+        with fake._lock:
+            fake.connections += 1
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
@@ -411,10 +425,7 @@ class FakeFcmProcess:
     """A :class:`FakeFcm` in a child process (``python -m tests.fakes.fake_fcm DIR``), so it has
     its own GIL as Google's endpoint would; trusts a fresh service account at :attr:`service_account`."""
 
-    def __init__(self, workdir: Path, *, timeout: float = 60.0) -> None:
-        import subprocess
-        import sys
-
+    def __init__(self, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         root = Path(__file__).resolve().parent.parent.parent
         self.proc = subprocess.Popen(
@@ -433,8 +444,6 @@ class FakeFcmProcess:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the fake has used so far."""
-        import os
-
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -451,8 +460,6 @@ class FakeFcmProcess:
 
 
 def _serve_forever(workdir: Path) -> None:
-    import shutil
-
     fake = FakeFcm().start()
     shutil.copy(fake.service_account(workdir), workdir / "service-account.json")
     print(fake.base_url, flush=True)
@@ -460,6 +467,4 @@ def _serve_forever(workdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     _serve_forever(Path(sys.argv[1]))

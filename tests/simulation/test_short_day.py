@@ -40,10 +40,16 @@ async def test_a_short_day_converges_and_loses_nothing(
         offline_s=(0.2, 1.0),
         lost_reply_chance=0.1,
         dropped_chunk_chance=0.25,
+        min_actions=6,  # however loaded the machine, every phone does a few things
     )
+    # shop visits (each with a photo) are a good part of the reps' and inspectors' day here
+    weights = {"inspect a shop, with photos": 10}
     with ServerProcess(db_url, tmp_path / "server") as server:
         report = await simulate(
-            SimulationConfig(url=server.url, phones=PHONES, seconds=3.0, seed=3, habits=habits), progress=None
+            SimulationConfig(
+                url=server.url, phones=PHONES, seconds=3.0, seed=3, habits=habits, weights=weights
+            ),
+            progress=None,
         )
         log = server.log_tail()
     assert report.ok, report.render() + "\n--- server log ---\n" + log
@@ -68,8 +74,8 @@ async def test_a_short_day_converges_and_loses_nothing(
     # connection dropped mid-chunk) and attached; each stored original hashes to its name.
     photos = report.photos()
     assert photos["inspections submitted"] > 0 and photos["attachments applied"] > 0, report.render()
-    assert photos["connections dropped mid-chunk"] > 0, report.render()
-    assert photos["resumed"] == photos["connections dropped mid-chunk"], report.render()
+    # every dropped upload resumed (HEAD) later; a transient 503 mid-upload also resumes
+    assert photos["resumed"] >= photos["connections dropped mid-chunk"] > 0, report.render()
     assert report.photo_check.verified_hashes and report.photo_check.verified_hashes <= attached
     originals = tmp_path / "server" / "var" / "media" / "originals"
     for sha256 in attached:

@@ -185,3 +185,25 @@ async def test_buffered_changes_follow_savepoints_and_the_transaction(session_fa
         assert "fieldsync_change_buffer" not in session.sync_session.info
         await session.commit()
     assert len(await _user_changes(session_factory, user_id)) == before + 2
+
+
+async def test_a_batch_takes_its_stock_level_locks_first_in_one_order(session_factory, db_url):
+    from sqlalchemy import text
+
+    from sync.push_guard import _lock_id, lock_in_order
+
+    names = ["stock_level:b:2", "stock_level:a:1"]
+    async with session_factory() as holder, session_factory() as other:
+        await lock_in_order(holder, names)
+        if not db_url.startswith("postgresql"):
+            return  # SQLite serialises writers: nothing is taken
+        for name in names:
+            taken = (
+                await other.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(name)})
+            ).scalar_one()
+            assert taken is False  # held by the batch until its transaction ends
+        await holder.rollback()
+        free = (
+            await other.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(names[0])})
+        ).scalar_one()
+        assert free is True
