@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_max_batch: int = 500
     sync_min_protocol: int = 1
     sync_compaction_horizon_s: int = 30 * 24 * 3600
+    sync_result_retention_s: int = 30 * 24 * 3600
     upload_max_bytes: int = 30 * 1024 * 1024
     image_max_pixels: int = 50_000_000
     message_max_chars: int = 4000
@@ -223,6 +224,8 @@ DESCRIPTIONS = {
     "sync_max_batch": "most mutations in one sync push",
     "sync_min_protocol": "oldest sync protocol version still served (older clients get 426)",
     "sync_compaction_horizon_s": "age after which the change log is compacted (older cursors re-snapshot)",
+    "sync_result_retention_s": "how long stored push results are kept for retried mutations (a retry after "
+    "that is still recognised as a duplicate, without its original result)",
     "upload_max_bytes": "largest photo upload",
     "image_max_pixels": "largest image (width × height) that is decoded",
     "message_max_chars": "longest chat message",

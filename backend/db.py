@@ -3,18 +3,28 @@
 SQLite (WAL, foreign keys, busy timeout) is the embedded default; PostgreSQL runs in
 production through asyncpg. Services take the ``AsyncSession`` they work in; the caller
 owns the transaction.
+
+SQLite has one writer at a time. A transaction is a writer unless it was begun read-only
+(:func:`read_only` / :data:`READ_ONLY`): writers wait their turn at a per-process FIFO gate in
+the event loop, then ``BEGIN IMMEDIATE``; read-only transactions ``BEGIN`` (deferred, a WAL
+snapshot) and never wait for writers. A read-only transaction cannot write (``query_only``),
+so no transaction ever upgrades a read lock to a write lock and meets "database is locked".
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import time
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,10 +90,122 @@ def new_id() -> str:
 IdStr = String(32)
 
 
+# Execution option: this transaction only reads (SQLite: deferred BEGIN, no write gate).
+READ_ONLY = "fieldsync_read_only"
+# How long a SQLite writer waits for the write gate before it is told the database is busy.
+WRITE_GATE_TIMEOUT_S = 30.0
+_GATE_KEY = "fieldsync_write_gate"
+_QUERY_ONLY_KEY = "fieldsync_query_only"
+
+
+def _json_encode(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+class _WriteGate:
+    """One asyncio.Lock per event loop: SQLite writers of this process queue here in arrival
+    order (instead of spinning in SQLite's busy handler, which is not first-come-first-served).
+
+    Held from a writer's BEGIN to its COMMIT/ROLLBACK; the holder is recorded in the pooled
+    connection's ``info`` so a connection returned or invalidated mid-transaction frees it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def acquire(self, info: dict[Any, Any]) -> None:
+        """Wait for the gate (called inside SQLAlchemy's greenlet, so it may await)."""
+        if _GATE_KEY in info or not in_greenlet():
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        try:
+            await_only(_acquire(lock))
+        except TimeoutError:
+            busy = sqlite3.OperationalError("database is locked (write gate busy)")
+            raise OperationalError("BEGIN IMMEDIATE", None, busy) from None
+        info[_GATE_KEY] = lock
+
+    def waiting(self) -> int:
+        """Writers of the running event loop queued at the gate now."""
+        lock = self._locks.get(asyncio.get_running_loop())
+        return len(getattr(lock, "_waiters", None) or ()) if lock is not None else 0
+
+    @staticmethod
+    def release(info: dict[Any, Any]) -> None:
+        lock = info.pop(_GATE_KEY, None)
+        if lock is not None and lock.locked():
+            lock.release()
+
+
+async def _acquire(lock: asyncio.Lock) -> None:
+    async with asyncio.timeout(WRITE_GATE_TIMEOUT_S):
+        await lock.acquire()
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for sessions that only read: on SQLite their transactions neither take the write
+    lock nor wait for writers (and cannot write); on PostgreSQL nothing changes."""
+    cached: AsyncEngine | None = _READERS.get(engine.sync_engine)
+    if cached is None:
+        cached = _READERS[engine.sync_engine] = engine.execution_options(**{READ_ONLY: True})
+    return cached
+
+
+_READERS: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+_GATES: weakref.WeakKeyDictionary[Any, _WriteGate] = weakref.WeakKeyDictionary()
+
+
+def writers_waiting(engine: AsyncEngine) -> int:
+    """SQLite writers of this process waiting for the write gate of ``engine`` (0 on PostgreSQL)."""
+    gate = _GATES.get(engine.sync_engine.pool)
+    return gate.waiting() if gate is not None else 0
+
+
+def _install_sqlite_transactions(engine: AsyncEngine) -> None:
+    gate = _GATES[engine.sync_engine.pool] = _WriteGate()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        info = conn.info
+        if conn.get_execution_options().get(READ_ONLY):
+            if not info.get(_QUERY_ONLY_KEY):
+                conn.exec_driver_sql("PRAGMA query_only=1")
+                info[_QUERY_ONLY_KEY] = True
+            conn.exec_driver_sql("BEGIN")
+            return
+        if info.get(_QUERY_ONLY_KEY):
+            conn.exec_driver_sql("PRAGMA query_only=0")
+            info[_QUERY_ONLY_KEY] = False
+        gate.acquire(info)
+        try:
+            # IMMEDIATE takes the write lock up front: a writer never upgrades a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release(info)
+            raise
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _sqlite_end(conn: Any) -> None:
+        gate.release(conn.info)
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    def _sqlite_returned(_dbapi_conn: Any, record: Any, *_exc: Any) -> None:
+        gate.release(record.info)
+
+
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """An async engine with the pragmas fieldsync relies on."""
+    """An async engine with the pragmas fieldsync relies on; JSON columns go through msgspec."""
+    json_args: dict[str, Any] = {"json_serializer": _json_encode, "json_deserializer": msgspec.json.decode}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **json_args)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -96,15 +219,17 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        @event.listens_for(engine.sync_engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front: writers queue on busy_timeout instead
-            # of failing with "database is locked" when two upgrade a read lock at once.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+        _install_sqlite_transactions(engine)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # Savepoint names and executemany widths make more distinct statements than the default 100.
+        connect_args={"prepared_statement_cache_size": 1000},
+        **json_args,
     )
 
 
@@ -138,6 +263,7 @@ def is_postgres(session_or_engine: AsyncSession | AsyncEngine) -> bool:
 
 
 __all__ = [
+    "READ_ONLY",
     "Base",
     "BigId",
     "IdStr",
@@ -148,5 +274,7 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "new_id",
+    "read_only",
     "utcnow",
+    "writers_waiting",
 ]

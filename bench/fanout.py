@@ -1,289 +1,404 @@
-"""WebSocket fan-out: messages/s and send→receive latency with 1,000 sockets on one server process.
+"""WebSocket fan-out: messages/s and send→receive latency with 1,000 sockets.
 
-Seeds a fresh database with ``--sockets`` users in ``--sockets / 2`` direct supplier↔distributor
-conversations, starts one real API process (uvicorn, in-memory channels), connects one socket
-per user, then sends messages over HTTP at ``--rate`` per second for ``--seconds``, round-robin
-over the conversations. Each message is persisted (change feed, push outbox) before it is
-broadcast; latency is HTTP send start → arrival on the other member's socket. The raw floor
-measured in the same run is a WebSocket ping→pong round trip over the same sockets.
+Seeds ``--sockets`` users in ``--sockets / 2`` direct supplier↔distributor conversations,
+starts real API processes (``--fanout memory``: one process, in-memory channels; ``redis``:
+``--servers`` processes on Redis channels from ``FIELDSYNC_TEST_REDIS_URL``, the two members
+of a conversation on different processes when there are several), connects one socket per
+user, then sends messages at ``--rate`` per second for ``--seconds``, round-robin over the
+conversations. A message is sent over the sender's socket (``--send ws``, acknowledged after
+commit) or over HTTP (``--send http``); either way it is persisted (change feed, push outbox)
+before it is broadcast. Latency is send start → arrival on the other member's socket.
 
-Prints one JSON line. ``python bench/fanout.py [--sockets 1000] [--rate 500] [--seconds 10]``
+The load generator is ``--clients`` processes, each owning whole conversations, so the client
+is not the bottleneck; each reports its CPU and event-loop lag. The raw floor measured in the
+same run is a WebSocket ping→pong round trip over the same sockets (idle, and under load).
+
+``python bench/fanout.py [--db all|sqlite|postgresql] [--fanout memory|redis] [--send ws|http]
+[--sockets 1000] [--rate 500] [--seconds 10] [--clients 2]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import multiprocessing
 import os
-import socket
-import statistics
-import subprocess
+import resource
 import sys
-import tempfile
 import time
-from pathlib import Path
+from multiprocessing.connection import Connection
+from typing import Any
 
-import httpx
-import websockets
+from _harness import (
+    Bench,
+    Server,
+    Target,
+    latency_ms,
+    log,
+    machine,
+    ratio,
+    run,
+    seed_demo_network,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-SECRET = "bench-secret-key-0123456789abcdef0123456789"
+REDIS_ENV = "FIELDSYNC_TEST_REDIS_URL"
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+# --- seeding ---------------------------------------------------------------------------------
 
 
-async def seed(url: str, pairs: int) -> list[tuple[str, str, str]]:
+async def seed(target: Target, pairs: int) -> list[tuple[str, str, str]]:
     """``pairs`` conversations; returns (conversation id, supplier token, distributor token)."""
     from sqlalchemy import select
 
     from backend.config import load_settings
-    from backend.db import make_engine, make_session_factory
-    from backend.demo import seed_demo
+    from backend.db import make_session_factory
     from backend.identity import Actor, Device, Organisation, User
     from backend.identity.passwords import hash_password
     from backend.messaging import service
+    from fieldsync.simulation.server import SECRET
     from mobile_api.auth import issue_access_token
 
-    settings = load_settings({}, env="test", database_url=url, secret_key=SECRET, var_dir=tempfile.mkdtemp())
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    async with factory() as s, s.begin():
-        await seed_demo(s, terminals=12, skus=40, activity=False)
-    async with factory() as s, s.begin():
-        orgs = {o.code: o for o in (await s.execute(select(Organisation))).scalars()}
-        supplier, distributor = orgs["sup-a"], orgs["dist-00"]
-        pw = hash_password("bench-password")
-        users = []
-        for i in range(pairs):
-            for org, role in ((supplier, "supplier_staff"), (distributor, "distributor_staff")):
-                u = User(
-                    org_id=org.id,
-                    username=f"b-{role[:3]}-{i}",
-                    display_name=f"{role} {i}",
-                    role=role,
-                    password_hash=pw,
-                )
-                s.add(u)
-                users.append((u, org))
-        await s.flush()
-        devices = {}
-        for u, _ in users:
-            devices[u.id] = Device(user_id=u.id, client_id="bench", platform="android")
-            s.add(devices[u.id])
-        await s.flush()
-        out = []
-        for i in range(pairs):
-            (sup, sup_org), (dist, _) = users[2 * i], users[2 * i + 1]
-            actor = Actor(user_id=sup.id, org_id=sup_org.id, org_kind="supplier", role=sup.role)
-            conv = await service.create_conversation(s, actor, kind="direct", member_ids=[dist.id])
-            out.append(
-                (
-                    conv.id,
-                    issue_access_token(settings, user_id=sup.id, device_id=devices[sup.id].id)[0],
-                    issue_access_token(settings, user_id=dist.id, device_id=devices[dist.id].id)[0],
-                )
-            )
-    await engine.dispose()
+    await seed_demo_network(target, terminals=12, skus=40)
+    settings = load_settings({}, env="test", database_url=target.url, secret_key=SECRET)
+    engine = target.engine()
+    try:
+        async with make_session_factory(engine)() as s, s.begin():
+            orgs = {o.code: o for o in (await s.execute(select(Organisation))).scalars()}
+            pw = hash_password("bench-password")
+            users = []
+            for i in range(pairs):
+                for org, role in ((orgs["sup-a"], "supplier_staff"), (orgs["dist-00"], "distributor_staff")):
+                    u = User(
+                        org_id=org.id,
+                        username=f"b-{role[:3]}-{i}",
+                        display_name=f"{role} {i}",
+                        role=role,
+                        password_hash=pw,
+                    )
+                    s.add(u)
+                    users.append((u, org))
+            await s.flush()
+            devices = {u.id: Device(user_id=u.id, client_id="bench", platform="android") for u, _ in users}
+            s.add_all(devices.values())
+            await s.flush()
+            out = []
+            for i in range(pairs):
+                (sup, sup_org), (dist, _) = users[2 * i], users[2 * i + 1]
+                actor = Actor(user_id=sup.id, org_id=sup_org.id, org_kind="supplier", role=sup.role)
+                conv = await service.create_conversation(s, actor, kind="direct", member_ids=[dist.id])
+                token = [
+                    issue_access_token(settings, user_id=u.id, device_id=devices[u.id].id)[0]
+                    for u in (sup, dist)
+                ]
+                out.append((conv.id, token[0], token[1]))
+    finally:
+        await engine.dispose()
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# --- one load-generator process --------------------------------------------------------------
 
 
-def start_server(url: str, var_dir: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "FIELDSYNC_DATABASE_URL": url,
-        "FIELDSYNC_SECRET_KEY": SECRET,
-        "FIELDSYNC_VAR_DIR": var_dir,
-        "FIELDSYNC_RUN_WORKER_IN_PROCESS": "false",
-        "FIELDSYNC_REQUESTS_PER_MINUTE": "10000000",
-        "FIELDSYNC_LOG_LEVEL": "WARNING",
-        "FIELDSYNC_REDIS_URL": "",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "fieldsync.wiring:app_factory",
-        "--host",
-        "127.0.0.1",
-    ]
-    cmd += ["--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(base + "/health/live", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+def client_main(cfg: dict[str, Any], pipe: Connection) -> None:
+    """Child process: open the sockets of its conversations, then follow the parent's orders."""
+    import asyncio
+
+    asyncio.run(_client(cfg, pipe))
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.sent_at: dict[str, float] = {}
-        self.latencies: list[float] = []
-        self.pongs: list[float] = []
+async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 - one script
+    import httpx
+    import msgspec
+    import websockets
 
-    async def listen(
-        self, conn: websockets.ClientConnection, ping_sent: dict[int, float], measure: bool
-    ) -> None:
+    loop = asyncio.get_running_loop()
+    convs: list[tuple[str, str, str, str, str]] = cfg["convs"]  # id, sup token, dist token, sup url, dist url
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    acks: list[float] = []
+    pongs: list[float] = []
+    ping_at: dict[int, float] = {}
+    errors = 0
+    decode = msgspec.json.decode
+
+    async def open_socket(url: str, token: str) -> Any:
+        conn = await websockets.connect(
+            url.replace("http://", "ws://") + "/ws",
+            additional_headers={"Authorization": f"Bearer {token}"},
+            max_queue=None,
+        )
+        assert decode(await conn.recv())["type"] == "ready"
+        return conn
+
+    async def listen(conn: Any, receiver: bool) -> None:
+        nonlocal errors
         async for raw in conn:
             now = time.perf_counter()
-            event = json.loads(raw)
+            event = decode(raw)
             kind = event.get("type")
-            if kind == "message" and measure:  # the distributor's socket; the sender's echo is not counted
-                key = event["message"]["client_message_id"]
-                if key in self.sent_at:
-                    self.latencies.append(now - self.sent_at.pop(key))
-            elif kind == "pong":
-                started = ping_sent.pop(id(conn), None)
+            if kind == "message":
+                if receiver:
+                    started = sent_at.pop(event["message"]["client_message_id"], None)
+                    if started is not None:
+                        latencies.append(now - started)
+            elif kind == "sent":
+                started = ack_at.pop(event["client_message_id"], None)
                 if started is not None:
-                    self.pongs.append(now - started)
+                    acks.append(now - started)
+            elif kind == "pong":
+                started = ping_at.pop(id(conn), None)
+                if started is not None:
+                    pongs.append(now - started)
+            elif kind == "error":
+                errors += 1
 
+    ack_at: dict[str, float] = {}
+    senders: list[Any] = []
+    receivers: list[Any] = []
+    pairs = [(c[1], c[3]) for c in convs] + [(c[2], c[4]) for c in convs]
+    opened: list[Any] = []
+    for i in range(0, len(pairs), 50):
+        opened += await asyncio.gather(*(open_socket(url, tok) for tok, url in pairs[i : i + 50]))
+    senders, receivers = opened[: len(convs)], opened[len(convs) :]
+    tasks = [asyncio.create_task(listen(c, False)) for c in senders]
+    tasks += [asyncio.create_task(listen(c, True)) for c in receivers]
+    pipe.send("ready")
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sockets", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=500.0, help="messages sent per second")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=16, help="sends in flight at most")
-    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
-    args = parser.parse_args()
-    pairs = max(1, args.sockets // 2)
-    tmp = tempfile.mkdtemp(prefix="fs-fanout-")
-    url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-    from backend.migrate import upgrade
+    async def order() -> Any:
+        return await loop.run_in_executor(None, pipe.recv)
 
-    await asyncio.to_thread(upgrade, url)
-    t0 = time.perf_counter()
-    convs = await seed(url, pairs)
-    print(f"seeded {pairs} conversations in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    proc, base = start_server(url, tmp)
-    receiver = Receiver()
-    ping_sent: dict[int, float] = {}
-    ws_url = base.replace("http://", "ws://") + "/ws"
-    try:
-        conns: list[websockets.ClientConnection] = []
-        tokens = [t for _, s, d in convs for t in (s, d)]
-        for chunk in (tokens[i : i + 50] for i in range(0, len(tokens), 50)):
-            opened = await asyncio.gather(
-                *(
-                    websockets.connect(ws_url, additional_headers={"Authorization": f"Bearer {t}"})
-                    for t in chunk
-                )
-            )
-            for conn in opened:
-                assert json.loads(await conn.recv())["type"] == "ready"
-            conns.extend(opened)
-        print(f"{len(conns)} sockets connected", file=sys.stderr)
-        listeners = [
-            asyncio.create_task(receiver.listen(c, ping_sent, i % 2 == 1)) for i, c in enumerate(conns)
-        ]
-
-        # Raw floor: ping→pong round trips over the same sockets.
-        for conn in conns[: min(200, len(conns))]:
-            ping_sent[id(conn)] = time.perf_counter()
+    async def ping_round(socks: list[Any], spacing: float) -> None:
+        for conn in socks:
+            ping_at[id(conn)] = time.perf_counter()
             await conn.send('{"type":"ping"}')
-            await asyncio.sleep(0.002)
-        await asyncio.sleep(1)
+            await asyncio.sleep(spacing)
 
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-            interval = 1.0 / args.rate
-            total = int(args.rate * args.seconds)
-            in_flight: set[asyncio.Task[None]] = set()
-            errors = 0
+    cmd = await order()
+    if cmd[0] == "ping":  # the idle raw floor, measured by one client while the others wait
+        await ping_round(senders[: cmd[1]], 0.002)
+        await asyncio.sleep(0.5)
+        pipe.send(pongs[:])
+        pongs.clear()
+        cmd = await order()
+    _, start, rate, seconds, mode, concurrency = cmd
+    total = int(rate * seconds)
+    lag: list[float] = []
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
-            gate = asyncio.Semaphore(args.concurrency)
+    async def lag_probe() -> None:  # this process's own event-loop delay: is the client keeping up?
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lag.append(time.perf_counter() - t - 0.01)
 
-            async def send(n: int) -> None:
-                nonlocal errors
-                conv_id, sup_token, _ = convs[n % len(convs)]
-                key = f"b{n}"
-                async with gate:
-                    receiver.sent_at[key] = time.perf_counter()
-                    try:
-                        r = await http.post(
-                            f"/conversations/{conv_id}/messages",
-                            json={"client_message_id": key, "body": f"bench {n}"},
-                            headers={"Authorization": f"Bearer {sup_token}"},
-                        )
-                        ok = r.status_code == 201
-                    except httpx.HTTPError:
-                        ok = False
-                if not ok:
-                    errors += 1
+    async def load_pings() -> None:  # the raw round trip while the server is busy
+        i = 0
+        while True:
+            await asyncio.sleep(0.1)
+            conn = receivers[i % len(receivers)]
+            i += 1
+            if id(conn) not in ping_at:
+                ping_at[id(conn)] = time.perf_counter()
+                await conn.send('{"type":"ping"}')
 
-            start = time.perf_counter()
-            for n in range(total):
-                target = start + n * interval
-                delay = target - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                while len(in_flight) >= 4 * args.concurrency:  # the server sets the pace when slower
-                    await asyncio.sleep(0.001)
-                task = asyncio.create_task(send(n))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-            if in_flight:
-                await asyncio.gather(*in_flight)
-            send_elapsed = time.perf_counter() - start
-            deadline = time.perf_counter() + 10
-            while receiver.sent_at and time.perf_counter() < deadline:
-                await asyncio.sleep(0.05)
-            elapsed = time.perf_counter() - start
-        for task in listeners:
-            task.cancel()
-        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    probes = [asyncio.create_task(lag_probe()), asyncio.create_task(load_pings())]
+    http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency))
+    gate = asyncio.Semaphore(concurrency)
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def send_http(n: int) -> None:
+        nonlocal errors
+        conv_id, sup_token, _, url, _ = convs[n % len(convs)]
+        key = f"c{cfg['index']}-{n}"
+        async with gate:
+            sent_at[key] = time.perf_counter()
+            try:
+                r = await http.post(
+                    f"{url}/conversations/{conv_id}/messages",
+                    json={"client_message_id": key, "body": f"bench {n}"},
+                    headers={"Authorization": f"Bearer {sup_token}"},
+                )
+                ok = r.status_code == 201
+            except httpx.HTTPError:
+                ok = False
+        if not ok:
+            errors += 1
+            sent_at.pop(key, None)
+
+    await asyncio.sleep(max(0.0, start - time.perf_counter()))
+    t0 = time.perf_counter()
+    for n in range(total):
+        delay = t0 + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if mode == "ws":
+            key = f"c{cfg['index']}-{n}"
+            conn = senders[n % len(convs)]
+            sent_at[key] = ack_at[key] = time.perf_counter()
+            frame = msgspec.json.encode(
+                {
+                    "type": "send",
+                    "conversation_id": convs[n % len(convs)][0],
+                    "client_message_id": key,
+                    "body": f"bench {n}",
+                }
+            ).decode()
+            await conn.send(frame)
+        else:
+            while len(in_flight) >= 4 * concurrency:  # the server sets the pace when slower
+                await asyncio.sleep(0.001)
+            task = asyncio.create_task(send_http(n))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+    if in_flight:
+        await asyncio.gather(*in_flight)
+    send_elapsed = time.perf_counter() - t0
+    deadline = time.perf_counter() + 15
+    while (sent_at or ack_at) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    for task in probes:
+        task.cancel()
+    pipe.send(
+        {
+            "sent": total,
+            "errors": errors,
+            "late": len(sent_at),
+            "send_elapsed": send_elapsed,
+            "elapsed": elapsed,
+            "latencies": latencies,
+            "acks": acks,
+            "pongs_under_load": pongs,
+            "loop_lag": lag,
+            "cpu_s": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
+        }
+    )
+    await order()  # the parent reads the server's CPU before the sockets close
+    for task in tasks:
+        task.cancel()
+    await http.aclose()
+    await asyncio.gather(*(c.close() for c in opened), return_exceptions=True)
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    """Chat fan-out over real WebSockets (see the module docstring)."""
+    pairs = max(1, args.sockets // 2)
+    started = time.perf_counter()
+    convs = await seed(target, pairs)
+    log(f"seeded {pairs} conversations in {time.perf_counter() - started:.1f} s")
+    if args.fanout == "redis":
+        redis_url = os.environ.get(REDIS_ENV)
+        if not redis_url:
+            raise SystemExit(f"--fanout redis needs {REDIS_ENV}")
+        servers = [Server(target, redis_url=redis_url) for _ in range(args.servers)]
+    else:
+        servers = [Server(target, redis_url="")]
+    ctx = multiprocessing.get_context("spawn")
+    procs: list[Any] = []
+    pipes: list[Connection] = []
+    try:
+        n = len(servers)
+        placed = [
+            (c, s, d, servers[i % n].url, servers[(i + 1) % n].url) for i, (c, s, d) in enumerate(convs)
+        ]
+        for k in range(args.clients):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=client_main, args=({"index": k, "convs": placed[k :: args.clients]}, child)
+            )
+            proc.start()
+            procs.append(proc)
+            pipes.append(parent)
+
+        async def recv(pipe: Connection) -> Any:
+            return await asyncio.to_thread(pipe.recv)
+
+        for pipe in pipes:
+            if await recv(pipe) != "ready":
+                raise RuntimeError("a load-generator process did not connect")
+        log(f"{2 * pairs} sockets connected by {args.clients} processes")
+        pipes[0].send(("ping", min(200, len(placed[:: args.clients]))))
+        idle_pongs = await recv(pipes[0])
+        cpu0 = sum(s.cpu_seconds() for s in servers)
+        start = time.perf_counter() + 0.5
+        share = args.rate / args.clients
+        for pipe in pipes:
+            pipe.send(("go", start, share, args.seconds, args.send, max(1, args.concurrency // args.clients)))
+        parts = [await recv(p) for p in pipes]
+        cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # connecting and closing not counted
+        for pipe in pipes:
+            pipe.send(("close",))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    lat = [x * 1000 for x in receiver.latencies]
-    pongs = [x * 1000 for x in receiver.pongs]
-    print(
-        json.dumps(
-            {
-                "bench": "fanout",
-                "database": url.split(":", 1)[0],
-                "sockets": len(conns),
-                "conversations": pairs,
-                "target_rate": args.rate,
-                "concurrency": args.concurrency,
-                "sent": total - errors,
-                "errors": errors,
-                "send_rate": round((total - errors) / send_elapsed, 1),
-                "delivered": len(lat),
-                "delivered_per_s": round(len(lat) / elapsed, 1),
-                "p50_ms": round(statistics.median(lat), 2) if lat else None,
-                "p99_ms": round(percentile(lat, 0.99), 2) if lat else None,
-                "max_ms": round(max(lat), 2) if lat else None,
-                "raw_ws_roundtrip_p50_ms": round(statistics.median(pongs), 2) if pongs else None,
-                "raw_ws_roundtrip_p99_ms": round(percentile(pongs, 0.99), 2) if pongs else None,
-                "cpus": os.cpu_count(),
-            }
-        )
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+        for s in servers:
+            s.stop()
+    lat = [x for p in parts for x in p["latencies"]]
+    acks = [x for p in parts for x in p["acks"]]
+    sent = sum(p["sent"] for p in parts)
+    errors = sum(p["errors"] for p in parts)
+    elapsed = max(p["elapsed"] for p in parts)
+    send_elapsed = max(p["send_elapsed"] for p in parts)
+    raw = latency_ms(idle_pongs)
+    delivered = latency_ms(lat)
+    return {
+        "fanout": args.fanout,
+        "send": args.send,
+        "servers": len(servers),
+        "sockets": 2 * pairs,
+        "conversations": pairs,
+        "clients": args.clients,
+        "target_rate": args.rate,
+        "sent": sent,
+        "errors": errors,
+        "late": sum(p["late"] for p in parts),  # stored, not yet delivered 15 s after the last send
+        "send_rate": round((sent - errors) / send_elapsed, 1),
+        "delivered": len(lat),
+        "delivered_per_s": round(len(lat) / elapsed, 1),
+        "latency": delivered,
+        "ack": latency_ms(acks) if acks else None,
+        "raw_ws_roundtrip": raw,
+        "ws_roundtrip_under_load": latency_ms([x for p in parts for x in p["pongs_under_load"]]),
+        "p99_over_raw_p99": ratio(delivered["p99_ms"], raw["p99_ms"]),
+        "server_cpu_ms_per_message": round(cpu * 1000 / max(1, len(lat)), 3),
+        "server_cpu_ms_per_1000": round(cpu * 1_000_000 / max(1, len(lat)), 1),
+        "server_cpu_share": round(cpu / elapsed, 2),
+        "client_cpu_share": round(sum(p["cpu_s"] for p in parts) / elapsed, 2),
+        "client_loop_lag": latency_ms([x for p in parts for x in p["loop_lag"]]),
+        "machine": machine(),
+    }
+
+
+def summarise(backend: str, r: dict[str, Any]) -> str:
+    lat, raw = r["latency"], r["raw_ws_roundtrip"]
+    return (
+        f"{r['fanout']}/{r['send']}: {r['delivered_per_s']} msg/s delivered of {r['target_rate']:g} offered "
+        f"({r['errors']} errors, {r['late']} later than 15 s), "
+        f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms; "
+        f"raw WS p50 {raw['p50_ms']} / p99 {raw['p99_ms']} ms (under load p99 "
+        f"{r['ws_roundtrip_under_load']['p99_ms']} ms); server CPU {r['server_cpu_ms_per_message']} ms/msg "
+        f"({r['server_cpu_share']:.0%} of a core), clients {r['client_cpu_share']:.0%}, "
+        f"client loop lag p99 {r['client_loop_lag']['p99_ms']} ms"
     )
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sockets", type=int, default=1000)
+    p.add_argument("--rate", type=float, default=500.0, help="messages offered per second")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--fanout", choices=["memory", "redis"], default="memory")
+    p.add_argument("--servers", type=int, default=1, help="API processes (--fanout redis)")
+    p.add_argument("--send", choices=["ws", "http"], default="ws", help="over the socket, or HTTP POST")
+    p.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    p.add_argument("--concurrency", type=int, default=16, help="HTTP sends in flight at most (all clients)")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(run(Bench("fanout", measure, summarise, add_arguments)))

@@ -249,14 +249,14 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
         with h.Server(target) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=300) as http:
                 token = await h.login(http, USERNAME, client_id=CLIENT_ID)
-                figures["initial"] = await initial_pull(engine, http, token, scopes, args.page)
+                figures["initial"] = await initial_pull(engine, http, server, token, scopes, args.page)
                 figures["incremental"] = {}
                 cursor: str | None = None
                 for size in (args.small, args.large):
                     h.log(f"padding the change log to {size:,} rows")
                     pad_s = await pad_change_log(engine, upto=size, scopes=noise)
                     cursor, inc = await incremental_pull(
-                        engine, http, token, scopes, distributor, cursor, args.page, args.repeats
+                        engine, http, server, token, scopes, distributor, cursor, args.page, args.repeats
                     )
                     inc["change_log_rows"] = await change_log_rows(engine)
                     inc["pad_s"] = round(pad_s, 1)
@@ -276,7 +276,7 @@ async def scope_rows_count(conn: AsyncConnection, scopes: list[str]) -> int:
 
 
 async def initial_pull(
-    engine: AsyncEngine, http: httpx.AsyncClient, token: str, scopes: list[str], page: int
+    engine: AsyncEngine, http: httpx.AsyncClient, server: h.Server, token: str, scopes: list[str], page: int
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for fmt in ("json", "msgpack"):
@@ -285,9 +285,10 @@ async def initial_pull(
             started = time.perf_counter()
             raw_rows, raw_bytes = await raw_snapshot(conn, scopes, page=page, fmt=fmt)
             raw_s = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), server.cpu_seconds()
         _cursor, rows, wire, pages = await Puller(http, token, fmt, page).all_from(None)
         http_s = time.perf_counter() - started
+        cpu = server.cpu_seconds() - cpu
         rows_per_s = rows / http_s
         raw_rows_per_s = raw_rows / raw_s
         out[fmt] = {
@@ -301,6 +302,7 @@ async def initial_pull(
             "raw_rows_per_s": round(raw_rows_per_s),
             "raw_bytes": raw_bytes,
             "ratio_to_raw": h.ratio(rows_per_s, raw_rows_per_s),
+            "server_cpu_ms_per_1000": round(cpu / rows * 1e6, 1) if rows else 0.0,
         }
     return out
 
@@ -308,6 +310,7 @@ async def initial_pull(
 async def incremental_pull(
     engine: AsyncEngine,
     http: httpx.AsyncClient,
+    server: h.Server,
     token: str,
     scopes: list[str],
     distributor: str,
@@ -323,11 +326,13 @@ async def incremental_pull(
     await change_prices(engine, distributor, 100)
     samples: list[float] = []
     changes = 0
+    cpu = server.cpu_seconds()
     for _ in range(repeats):
         started = time.perf_counter()
         body, _wire = await puller.page_from(cursor)
         samples.append(time.perf_counter() - started)
         changes = len(body["changes"])
+    cpu = server.cpu_seconds() - cpu
     raw_samples: list[float] = []
     async with engine.connect() as conn:
         for _ in range(repeats):
@@ -342,6 +347,7 @@ async def incremental_pull(
         "http": http_lat,
         "raw": raw_lat,
         "p50_ratio_to_raw": h.ratio(raw_lat["p50_ms"], http_lat["p50_ms"]),
+        "server_cpu_ms_per_pull": round(cpu / repeats * 1e3, 2),
     }
 
 
@@ -350,13 +356,14 @@ def summarise(backend: str, f: dict[str, Any]) -> str:
     parts = [
         f"initial {mp['rows']:,} rows: msgpack {mp['rows_per_s']:,} rows/s ({mp['ratio_to_raw']:.0%} of raw "
         f"{mp['raw_rows_per_s']:,}), {mp['wire_bytes'] / 1e6:.1f} MB; json {js['rows_per_s']:,} rows/s "
-        f"({js['ratio_to_raw']:.0%}), {js['wire_bytes'] / 1e6:.1f} MB",
+        f"({js['ratio_to_raw']:.0%}), {js['wire_bytes'] / 1e6:.1f} MB; server CPU ms/1,000 rows "
+        f"msgpack {mp['server_cpu_ms_per_1000']} json {js['server_cpu_ms_per_1000']}",
     ]
     for size, inc in f["incremental"].items():
         parts.append(
             f"incremental {inc['changes_per_pull']} changes at {int(size):,} log rows: "
             f"p50 {inc['http']['p50_ms']} ms p99 {inc['http']['p99_ms']} ms "
-            f"(raw p50 {inc['raw']['p50_ms']} ms)"
+            f"(raw p50 {inc['raw']['p50_ms']} ms), server CPU {inc['server_cpu_ms_per_pull']} ms/pull"
         )
     parts.append(f"server peak RSS {f['server_peak_rss_mib']} MiB")
     return "\n    ".join(parts)

@@ -1,12 +1,14 @@
-"""Push delivery rate: the outbox worker sending through the real firebase-admin SDK to the local
-fake FCM endpoint (tests/fakes/fake_fcm.py).
+"""Push delivery: the outbox job sending through the real firebase-admin SDK to a local fake FCM.
 
-Seeds ``--users`` users with one device token each, writes ``--pushes`` outbox rows, then runs
-the delivery job (claim → ``send_each`` batches of 500 → settle) until the outbox is empty.
-The raw limit measured in the same run is the gateway alone sending the same number of
-messages (no database). Also reports the process's peak RSS.
-
-Prints one JSON line. ``python bench/push_delivery.py [--pushes 5000] [--users 500]``
+Seeds ``--users`` users with one device token each and ``--pushes`` outbox rows, then drains the
+outbox with the worker's own job code (``deliver_rounds``: claim → ``send_each`` chunks of 500 →
+settle, ``--in-flight`` rounds at once). The fake FCM (tests/fakes/fake_fcm.py) runs in its own
+process, as Google's endpoint would. Raw limits measured in the same run:
+- ``gateway``: the same number of messages through ``FcmGateway.send_batch`` alone (no database);
+- ``endpoint``: the fake FCM alone, driven by a trivial keep-alive HTTP/1.1 client (asyncio
+  streams, ``--conns`` connections), i.e. what the endpoint can take without the SDK.
+CPU per 1000 notifications of this process (SDK + job) and of the fake are reported: on a shared
+machine they are steadier than the rates.
 """
 
 from __future__ import annotations
@@ -14,126 +16,167 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
-import os
 import resource
-import sys
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _harness as h
+from sqlalchemy import func, select
+
+from backend.db import make_session_factory
+from backend.identity import Device, Organisation, User
+from backend.notifications import PushOutbox
+from backend.notifications.delivery import deliver_rounds
+from backend.notifications.gateway import FCM_MAX_BATCH, FcmGateway, PushMessage
+from tests.fakes.fake_fcm import FakeFcmProcess
 
 
-def serve_fake_fcm(sa_path: Path, urls: Any) -> None:
-    """Child process: a fake FCM that trusts a fresh service account written to ``sa_path``."""
-    import shutil
-
-    from tests.fakes.fake_fcm import FakeFcm
-
-    fake = FakeFcm().start()
-    shutil.copy(fake.service_account(sa_path.parent), sa_path)
-    urls.put(fake.base_url)
-    while True:
-        time.sleep(3600)
-
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pushes", type=int, default=5000)
     parser.add_argument("--users", type=int, default=500)
-    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
-    args = parser.parse_args()
+    parser.add_argument("--in-flight", type=int, default=2, help="delivery rounds in flight at once")
+    parser.add_argument("--conns", type=int, default=50, help="connections of the trivial endpoint client")
 
-    from sqlalchemy import func, select
 
-    from backend.db import make_engine, make_session_factory
-    from backend.demo import seed_demo
-    from backend.identity import Device, Organisation, User
-    from backend.migrate import upgrade
-    from backend.notifications import PushOutbox
-    from backend.notifications.delivery import deliver_once
-    from backend.notifications.gateway import FcmGateway, PushMessage
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
-    tmp = Path(tempfile.mkdtemp(prefix="fs-push-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
+
+async def _seed(target: h.Target, users: int, pushes: int) -> None:
+    await h.seed_demo_network(target, terminals=12, skus=40)
+    engine = target.engine()
+    try:
+        async with make_session_factory(engine)() as s, s.begin():
+            org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
+            people = [
+                User(
+                    org_id=org.id,
+                    username=f"p-{i}",
+                    display_name=f"P {i}",
+                    role="field_staff",
+                    password_hash="x",
+                )
+                for i in range(users)
+            ]
+            s.add_all(people)
+            await s.flush()
+            s.add_all(
+                Device(user_id=u.id, client_id="bench", platform="android", push_token=f"token-{i}")
+                for i, u in enumerate(people)
+            )
+            s.add_all(
+                PushOutbox(
+                    user_id=people[n % users].id, kind="alert", title="Order shipped", body=f"#{n}", data={}
+                )
+                for n in range(pushes)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _endpoint_alone(fake: FakeFcmProcess, access_token: str, n: int, conns: int) -> float:
+    """Requests/s the fake answers to a trivial keep-alive client (same JSON as the SDK sends)."""
+    host, port = fake.base_url.removeprefix("http://").split(":")
+    project = json.loads(fake.service_account.read_text())["project_id"]
+    body = json.dumps({"message": {"token": "token-0", "data": {"kind": "alert"}}}).encode()
+    request = (
+        f"POST /v1/projects/{project}/messages:send HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Bearer {access_token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    per_conn = max(1, n // conns)
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for _ in range(per_conn):
+            writer.write(request)
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"fake FCM answered {head[:40]!r}")
+            length = next(
+                int(v)
+                for k, _, v in (line.partition(b":") for line in head.split(b"\r\n"))
+                if k.lower() == b"content-length"
+            )
+            await reader.readexactly(length)
+        writer.close()
+
+    watch = h.Stopwatch()
+    await asyncio.gather(*(client() for _ in range(conns)))
+    return per_conn * conns / watch.elapsed
+
+
+async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
+    """Push delivery through firebase-admin to a local fake FCM, with the raw limits of the same run."""
+    await _seed(target, args.users, args.pushes)
+    engine = target.engine()
     factory = make_session_factory(engine)
-    async with factory() as s, s.begin():
-        await seed_demo(s, terminals=12, skus=40, activity=False)
-    async with factory() as s, s.begin():
-        org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
-        users = [
-            User(
-                org_id=org.id, username=f"p-{i}", display_name=f"P {i}", role="field_staff", password_hash="x"
+    figures: dict[str, Any] = {"pushes": args.pushes, "in_flight": args.in_flight}
+    try:
+        with (
+            FakeFcmProcess(target.workdir / "fcm") as fake,
+            FcmGateway(str(fake.service_account), fcm_endpoint=fake.base_url) as gateway,
+        ):
+            gateway.send_batch([PushMessage(token="token-0", kind="sync")])  # OAuth token, connections
+
+            cpu, fake_cpu, watch = _cpu_s(), fake.cpu_seconds(), h.Stopwatch()
+            report = await deliver_rounds(
+                factory, gateway, worker_id="bench", max_rounds=10**6, in_flight=args.in_flight
             )
-            for i in range(args.users)
-        ]
-        s.add_all(users)
-        await s.flush()
-        s.add_all(
-            Device(user_id=u.id, client_id="bench", platform="android", push_token=f"token-{i}")
-            for i, u in enumerate(users)
-        )
-        s.add_all(
-            PushOutbox(
-                user_id=users[n % len(users)].id, kind="alert", title="Order shipped", body=f"#{n}", data={}
-            )
-            for n in range(args.pushes)
-        )
-
-    # The fake FCM runs in its own process, as Google's endpoint would: it must not share our GIL.
-    ctx = multiprocessing.get_context("spawn")
-    sa_path, urls = tmp / "sa.json", ctx.Queue()
-    fake = ctx.Process(target=serve_fake_fcm, args=(sa_path, urls), daemon=True)
-    fake.start()
-    base_url = urls.get(timeout=60)
-    with FcmGateway(str(sa_path), fcm_endpoint=base_url) as gateway:
-        start = time.perf_counter()
-        rounds = sent = 0
-        while True:
-            report = await deliver_once(factory, gateway, worker_id="bench")
-            if not report.claimed:
-                break
-            rounds += 1
-            sent += report.sent
-        elapsed = time.perf_counter() - start
-
-        raw = [
-            PushMessage(token=f"token-{n % args.users}", kind="alert", title="raw", body=str(n))
-            for n in range(args.pushes)
-        ]
-        raw_start = time.perf_counter()
-        for i in range(0, len(raw), 500):
-            await asyncio.to_thread(gateway.send_batch, raw[i : i + 500])
-        raw_elapsed = time.perf_counter() - raw_start
-
-    fake.terminate()
-    async with factory() as s:
-        left = await s.scalar(select(func.count()).select_from(PushOutbox).where(PushOutbox.status != "sent"))
-    await engine.dispose()
-    print(
-        json.dumps(
-            {
-                "bench": "push_delivery",
-                "database": url.split(":", 1)[0],
-                "pushes": args.pushes,
-                "sent": sent,
-                "not_sent": left,
-                "rounds": rounds,
-                "seconds": round(elapsed, 2),
-                "notifications_per_s": round(sent / elapsed, 1),
-                "raw_gateway_per_s": round(args.pushes / raw_elapsed, 1),
-                "ratio_to_raw": round((sent / elapsed) / (args.pushes / raw_elapsed), 3),
-                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "cpus": os.cpu_count(),
+            elapsed = watch.elapsed
+            figures["delivery"] = {
+                "sent": report.sent,
+                "per_s": round(report.sent / elapsed, 1),
+                "worker_cpu_ms_per_1000": round((_cpu_s() - cpu) * 1e6 / max(1, report.messages), 1),
+                "fake_cpu_ms_per_1000": round(
+                    (fake.cpu_seconds() - fake_cpu) * 1e6 / max(1, report.messages), 1
+                ),
             }
-        )
+
+            raw = [
+                PushMessage(token=f"token-{n % args.users}", kind="alert", title="raw", body=str(n))
+                for n in range(args.pushes)
+            ]
+            cpu, fake_cpu, watch = _cpu_s(), fake.cpu_seconds(), h.Stopwatch()
+            for i in range(0, len(raw), FCM_MAX_BATCH):
+                await asyncio.to_thread(gateway.send_batch, raw[i : i + FCM_MAX_BATCH])
+            elapsed = watch.elapsed
+            figures["gateway"] = {
+                "per_s": round(len(raw) / elapsed, 1),
+                "sdk_cpu_ms_per_1000": round((_cpu_s() - cpu) * 1e6 / len(raw), 1),
+                "fake_cpu_ms_per_1000": round((fake.cpu_seconds() - fake_cpu) * 1e6 / len(raw), 1),
+            }
+            token = str(gateway._credential.token)  # noqa: SLF001 - the token the SDK already fetched
+            fake_cpu = fake.cpu_seconds()
+            endpoint = await _endpoint_alone(fake, token, args.pushes, args.conns)
+            figures["endpoint"] = {
+                "per_s": round(endpoint, 1),
+                "fake_cpu_ms_per_1000": round((fake.cpu_seconds() - fake_cpu) * 1e6 / args.pushes, 1),
+            }
+        async with factory() as s:
+            figures["not_sent"] = await s.scalar(
+                select(func.count()).select_from(PushOutbox).where(PushOutbox.status != "sent")
+            )
+    finally:
+        await engine.dispose()
+    figures["delivery_ratio_to_gateway"] = h.ratio(figures["delivery"]["per_s"], figures["gateway"]["per_s"])
+    figures["gateway_ratio_to_endpoint"] = h.ratio(figures["gateway"]["per_s"], figures["endpoint"]["per_s"])
+    return figures
+
+
+def summarise(backend: str, f: dict[str, Any]) -> str:
+    d, g, e = f["delivery"], f["gateway"], f["endpoint"]
+    return (
+        f"{d['sent']} of {f['pushes']} delivered at {d['per_s']}/s ({f['in_flight']} rounds in flight; "
+        f"{d['worker_cpu_ms_per_1000']} ms worker CPU per 1000), {f['not_sent']} left; gateway alone "
+        f"{g['per_s']}/s ({g['sdk_cpu_ms_per_1000']} ms SDK CPU per 1000; delivery = "
+        f"{f['delivery_ratio_to_gateway']:.0%} of it); fake FCM alone {e['per_s']}/s "
+        f"({e['fake_cpu_ms_per_1000']} ms CPU per 1000; gateway = {f['gateway_ratio_to_endpoint']:.0%} of it)"
     )
 
 
+BENCH = h.Bench("push_delivery", measure, summarise, add_arguments)
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    raise SystemExit(h.run(BENCH))

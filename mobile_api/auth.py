@@ -52,12 +52,18 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     raise Unauthenticated("send 'Authorization: Bearer <access token>'", code="unauthenticated")
 
 
+def token_subject(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str, str | None]:
+    """(user id, device id) of the connection's valid access token; no database involved."""
+    settings: Settings = connection.app.state.settings
+    claims = decode_access_token(settings, bearer_token(connection))
+    return str(claims.get("sub")), claims.get("did")
+
+
 async def actor_from_connection(
     connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession
 ) -> Actor:
-    settings: Settings = connection.app.state.settings
-    claims = decode_access_token(settings, bearer_token(connection))
-    return await load_actor(session, str(claims.get("sub")), claims.get("did"))
+    """The caller, checked against the database (user active, device not revoked) in ``session``."""
+    return await load_actor(session, *token_subject(connection))
 
 
 async def provide_actor(request: Request[Any, Any, Any], db_session: AsyncSession) -> Actor:

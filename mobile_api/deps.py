@@ -9,14 +9,28 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import read_only
 from mobile_api.errors import ApiError
+
+# Requests that only read: their session's transactions are read-only (on SQLite they neither
+# take nor wait for the write lock; a write in one fails instead of queueing behind writers).
+# A GET handler that writes after all says so with ``opt={WRITES: True}`` on its route.
+READ_METHODS = frozenset({"GET", "HEAD"})
+WRITES = "db_writes"
 
 
 async def provide_db_session(
     state: State, request: Request[Any, Any, Any]
 ) -> AsyncGenerator[AsyncSession, None]:
-    """The request owns the transaction: commit when the handler returns, roll back if it raises."""
-    session: AsyncSession = state.session_factory()
+    """The request owns the transaction: commit when the handler returns, roll back if it raises.
+
+    GET and HEAD requests get a read-only session (see :func:`backend.db.read_only`) unless
+    their route is marked ``opt={WRITES: True}``."""
+    factory = state.session_factory
+    if request.method in READ_METHODS and not request.route_handler.opt.get(WRITES):
+        session: AsyncSession = factory(bind=read_only(state.engine))
+    else:
+        session = factory()
     try:
         yield session
         await session.commit()

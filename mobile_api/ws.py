@@ -7,7 +7,10 @@ from then on arrives. Server → client: ``message``, ``message.edited``, ``mess
 ``read``, ``typing``, ``member.added``, ``member.removed``, ``conversation``,
 ``support.updated``, ``support.note`` (agents), ``pull`` (debounced "pull now" hint).
 Client → server: ``{"type": "typing", "conversation_id"}``,
-``{"type": "read", "conversation_id", "seq"}``, ``{"type": "ping"}``.
+``{"type": "read", "conversation_id", "seq"}``, ``{"type": "ping"}``, and
+``{"type": "send", "conversation_id", "client_message_id", "body", "attachments"?}``: a message
+sent over the socket, answered ``{"type": "sent", "client_message_id", "message"}`` once it is
+stored (or ``{"type": "error", "code", "client_message_id"}``); see :mod:`mobile_api.ws_writer`.
 
 A socket only ever subscribes to conversations its user is a member of, so it never hears
 another conversation's events.
@@ -37,6 +40,8 @@ from mobile_api.ws_hub import Hub
 log = logging.getLogger("fieldsync.ws")
 
 PULL_DEBOUNCE_S = 0.05
+#: Sends of one socket waiting for their answer at most; beyond, the socket is not read.
+MAX_SENDS_IN_FLIGHT = 100
 CLOSE_UNAUTHENTICATED = 4401
 
 
@@ -66,6 +71,8 @@ class Connection:
         self.subscribers: list[Subscriber] = []
         self.pull_task: asyncio.Task[None] | None = None
         self.send_lock = asyncio.Lock()
+        self.in_flight = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self.answers: set[asyncio.Task[None]] = set()
 
     async def send(self, data: bytes | str) -> None:
         async with self.send_lock:
@@ -118,6 +125,45 @@ class Connection:
         with contextlib.suppress(Exception):
             await self.send('{"type":"pull"}')
 
+    async def send_message(self, message: dict[str, Any]) -> None:
+        """Queue a message for the writer; the answer follows once it is stored (in order)."""
+        client_id = message.get("client_message_id")
+        fields = (message.get("conversation_id"), client_id, message.get("body", ""))
+        attachments = message.get("attachments", [])
+        if not all(isinstance(f, str) for f in fields) or not (
+            isinstance(attachments, list) and all(isinstance(a, str) for a in attachments)
+        ):
+            await self.send(
+                _error("bad_message", "send needs conversation_id, client_message_id, body", client_id)
+            )
+            return
+        writer = self.hub.writer
+        if writer is None:
+            await self.send(_error("database_busy", "the server is not ready; send again", client_id))
+            return
+        await self.in_flight.acquire()
+        request = messaging.SendRequest(self.actor, fields[0], fields[1], fields[2], attachments)
+        done = await writer.submit(request)
+        task = asyncio.create_task(self._answer(fields[1], done))
+        self.answers.add(task)
+        task.add_done_callback(self.answers.discard)
+
+    async def _answer(self, client_id: str, done: asyncio.Future[Any]) -> None:
+        try:
+            result = await done
+            if isinstance(result, DomainError):
+                await self.send(_error(result.code, result.message, client_id))
+            else:
+                await self.send(
+                    msgspec.json.encode(
+                        {"type": "sent", "client_message_id": client_id, "message": result.sync_data()}
+                    )
+                )
+        except Exception:  # the socket went away: the message is stored all the same
+            log.debug("could not answer send %s", client_id, exc_info=True)
+        finally:
+            self.in_flight.release()
+
     async def stop(self) -> None:
         if self.pull_task is not None:
             self.pull_task.cancel()
@@ -132,6 +178,8 @@ class Connection:
         conversation_id = message.get("conversation_id")
         if kind == "ping":
             await self.send('{"type":"pong"}')
+        elif kind == "send":
+            await self.send_message(message)
         elif kind == "typing" and conversation_id in self.conversations:
             self.hub.publish(
                 {"type": "typing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
@@ -148,6 +196,13 @@ class Connection:
                     {"type": "error", "code": "bad_message", "message": "unknown or not allowed"}
                 )
             )
+
+
+def _error(code: str, message: str, client_message_id: Any = None) -> bytes:
+    event: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if isinstance(client_message_id, str):
+        event["client_message_id"] = client_message_id
+    return msgspec.json.encode(event)
 
 
 async def _authenticate(socket: WebSocket) -> tuple[Actor, list[str], set[str], str] | None:

@@ -10,6 +10,10 @@ Channel names (before the deployment prefix):
 
 Redis pub/sub channels ignore the database number, so the prefix carries it: deployments (or
 test runs) on different Redis databases never hear each other.
+
+On Redis, publishing does not go through the channels plugin (one round trip per event, one
+at a time, which caps a process at a few hundred events a second): :class:`RedisPublisher`
+sends everything waiting in one pipeline of ``PUBLISH`` commands, in order. Subscribing does.
 """
 
 from __future__ import annotations
@@ -35,8 +39,12 @@ from backend.config import Settings
 from backend.db import new_id
 from backend.messaging import presence
 from backend.messaging import service as messaging
+from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
+
+#: Concurrent message writers on PostgreSQL (SQLite has one writer at a time anyway).
+WRITER_LANES = 4
 
 #: Conversation scopes are announced by their own events, not by pull hints.
 _NO_HINT_PREFIXES = ("conv:",)
@@ -58,6 +66,43 @@ def make_backend(redis_url: str) -> Any:
     return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
 
 
+class RedisPublisher:
+    """Publishes encoded events to Redis in order, everything waiting in one round trip."""
+
+    def __init__(self, redis_url: str) -> None:
+        from redis.asyncio import Redis
+
+        self.redis = Redis.from_url(redis_url)
+        self.queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    def publish(self, channel: str, data: bytes) -> None:
+        self.queue.put_nowait((channel, data))
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty() and len(batch) < 1000:
+                batch.append(self.queue.get_nowait())
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                for channel, data in batch:
+                    pipe.publish(channel, data)
+                await pipe.execute()
+            except Exception:
+                log.exception("could not publish %d events to Redis", len(batch))
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.redis.aclose()
+
+
 class Hub(InitPlugin):
     """Owns the channels plugin of this process and publishes committed events on it."""
 
@@ -73,6 +118,8 @@ class Hub(InitPlugin):
         )
         self.started = False
         self.sockets = 0
+        self.writer: SendWriter | None = None
+        self.redis_publisher: RedisPublisher | None = None
 
     def name(self, channel: str) -> str:
         return self.prefix + channel
@@ -84,7 +131,11 @@ class Hub(InitPlugin):
 
     # -- publishing --------------------------------------------------------------------------
     def publish(self, payload: dict[str, Any], channel: str) -> None:
-        if self.started:
+        if not self.started:
+            return
+        if self.redis_publisher is not None:
+            self.redis_publisher.publish(self.name(channel), self.channels.encode_data(payload))
+        else:
             self.channels.publish(payload, self.name(channel))
 
     def publish_committed(self, committed: events.Committed) -> None:
@@ -92,23 +143,33 @@ class Hub(InitPlugin):
         if not self.started:
             return
         for event in committed.events:
-            self.channels.publish(event.payload, self.name(event.topic))
+            self.publish(event.payload, event.topic)
         for scope in committed.touched_scopes:
             if not scope.startswith(_NO_HINT_PREFIXES):
-                self.channels.publish({"type": "pull", "scope": scope}, self.name("hint:" + scope))
+                self.publish({"type": "pull", "scope": scope}, "hint:" + scope)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncGenerator[None, None]:
         messaging.configure(self.settings)
         async with self.channels:
+            if self.settings.redis_url:
+                self.redis_publisher = RedisPublisher(self.settings.redis_url)
+                self.redis_publisher.start()
             previous = events.set_publisher(self.publish_committed)
             self.started = True
+            lanes = 1 if self.settings.is_sqlite else WRITER_LANES
+            self.writer = SendWriter(lambda: app.state.session_factory(), lanes)
+            self.writer.start()
             beat = asyncio.create_task(self._heartbeat(app))
             try:
                 yield
             finally:
                 self.started = False
+                await self.writer.stop()
+                if self.redis_publisher is not None:
+                    await self.redis_publisher.stop()
+                    self.redis_publisher = None
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await beat

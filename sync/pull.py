@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.changefeed.reading import (
     FeedRow,
     Watermark,
-    changed_above_watermark,
-    feed_horizon,
+    above_watermark,
+    newest_changes,
     read_changes,
     read_snapshot,
     scope_checksums,
@@ -39,8 +39,12 @@ async def pull(
     limit: int = DEFAULT_LIMIT,
     client_id: str | None = None,
     resync: frozenset[str] = frozenset(),
+    raw_json: bool = False,
 ) -> p.PullResponse:
-    """One page for ``actor``; ``session`` is in the snapshot ``watermark`` was taken in."""
+    """One page for ``actor``; ``session`` is in the snapshot ``watermark`` was taken in.
+
+    ``raw_json``: each change's ``data`` is its stored JSON text (``msgspec.Raw``), for a reply
+    encoded as JSON: nothing is decoded and encoded again."""
     limit = max(1, min(limit, MAX_LIMIT))
     cur = decode_cursor(cursor, actor.user_id)
     entitled = await entitled_scopes(session, actor)
@@ -48,7 +52,7 @@ async def pull(
     for scope in revoked:
         cur.forget(scope)
     resume = Position(*watermark.high)
-    behind = _behind_horizon(cur, await feed_horizon(session))
+    behind = _behind_horizon(cur, watermark.horizon)
     reset = sorted((entitled - cur.known()) | (resync & entitled) | behind)
     for scope in reset:
         cur.start_bootstrap(scope, resume)
@@ -58,19 +62,27 @@ async def pull(
     for scope in sorted(cur.bootstraps):
         if budget <= 0:
             break
-        budget -= await _snapshot_page(session, cur, scope, budget, changes)
+        budget -= await _snapshot_page(session, cur, scope, budget, changes, raw_json)
     delta_more = False
     if budget > 0 and cur.scopes:
-        delta_more = await _delta_page(session, cur, watermark, budget, changes)
+        delta_more = await _delta_page(session, cur, watermark, budget, changes, raw_json)
     has_more = bool(cur.bootstraps) or delta_more or budget <= 0 and bool(cur.scopes)
 
     checksums: dict[str, p.ScopeChecksum] = {}
     last_applied: int | None = None
     pending = False
     if not has_more:
-        waiting = await changed_above_watermark(session, cur.scopes, watermark)
+        # Newest change of each scope: which wait above the watermark (PostgreSQL: all scopes)
+        # and the checksum memo's key (the scopes to checksum).
+        probe = (
+            cur.scopes
+            if watermark.tx_limit is not None
+            else [s for s, pos in cur.scopes.items() if pos.unverified]
+        )
+        newest = await newest_changes(session, probe)
+        waiting = above_watermark(newest, watermark)
         pending = bool(waiting)
-        checksums = await _checksums(session, cur, waiting)
+        checksums = await _checksums(session, cur, waiting, newest, watermark.horizon)
         if client_id:
             last_applied = await _last_applied_seq(session, actor.user_id, client_id, watermark)
     return p.PullResponse(
@@ -104,11 +116,11 @@ def _change(row: FeedRow, *, snapshot: bool = False) -> p.ChangeOut:
 
 
 async def _snapshot_page(
-    session: AsyncSession, cur: Cursor, scope: str, budget: int, out: list[p.ChangeOut]
+    session: AsyncSession, cur: Cursor, scope: str, budget: int, out: list[p.ChangeOut], raw: bool
 ) -> int:
     """Stream up to ``budget`` rows of ``scope``'s snapshot; on its end the scope joins the delta."""
     boot = cur.bootstraps[scope]
-    rows = await read_snapshot(session, scope, (boot.entity, boot.entity_id), budget + 1)
+    rows = await read_snapshot(session, scope, (boot.entity, boot.entity_id), budget + 1, raw=raw)
     page = rows[:budget]
     out.extend(_change(r, snapshot=True) for r in page)
     if len(rows) > budget:
@@ -120,10 +132,10 @@ async def _snapshot_page(
 
 
 async def _delta_page(
-    session: AsyncSession, cur: Cursor, watermark: Watermark, budget: int, out: list[p.ChangeOut]
+    session: AsyncSession, cur: Cursor, watermark: Watermark, budget: int, out: list[p.ChangeOut], raw: bool
 ) -> bool:
     positions = {s: (pos.tx, pos.id) for s, pos in cur.scopes.items()}
-    rows = await read_changes(session, positions, watermark, budget + 1)
+    rows = await read_changes(session, positions, watermark, budget + 1, raw=raw)
     more = len(rows) > budget
     page = rows[:budget]
     out.extend(_change(r) for r in page)
@@ -137,11 +149,17 @@ async def _delta_page(
     return more
 
 
-async def _checksums(session: AsyncSession, cur: Cursor, waiting: set[str]) -> dict[str, p.ScopeChecksum]:
+async def _checksums(
+    session: AsyncSession,
+    cur: Cursor,
+    waiting: set[str],
+    newest: dict[str, tuple[int, int] | None],
+    horizon: tuple[int, int] | None,
+) -> dict[str, p.ScopeChecksum]:
     """Checksums of the scopes changed since their last one, unless a change is still waiting
     above the watermark (the scope's rows already include it, the client does not yet)."""
     ready = [s for s, pos in cur.scopes.items() if pos.unverified and s not in waiting]
-    sums = await scope_checksums(session, ready)
+    sums = await scope_checksums(session, ready, newest=newest, horizon=horizon)
     for scope in ready:
         cur.scopes[scope].unverified = False
     return {s: p.ScopeChecksum(*sums[s]) for s in ready}

@@ -1,4 +1,7 @@
-"""Push: apply a phone's outbox batch exactly once, in ``seq`` order, one savepoint per mutation.
+"""Push: apply a phone's outbox batch exactly once, in ``seq`` order, each mutation isolated.
+
+Isolation: one savepoint for the batch, and a savepoint per mutation only when a mutation
+failed after writing (:mod:`sync.push_guard`).
 
 The caller admits a batch once (:func:`admit_batch`: limits and rate), then owns the transaction
 and commits after :func:`apply_admitted_batch` returns; results are
@@ -12,10 +15,17 @@ import logging
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, or_, select
+from sqlalchemy import event, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from backend.changefeed.recording import transaction_id_expression
+from backend.batchcache import close_batch_cache, open_batch_cache
+from backend.changefeed.recording import (
+    buffer_changes,
+    discard_buffered,
+    transaction_id_expression,
+    write_buffered,
+)
 from backend.config import Settings
 from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
@@ -24,12 +34,15 @@ from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.errors import BatchTooLarge, ProtocolTooOld
 from sync.mutations import REGISTRY, MutationContext
+from sync.mutations.registry import Mutation
+from sync.push_guard import Replay, WriteGuard, lock_in_order
 from sync.ratelimit import check_push_rate
 
 log = logging.getLogger("fieldsync.sync")
 
 # Set in ``session.info`` of a session that carried a push (the crash test hooks its commit).
 PUSH_MARK_KEY = "fieldsync_sync_push"
+_KEEP_KEY = "fieldsync_push_loaded"
 
 
 def check_envelope(request: p.PushRequest, settings: Settings) -> None:
@@ -61,17 +74,93 @@ async def apply_admitted_batch(
     client = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
     by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered)
+    sync_session = session.sync_session
+    # For the batch: rows read stay in the identity map (``session.get`` of the same terminal or
+    # product is not asked again), and the change feed is written once, at the end.
+    sync_session.info[_KEEP_KEY] = []
+    open_batch_cache(session)
+    buffer_changes(session)
+    try:
+        await lock_in_order(session, _lock_names(ordered, client.last_seq, by_id, by_seq))
+        results, fresh, last_seq, expected_seq = await _apply_batch(
+            session, actor, settings, request.client_id, ordered, client.last_seq, by_id, by_seq
+        )
+        await write_buffered(session)
+    finally:
+        sync_session.info.pop(_KEEP_KEY, None)
+        close_batch_cache(session)
+        discard_buffered(session)  # a no-op once written
+    if fresh:
+        # ``tx`` is the pushing transaction's id, one expression for every row.
+        await session.execute(insert(SyncMutation).values(tx=_tx_value(session)), fresh)
+    client.last_seq = last_seq
+    client.updated_at = utcnow()
+    await session.flush()
+    return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
+
+
+Outcome = tuple[list[p.MutationResult], list[dict[str, Any]], int, int | None]
+
+
+async def _apply_batch(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    client_id: str,
+    ordered: list[p.MutationIn],
+    last_seq: int,
+    by_id: dict[str, dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+) -> Outcome:
+    """Run the batch in one savepoint, mutations unguarded; if one fails after writing, roll it
+    all back and run it again with a savepoint per mutation (see :mod:`sync.push_guard`)."""
+    guard = WriteGuard()
+    await guard.install(session)
+    try:
+        batch_savepoint = await session.begin_nested()
+        try:
+            outcome = await _apply_in_order(
+                session, actor, settings, client_id, ordered, last_seq, dict(by_id), dict(by_seq), guard
+            )
+            await session.flush()
+        except Replay:
+            await batch_savepoint.rollback()
+        else:
+            await batch_savepoint.commit()
+            return outcome
+    finally:
+        guard.remove()
+    outcome = await _apply_in_order(
+        session, actor, settings, client_id, ordered, last_seq, by_id, by_seq, None
+    )
+    await session.flush()
+    return outcome
+
+
+async def _apply_in_order(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    client_id: str,
+    ordered: list[p.MutationIn],
+    last_seq: int,
+    by_id: dict[str, dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+    guard: WriteGuard | None,
+) -> Outcome:
+    """(results, rows to store, the new last seq, the expected seq after a gap); each mutation in
+    its own savepoint without ``guard``, else unguarded and :class:`Replay` when that is unsafe."""
     results: list[p.MutationResult] = []
     fresh: list[dict[str, Any]] = []
     expected_seq: int | None = None
     for m in ordered:
         stored = by_id.get(m.id) or by_seq.get(m.seq)
-        if stored is not None or m.seq <= client.last_seq:
+        if stored is not None or m.seq <= last_seq:
             # Already applied (by id, or its seq by any id): never again; the stored result comes back.
             results.append(_duplicate(m, stored))
             continue
-        if m.seq != client.last_seq + 1:
-            expected_seq = client.last_seq + 1
+        if m.seq != last_seq + 1:
+            expected_seq = last_seq + 1
             results.append(
                 _rejected(
                     m,
@@ -81,18 +170,26 @@ async def apply_admitted_batch(
                 )
             )
             continue
-        result = await _run_one(session, actor, settings, m)
-        row = _stored_row(actor.user_id, request.client_id, m, result)
+        if guard is None:
+            result = await _run_one(session, actor, settings, m)
+        else:
+            result = await _run_unguarded(session, actor, settings, m, guard)
+        row = _stored_row(actor.user_id, client_id, m, result)
         fresh.append(row)
         by_id[m.id] = by_seq[m.seq] = row
-        client.last_seq = m.seq
+        last_seq = m.seq
         results.append(result)
-    if fresh:
-        # ``tx`` is the pushing transaction's id, one expression for every row.
-        await session.execute(insert(SyncMutation).values(tx=_tx_value(session)), fresh)
-    client.updated_at = utcnow()
-    await session.flush()
-    return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
+    return results, fresh, last_seq, expected_seq
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    keep = session.info.get(_KEEP_KEY)
+    if keep is not None:
+        keep.append(instance)
+
+
+if not event.contains(Session, "loaded_as_persistent", _keep_loaded):
+    event.listen(Session, "loaded_as_persistent", _keep_loaded)
 
 
 async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> SyncClient:
@@ -159,9 +256,27 @@ def _duplicate(m: p.MutationIn, stored: dict[str, Any] | None) -> p.MutationResu
     )
 
 
-async def _run_one(
+def _lock_names(
+    ordered: list[p.MutationIn],
+    last_seq: int,
+    by_id: dict[str, dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+) -> list[str]:
+    """What the batch's new mutations will lock, as their specs name it."""
+    names = []
+    for m in ordered:
+        spec = REGISTRY.get(m.name)
+        if spec is None or spec.lock_key is None or m.seq <= last_seq or m.id in by_id or m.seq in by_seq:
+            continue
+        if (name := spec.lock_key(m.args)) is not None:
+            names.append(name)
+    return names
+
+
+def _prepare(
     session: AsyncSession, actor: Actor, settings: Settings, m: p.MutationIn
-) -> p.MutationResult:
+) -> tuple[Mutation, Any, MutationContext] | p.MutationResult:
+    """The mutation's handler, arguments and context, or its rejection (unknown, invalid)."""
     spec = REGISTRY.get(m.name)
     if spec is None:
         return _rejected(m, "unknown_mutation", f"there is no mutation named {m.name!r}")
@@ -169,20 +284,57 @@ async def _run_one(
         args = msgspec.convert({} if m.args is None else m.args, spec.args)
     except msgspec.ValidationError as exc:
         return _rejected(m, "invalid", f"{m.name}: {exc}")
-    ctx = MutationContext(session, actor, settings, m.id, m.client_time)
+    return spec, args, MutationContext(session, actor, settings, m.id, m.client_time)
+
+
+def _refused(m: p.MutationIn, exc: DomainError) -> p.MutationResult:
+    if exc.kind == "conflict":
+        # Every policy keeps the server's state; the phone gets it to reconcile its view.
+        conflict = {"server": exc.details, "kept": "server"}
+        return p.MutationResult(
+            id=m.id, seq=m.seq, status=p.CONFLICT, code=exc.code, message=exc.message, data=conflict
+        )
+    return _rejected(m, exc.code, exc.message, exc.details)
+
+
+async def _run_unguarded(
+    session: AsyncSession, actor: Actor, settings: Settings, m: p.MutationIn, guard: WriteGuard
+) -> p.MutationResult:
+    """Run a mutation without a savepoint; :class:`Replay` if it failed after writing anything."""
+    prepared = _prepare(session, actor, settings, m)
+    if isinstance(prepared, p.MutationResult):
+        return prepared
+    spec, args, ctx = prepared
+    mark = guard.mark(session)
+    try:
+        data = await spec.handler(ctx, args)
+        await session.flush()
+    except DomainError as exc:
+        if not guard.untouched_since(session, mark):
+            raise Replay from exc
+        return _refused(m, exc)
+    except Exception as exc:
+        if is_transient_error(exc):
+            raise  # a lost race (deadlock, busy database): the whole batch is retried
+        raise Replay from exc  # the guarded run logs it and acknowledges it as internal_error
+    return p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED, data=data)
+
+
+async def _run_one(
+    session: AsyncSession, actor: Actor, settings: Settings, m: p.MutationIn
+) -> p.MutationResult:
+    """Run a mutation in its own savepoint: whatever it did is undone if it fails."""
+    prepared = _prepare(session, actor, settings, m)
+    if isinstance(prepared, p.MutationResult):
+        return prepared
+    spec, args, ctx = prepared
     savepoint = await session.begin_nested()
     try:
         data = await spec.handler(ctx, args)
         await session.flush()
     except DomainError as exc:
         await savepoint.rollback()
-        if exc.kind == "conflict":
-            # Every policy keeps the server's state; the phone gets it to reconcile its view.
-            conflict = {"server": exc.details, "kept": "server"}
-            return p.MutationResult(
-                id=m.id, seq=m.seq, status=p.CONFLICT, code=exc.code, message=exc.message, data=conflict
-            )
-        return _rejected(m, exc.code, exc.message, exc.details)
+        return _refused(m, exc)
     except Exception as exc:
         if is_transient_error(exc):
             raise  # a lost race (deadlock, busy database): the whole batch is retried, nothing acknowledged

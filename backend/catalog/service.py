@@ -233,5 +233,7 @@ async def region_ancestry(session: AsyncSession, region_id: str | None) -> list[
     chain: list[str] = []
     while region_id is not None and region_id not in chain:
         chain.append(region_id)
-        region_id = (await session.execute(select(Region.parent_id).where(Region.id == region_id))).scalar()
+        # ``get``: a push batch keeps what it read in the identity map, so a region is read once.
+        region = await session.get(Region, region_id)
+        region_id = region.parent_id if region is not None else None
     return chain

@@ -12,15 +12,18 @@ is commit order; the watermark is simply everything committed.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+import msgspec
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, or_, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.changefeed.models import ChangeLog, FeedHorizon, ScopeRow
-from backend.db import is_postgres
+from backend.db import READ_ONLY, is_postgres
 
 # An id larger than any change's: ``(tx, MAX_ID)`` is "all of transaction tx and before".
 MAX_ID = 2**62
@@ -33,25 +36,42 @@ class Watermark:
     high: tuple[int, int]
     # On PostgreSQL, the first transaction id a reader must not read yet (None on SQLite).
     tx_limit: int | None
+    # The compaction horizon in this snapshot (see :func:`feed_horizon`).
+    horizon: tuple[int, int] | None = None
 
 
 async def begin_snapshot(session: AsyncSession) -> Watermark:
     """Start a repeatable-read transaction on ``session`` and return its watermark.
 
     The session must not be in a transaction yet. Everything read on it afterwards (scopes,
-    changes, checksums, a client's applied seq) comes from this one snapshot.
+    changes, checksums, a client's applied seq) comes from this one snapshot, which cannot
+    write (on SQLite: a deferred read transaction that never waits for writers).
     """
     if is_postgres(session):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        limit = await pg_watermark(session)
-        return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit)
-    top = (await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0)))).scalar_one()
-    return Watermark(high=(0, int(top)), tx_limit=None)
+        limit, horizon = await _pg_snapshot(session)
+        return Watermark(high=(limit - 1, MAX_ID), tx_limit=limit, horizon=horizon)
+    await session.connection(execution_options={READ_ONLY: True})
+    top, h_tx, h_id = (
+        await session.execute(select(func.coalesce(func.max(ChangeLog.id), 0), *_HORIZON))
+    ).one()
+    return Watermark(high=(0, int(top)), tx_limit=None, horizon=_horizon(h_tx, h_id))
+
+
+_HORIZON = (
+    select(FeedHorizon.tx).limit(1).scalar_subquery(),
+    select(FeedHorizon.change_id).limit(1).scalar_subquery(),
+)
+
+
+def _horizon(tx: int | None, change_id: int | None) -> tuple[int, int] | None:
+    return (int(tx), int(change_id)) if tx is not None and change_id is not None else None
 
 
 _SNAPSHOT = text(
     "SELECT pg_snapshot_xmax(s)::text::bigint, "
-    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x) "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x), "
+    "(SELECT tx FROM feed_horizon LIMIT 1), (SELECT change_id FROM feed_horizon LIMIT 1) "
     "FROM pg_current_snapshot() AS s"
 )
 _ELSEWHERE = text(
@@ -68,11 +88,16 @@ async def pg_watermark(session: AsyncSession) -> int:
     write this change log, so they are left out; one that already ended is kept (we cannot tell
     where it ran), which only holds this one pull back.
     """
-    xmax, running = (await session.execute(_SNAPSHOT)).one()
+    return (await _pg_snapshot(session))[0]
+
+
+async def _pg_snapshot(session: AsyncSession) -> tuple[int, tuple[int, int] | None]:
+    """(:func:`pg_watermark`, the compaction horizon), read together."""
+    xmax, running, h_tx, h_id = (await session.execute(_SNAPSHOT)).one()
     if running:
         elsewhere = set((await session.execute(_ELSEWHERE)).scalars())
         running = [x for x in running if x % 2**32 not in elsewhere]
-    return int(min(running)) if running else int(xmax)
+    return (int(min(running)) if running else int(xmax)), _horizon(h_tx, h_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +109,40 @@ class FeedRow:
     entity_id: str
     op: str
     version: int
-    data: dict[str, Any] | None
+    # The row's JSON document, or with ``raw=True`` its JSON text as ``msgspec.Raw``.
+    data: dict[str, Any] | msgspec.Raw | None
 
 
-_COLUMNS = (
-    ChangeLog.tx,
-    ChangeLog.id,
-    ChangeLog.scope,
-    ChangeLog.entity,
-    ChangeLog.entity_id,
-    ChangeLog.op,
-    ChangeLog.version,
-    ChangeLog.data,
-)
+def _data(raw: bool) -> ColumnElement[Any]:
+    """The ``data`` column decoded, or as JSON text (a cast to text: no decoding on our side)."""
+    return cast(ChangeLog.data, Text).label("data") if raw else ChangeLog.data
+
+
+def _rows(result: Any, raw: bool) -> list[FeedRow]:
+    if not raw:
+        return [FeedRow(*row) for row in result]
+    # JSON ``null`` and SQL NULL both mean "no data": omitted from the change like before.
+    return [
+        FeedRow(*row[:7], None if row[7] is None or row[7] == "null" else msgspec.Raw(row[7]))
+        for row in result
+    ]
+
+
+def _after(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
+    """``(tx, id) > pos``. On SQLite ``tx`` is always 0, and the plain ``tx = 0 AND id > n``
+    keeps the index range on ``(scope, tx, id)`` (a row-value comparison scans the scope)."""
+    if is_postgres(session):
+        return tuple_(ChangeLog.tx, ChangeLog.id) > tuple_(pos[0], pos[1])
+    tx, id_ = pos
+    return and_(ChangeLog.tx == 0, ChangeLog.id > (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
+
+
+def _at_most(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
+    """``(tx, id) <= pos`` (see :func:`_after`)."""
+    if is_postgres(session):
+        return tuple_(ChangeLog.tx, ChangeLog.id) <= tuple_(pos[0], pos[1])
+    tx, id_ = pos
+    return and_(ChangeLog.tx == 0, ChangeLog.id <= (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
 
 
 async def read_changes(
@@ -104,27 +150,39 @@ async def read_changes(
     positions: dict[str, tuple[int, int]],
     watermark: Watermark,
     limit: int,
+    *,
+    raw: bool = False,
 ) -> list[FeedRow]:
-    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order."""
+    """Up to ``limit`` changes after each scope's position and within the watermark, in (tx, id) order.
+
+    ``raw``: ``data`` as ``msgspec.Raw`` JSON text instead of a decoded document."""
     if not positions:
         return []
     by_position: dict[tuple[int, int], list[str]] = {}
     for scope, pos in positions.items():
         by_position.setdefault(pos, []).append(scope)
-    key = tuple_(ChangeLog.tx, ChangeLog.id)
     clauses = [
-        and_(ChangeLog.scope.in_(sorted(scopes)), key > tuple_(pos[0], pos[1]))
-        for pos, scopes in by_position.items()
+        and_(ChangeLog.scope.in_(sorted(scopes)), _after(session, pos)) for pos, scopes in by_position.items()
     ]
-    query = select(*_COLUMNS).where(or_(*clauses), key <= tuple_(*watermark.high))
+    columns = (
+        ChangeLog.tx,
+        ChangeLog.id,
+        ChangeLog.scope,
+        ChangeLog.entity,
+        ChangeLog.entity_id,
+        ChangeLog.op,
+        ChangeLog.version,
+        _data(raw),
+    )
+    query = select(*columns).where(or_(*clauses), _at_most(session, watermark.high))
     rows = await session.execute(query.order_by(ChangeLog.tx, ChangeLog.id).limit(limit))
-    return [FeedRow(*row) for row in rows]
+    return _rows(rows, raw)
 
 
 async def read_snapshot(
-    session: AsyncSession, scope: str, after: tuple[str, str], limit: int
+    session: AsyncSession, scope: str, after: tuple[str, str], limit: int, *, raw: bool = False
 ) -> list[FeedRow]:
-    """A page of what ``scope`` holds now, in (entity, id) order after ``after``."""
+    """A page of what ``scope`` holds now, in (entity, id) order after ``after`` (``raw``: as above)."""
     query = (
         select(
             ChangeLog.tx,
@@ -134,45 +192,104 @@ async def read_snapshot(
             ScopeRow.entity_id,
             ChangeLog.op,
             ScopeRow.version,
-            ChangeLog.data,
+            _data(raw),
         )
         .join(ChangeLog, ChangeLog.id == ScopeRow.change_id)
         .where(ScopeRow.scope == scope, tuple_(ScopeRow.entity, ScopeRow.entity_id) > tuple_(*after))
         .order_by(ScopeRow.entity, ScopeRow.entity_id)
         .limit(limit)
     )
-    return [FeedRow(*row) for row in await session.execute(query)]
+    return _rows(await session.execute(query), raw)
 
 
-async def changed_above_watermark(
-    session: AsyncSession, scopes: Iterable[str], watermark: Watermark
-) -> set[str]:
-    """Of ``scopes``, those with a change this snapshot can see but may not read yet.
-
-    Their ``scope_rows`` already include it, so a checksum would not match what was delivered.
-    """
+async def newest_changes(session: AsyncSession, scopes: Iterable[str]) -> dict[str, tuple[int, int] | None]:
+    """Each scope's newest ``(tx, id)`` this snapshot can see (None: no change): one index seek
+    per scope, in one statement."""
     scopes = list(scopes)
-    if watermark.tx_limit is None or not scopes:
+    parts = []
+    for scope in scopes:
+        newest = (
+            select(ChangeLog.tx, ChangeLog.id)
+            .where(ChangeLog.scope == scope)
+            .order_by(ChangeLog.tx.desc(), ChangeLog.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        parts.append(select(literal(scope).label("scope"), newest.c.tx, newest.c.id))
+    if not parts:
+        return {}
+    found = {scope: (int(tx), int(id_)) for scope, tx, id_ in await session.execute(union_all(*parts))}
+    return {scope: found.get(scope) for scope in scopes}
+
+
+def above_watermark(newest: dict[str, tuple[int, int] | None], watermark: Watermark) -> set[str]:
+    """Of the scopes in ``newest``, those with a change this snapshot can see but may not read
+    yet (on PostgreSQL, a transaction at or above the watermark; never on SQLite).
+
+    Their ``scope_rows`` already include it, so a checksum would not match what was delivered."""
+    limit = watermark.tx_limit
+    if limit is None:
         return set()
-    query = (
-        select(ChangeLog.scope)
-        .where(ChangeLog.scope.in_(scopes), ChangeLog.tx >= watermark.tx_limit)
-        .distinct()
-    )
-    return set((await session.execute(query)).scalars())
+    return {scope for scope, pos in newest.items() if pos is not None and pos[0] >= limit}
 
 
-async def scope_checksums(session: AsyncSession, scopes: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(count, sum of row digests) of each scope, in one grouped aggregate."""
+async def scope_checksums(
+    session: AsyncSession,
+    scopes: Sequence[str],
+    *,
+    newest: dict[str, tuple[int, int] | None] | None = None,
+    horizon: tuple[int, int] | None = None,
+) -> dict[str, tuple[int, int]]:
+    """(count, sum of row digests) of each scope, in one grouped aggregate.
+
+    With ``newest`` (:func:`newest_changes`) and ``horizon`` read in the same snapshot, a scope
+    whose newest change and horizon are the ones an earlier pull already summed is answered
+    from a per-engine memo instead: ``scope_rows`` only changes in the transaction that logs a
+    change in the scope, and a change committed later always sorts after every change a reader
+    below the watermark saw, so the same newest change (and horizon) means the same rows. Only
+    for scopes with nothing waiting above the watermark (see :func:`above_watermark`)."""
+    scopes = list(scopes)
     if not scopes:
         return {}
-    query = (
-        select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
-        .where(ScopeRow.scope.in_(list(scopes)))
-        .group_by(ScopeRow.scope)
-    )
-    found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
-    return {scope: found.get(scope, (0, 0)) for scope in scopes}
+    sums: dict[str, tuple[int, int]] = {}
+    keys: dict[str, tuple[Any, ...]] = {}
+    memo = _memo(session) if newest is not None else None
+    if memo is not None and newest is not None:
+        for scope in scopes:
+            keys[scope] = (scope, newest[scope], horizon)
+            if (hit := memo.get(keys[scope])) is not None:
+                memo.move_to_end(keys[scope])
+                sums[scope] = hit
+    missing = [s for s in scopes if s not in sums]
+    if missing:
+        query = (
+            select(ScopeRow.scope, func.count(), func.coalesce(func.sum(ScopeRow.digest), 0))
+            .where(ScopeRow.scope.in_(missing))
+            .group_by(ScopeRow.scope)
+        )
+        found = {scope: (int(c), int(t)) for scope, c, t in await session.execute(query)}
+        for scope in missing:
+            sums[scope] = found.get(scope, (0, 0))
+            if memo is not None and scope in keys:
+                memo[keys[scope]] = sums[scope]
+        while memo is not None and len(memo) > CHECKSUM_MEMO_SIZE:
+            memo.popitem(last=False)
+    return {scope: sums[scope] for scope in scopes}
+
+
+CHECKSUM_MEMO_SIZE = 10_000
+_MEMOS: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], tuple[int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _memo(session: AsyncSession) -> OrderedDict[tuple[Any, ...], tuple[int, int]]:
+    """The checksum memo of the session's database (keyed by the engine's connection pool)."""
+    pool = session.get_bind().pool
+    memo = _MEMOS.get(pool)
+    if memo is None:
+        memo = _MEMOS[pool] = OrderedDict()
+    return memo
 
 
 async def feed_horizon(session: AsyncSession) -> tuple[int, int] | None:

@@ -15,11 +15,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Integer, delete, event, insert, inspect, literal_column, select
+from sqlalchemy import Integer, bindparam, delete, event, insert, inspect, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, declared_attr, mapped_column
 
 from backend.changefeed.models import ChangeLog, ScopeRow
 from backend.db import utcnow
@@ -99,10 +99,22 @@ def _tx_expression(session: Session) -> Any:
 
 
 def write_changes(session: Session, changes: Iterable[Change]) -> None:
-    """Append ``changes`` to the log and keep ``scope_rows`` in step (synchronous session)."""
+    """Append ``changes`` to the log and keep ``scope_rows`` in step (synchronous session).
+
+    While the session buffers (:func:`buffer_changes`), the changes wait in memory instead, tagged
+    with the (sub)transaction that made them, and are written by :func:`write_buffered`."""
     changes = list(changes)
     if not changes:
         return
+    buffer = session.info.get(_BUFFER_KEY)
+    if buffer is not None:
+        tx = session.get_nested_transaction() or session.get_transaction()
+        buffer.extend((tx, c) for c in changes)
+        return
+    _write_now(session, changes)
+
+
+def _write_now(session: Session, changes: list[Change]) -> None:
     # Who listens after commit (live "pull now" hints) reads which scopes this transaction touched.
     session.info.setdefault(TOUCHED_SCOPES_KEY, set()).update(c.scope for c in changes)
     conn = session.connection()
@@ -121,28 +133,52 @@ def write_changes(session: Session, changes: Iterable[Change]) -> None:
         }
         for c in changes
     ]
-    ids = conn.execute(insert(ChangeLog).values(tx=tx).returning(ChangeLog.id), rows).scalars().all()
+    # The ids of one INSERT rise in the order of its rows; the order RETURNING gives them back in is
+    # not guaranteed, so each row comes back with its key and the highest id of a key is its last
+    # change (a row changed twice in one write is upserted once: PostgreSQL refuses it twice).
+    returned = conn.execute(
+        insert(ChangeLog)
+        .values(tx=tx)
+        .returning(
+            ChangeLog.id,
+            ChangeLog.scope,
+            ChangeLog.entity,
+            ChangeLog.entity_id,
+            ChangeLog.op,
+            ChangeLog.version,
+        ),
+        rows,
+    ).all()
+    last: dict[tuple[str, str, str], Any] = {}
+    for row in returned:
+        key = (row.scope, row.entity, row.entity_id)
+        if key not in last or row.id > last[key].id:
+            last[key] = row
     upserts = []
-    for change, change_id in zip(changes, ids, strict=True):
+    deletes = []
+    for (scope, entity, entity_id), change in last.items():
         if change.op == DELETE:
-            conn.execute(
-                delete(ScopeRow).where(
-                    ScopeRow.scope == change.scope,
-                    ScopeRow.entity == change.entity,
-                    ScopeRow.entity_id == change.entity_id,
-                )
-            )
+            deletes.append({"s": scope, "e": entity, "i": entity_id})
         else:
             upserts.append(
                 {
-                    "scope": change.scope,
-                    "entity": change.entity,
-                    "entity_id": change.entity_id,
+                    "scope": scope,
+                    "entity": entity,
+                    "entity_id": entity_id,
                     "version": change.version,
-                    "digest": row_digest(change.entity, change.entity_id, change.version),
-                    "change_id": change_id,
+                    "digest": row_digest(entity, entity_id, change.version),
+                    "change_id": change.id,
                 }
             )
+    if deletes:
+        conn.execute(
+            delete(ScopeRow).where(
+                ScopeRow.scope == bindparam("s"),
+                ScopeRow.entity == bindparam("e"),
+                ScopeRow.entity_id == bindparam("i"),
+            ),
+            deletes,
+        )
     if upserts:
         stmt = (pg_insert if is_pg else sqlite_insert)(ScopeRow)
         stmt = stmt.on_conflict_do_update(
@@ -154,6 +190,64 @@ def write_changes(session: Session, changes: Iterable[Change]) -> None:
             },
         )
         conn.execute(stmt, upserts)
+
+
+# --- buffering: a push batch writes its changes once, at its end ------------------------------
+
+_BUFFER_KEY = "fieldsync_change_buffer"
+
+
+def buffer_changes(session: AsyncSession) -> None:
+    """Hold the changes of every following flush in memory until :func:`write_buffered`.
+
+    Changes made inside a savepoint that rolls back are dropped with it; a root transaction that
+    ends without :func:`write_buffered` drops them all. So buffering changes nothing about what
+    the log holds after commit, only how many statements write it."""
+    session.sync_session.info[_BUFFER_KEY] = []
+
+
+async def write_buffered(session: AsyncSession) -> None:
+    """Stop buffering and write the buffered changes (in the order they were made)."""
+    buffer = session.sync_session.info.pop(_BUFFER_KEY, None)
+    if buffer:
+        changes = [c for _tx, c in buffer]
+        await session.run_sync(lambda s: _write_now(s, changes))
+
+
+def discard_buffered(session: AsyncSession) -> None:
+    """Stop buffering, dropping what is held (after a failure; the transaction is rolled back)."""
+    session.sync_session.info.pop(_BUFFER_KEY, None)
+
+
+def _descends_from(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
+
+
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    buffer = session.info.get(_BUFFER_KEY)
+    if buffer:
+        buffer[:] = [(tx, c) for tx, c in buffer if not _descends_from(tx, previous_transaction)]
+
+
+def _drop_buffer(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_BUFFER_KEY, None)
+
+
+def inserted_changes(obj: Syncable) -> list[Change]:
+    """The changes of a new syncable row inserted outside the ORM's flush (an ``INSERT … ON
+    CONFLICT DO NOTHING … RETURNING`` entity), for :func:`record_changes`."""
+    cls = type(obj)
+    data = obj.sync_data()
+    entity_id = str(inspect(obj).identity[0])
+    return [
+        Change(s, cls.__sync_entity__, entity_id, UPSERT, obj.version, data)
+        for s in sorted(cls.sync_scopes(_new_getter(obj)))
+    ]
 
 
 async def record_changes(session: AsyncSession, changes: Iterable[Change]) -> None:
@@ -238,6 +332,8 @@ def install_hooks() -> None:
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_soft_rollback", _drop_rolled_back)
+        event.listen(Session, "after_transaction_end", _drop_buffer)
 
 
 install_hooks()

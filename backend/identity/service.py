@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
@@ -273,22 +273,18 @@ async def revoke_user(session: AsyncSession, actor: Actor, user_id: str) -> User
 
 
 async def load_actor(session: AsyncSession, user_id: str, device_id: str | None) -> Actor:
-    """The caller behind an access token, refused if the user or device was revoked since."""
-    row = (
-        await session.execute(
-            select(User.id, User.org_id, User.role, User.active, Organisation.kind)
-            .join(Organisation, Organisation.id == User.org_id)
-            .where(User.id == user_id)
+    """The caller behind an access token, refused if the user or device was revoked since.
+
+    One query: the user, its organisation's kind and (with ``device_id``) the device's state."""
+    columns: list[Any] = [User.id, User.org_id, User.role, User.active, Organisation.kind]
+    query = select(*columns).join(Organisation, Organisation.id == User.org_id).where(User.id == user_id)
+    if device_id is not None:
+        query = query.add_columns(Device.id.label("device_id"), Device.revoked_at).outerjoin(
+            Device, and_(Device.id == device_id, Device.user_id == User.id)
         )
-    ).first()
+    row = (await session.execute(query)).first()
     if row is None or not row.active:
         raise errors.DeviceRevoked("this account is disabled or gone; sign in again")
-    if device_id is not None:
-        revoked = (
-            await session.execute(
-                select(Device.revoked_at).where(Device.id == device_id, Device.user_id == user_id)
-            )
-        ).first()
-        if revoked is None or revoked.revoked_at is not None:
-            raise errors.DeviceRevoked("this device was signed out; sign in again")
+    if device_id is not None and (row.device_id is None or row.revoked_at is not None):
+        raise errors.DeviceRevoked("this device was signed out; sign in again")
     return Actor(user_id=row.id, org_id=row.org_id, org_kind=row.kind, role=row.role, device_id=device_id)

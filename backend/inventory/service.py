@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.batchcache import batch_cache
 from backend.catalog.service import get_product
+from backend.changefeed.recording import inserted_changes, record_changes
 from backend.config import Settings
-from backend.db import new_id, utcnow
+from backend.db import is_postgres, new_id, utcnow
 from backend.errors import InvalidInput
 from backend.identity import Actor, Organisation
 from backend.identity.errors import OrgNotFound
@@ -47,6 +52,19 @@ def check_client_id(value: str | None, what: str) -> None:
 async def location_for(session: AsyncSession, org_id: str) -> StockLocation:
     """The stock location of an organisation, created on first use: a distributor's
     warehouse or a terminal's shelf."""
+    memo = batch_cache(session, "stock_location")
+    if memo is not None:
+        known = memo.get(org_id)
+        # Still in the database: one created by a mutation whose savepoint rolled back is not.
+        if known is not None and inspect(known).persistent:
+            return known
+    location = await _find_location(session, org_id)
+    if memo is not None and location is not None:
+        memo[org_id] = location
+    return location
+
+
+async def _find_location(session: AsyncSession, org_id: str) -> StockLocation:
     location = (
         await session.execute(select(StockLocation).where(StockLocation.org_id == org_id))
     ).scalar_one_or_none()
@@ -74,45 +92,62 @@ async def location_for(session: AsyncSession, org_id: str) -> StockLocation:
     return location
 
 
+# Statements of every count, built once (parameters bound per call).
+_LEVEL = (
+    select(StockLevel)
+    .where(
+        StockLevel.location_id == bindparam("location_id"), StockLevel.product_id == bindparam("product_id")
+    )
+    .with_for_update()
+)
+_LEVEL_AT_ORG = (
+    select(StockLevel)
+    .join(StockLocation, StockLocation.id == StockLevel.location_id)
+    .where(StockLocation.org_id == bindparam("org_id"), StockLevel.product_id == bindparam("product_id"))
+    .with_for_update(of=StockLevel)
+)
+_CHECK_BY_ID = (
+    select(StockCheck).where(StockCheck.id == bindparam("check_id")).execution_options(populate_existing=True)
+)
+
+
 async def _locked_level(session: AsyncSession, location_id: str, product_id: str) -> StockLevel | None:
     """The level row of a SKU at a location, locked for the rest of this transaction."""
-    stmt = (
-        select(StockLevel)
-        .where(StockLevel.location_id == location_id, StockLevel.product_id == product_id)
-        .with_for_update()
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"location_id": location_id, "product_id": product_id}
+    return (await session.execute(_LEVEL, params)).scalar_one_or_none()
 
 
 async def _locked_level_at_org(session: AsyncSession, org_id: str, product_id: str) -> StockLevel | None:
     """Like :func:`_locked_level`, found by the location's organisation (no separate location read)."""
-    stmt = (
-        select(StockLevel)
-        .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .where(StockLocation.org_id == org_id, StockLevel.product_id == product_id)
-        .with_for_update(of=StockLevel)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {"org_id": org_id, "product_id": product_id}
+    return (await session.execute(_LEVEL_AT_ORG, params)).scalar_one_or_none()
 
 
-async def _insert_level(session: AsyncSession, level: StockLevel) -> bool:
-    """Insert a SKU's first level row; ``False`` if a concurrent transaction inserted it first."""
-    try:
-        async with session.begin_nested():
-            session.add(level)
-    except IntegrityError:
+async def _insert_level(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a SKU's first level row; ``False`` if another transaction inserted it first.
+
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent first insert of the same row and then
+    yields to it: no savepoint, no unique violation, and the caller locks the winner's row."""
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    stmt = dialect_insert(StockLevel).values(**values).on_conflict_do_nothing().returning(StockLevel)
+    level = (await session.execute(stmt)).scalar_one_or_none()
+    if level is None:
         return False
+    await record_changes(session, inserted_changes(level))
     return True
 
 
-def _new_level(location: StockLocation, product_id: str, **values: object) -> StockLevel:
-    return StockLevel(
-        location_id=location.id,
-        product_id=product_id,
-        distributor_id=location.distributor_id,
-        terminal_id=location.terminal_id,
+def _new_level(location: StockLocation, product_id: str, **values: object) -> dict[str, Any]:
+    """Column values of a first level row (the columns' defaults fill in the rest)."""
+    return {
+        "id": new_id(),
+        "location_id": location.id,
+        "product_id": product_id,
+        "distributor_id": location.distributor_id,
+        "terminal_id": location.terminal_id,
+        "version": 1,
         **values,
-    )
+    }
 
 
 async def _movement_sums(
@@ -145,11 +180,7 @@ async def _recorded_before(
     Asked while the level row is locked, so a retry racing its original waits and then finds it."""
     if check_id is None:
         return None
-    existing = (
-        await session.execute(
-            select(StockCheck).where(StockCheck.id == check_id).execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    existing = (await session.execute(_CHECK_BY_ID, {"check_id": check_id})).scalar_one_or_none()
     if existing is None:
         return None
     same = (existing.location_id, existing.product_id, existing.counted_qty, existing.user_id) == (

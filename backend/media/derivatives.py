@@ -8,7 +8,7 @@ from backend.media.imaging import make_derivatives as render
 from backend.media.storage import Storage, derivative_key, original_key
 
 VARIANTS = {"thumb": 320, "display": 1600}
-DERIVATIVE_VERSION = "v1"  # part of the ETag: bump when the recipe changes
+DERIVATIVE_VERSION = "v2"  # part of the ETag: bump when the recipe changes
 
 
 def _render(data: bytes, max_pixels: int) -> dict[str, bytes]:

@@ -31,6 +31,10 @@ class EmptyMessage(InvalidInput):
     code = "empty_message"
 
 
+class InvalidText(InvalidInput):
+    code = "invalid_message_text"
+
+
 class InvalidAttachment(InvalidInput):
     code = "invalid_attachment"
 

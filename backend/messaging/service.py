@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.catalog import ChannelAuthorisation
 from backend.config import Settings
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.events import queue_event
 from backend.identity import Actor, Organisation, User
 from backend.messaging import errors, presence
@@ -289,6 +290,8 @@ def _check_content(body: str, attachments: Sequence[str]) -> tuple[str, list[str
         raise errors.MessageTooLong(
             f"a message has at most {limit} characters", details={"max_chars": limit, "chars": len(body)}
         )
+    if "\x00" in body:  # PostgreSQL text cannot hold it; refused the same on every database
+        raise errors.InvalidText("a message cannot contain NUL characters")
     atts = [a.lower() for a in attachments]
     if len(atts) > MAX_ATTACHMENTS:
         raise errors.InvalidAttachment(f"at most {MAX_ATTACHMENTS} attachments")
@@ -303,19 +306,15 @@ def message_event(msg: Message, type_: str = "message") -> dict[str, Any]:
     return {"type": type_, "conversation_id": msg.conversation_id, "message": msg.sync_data()}
 
 
-async def _existing_send(
-    session: AsyncSession, sender_id: str, client_message_id: str, conversation_id: str
-) -> Message | None:
-    msg = (
-        await session.execute(
-            select(Message).where(
-                Message.sender_id == sender_id, Message.client_message_id == client_message_id
-            )
-        )
-    ).scalar_one_or_none()
-    if msg is not None and msg.conversation_id != conversation_id:
-        raise errors.ClientMessageIdReused("that client message id was used in another conversation")
-    return msg
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """One message to append (see :func:`send_messages`)."""
+
+    actor: Actor
+    conversation_id: str
+    client_message_id: str
+    body: str = ""
+    attachments: Sequence[str] = ()
 
 
 async def send_message(
@@ -327,64 +326,152 @@ async def send_message(
     body: str,
     attachments: Sequence[str] = (),
 ) -> Message:
-    """Append a message; the same ``(sender, client_message_id)`` twice is one message.
+    """Append one message (:func:`send_messages` with one request); a refusal is raised."""
+    result = (
+        await send_messages(
+            session, [SendRequest(actor, conversation_id, client_message_id, body, attachments)]
+        )
+    )[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
-    Check (membership, limits, duplicates), then do: take the next per-conversation ``seq``
-    under the conversation's row lock, insert, move the sender's read marker, queue the live
-    event and owe a chat push to members without a live socket.
+
+async def send_messages(
+    session: AsyncSession, requests: Sequence[SendRequest]
+) -> list[Message | DomainError]:
+    """Append messages, in order; the same ``(sender, client_message_id)`` twice is one message.
+
+    For each request: check (client id, conversation, membership, duplicate, content), then
+    take the next per-conversation ``seq`` under the conversation's row lock, insert, move the
+    sender's read marker, queue the live event and owe a chat push to members without a live
+    socket. A refused request gets its error in the result list and writes nothing; the others
+    go on. A batch costs a fixed number of statements, not a number per message (the live
+    socket's writer stores everything that arrived meanwhile in one transaction).
+
+    Raises ``client_message_id_reused`` when the insert hits a concurrent send's id: the
+    caller rolls back (or retries each request alone).
     """
-    if not 1 <= len(client_message_id) <= 64:
-        raise errors.InvalidConversation(
-            "client_message_id must be 1..64 characters", code="invalid_client_message_id"
-        )
-    # Lock the conversation first: sends to it (and retries of the same send) serialise here,
-    # so the duplicate check below sees every committed send and the seq has no gaps.
-    conv = (
-        await session.execute(
-            select(Conversation)
-            .where(Conversation.id == conversation_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    results: list[Message | DomainError | None] = [None] * len(requests)
+    for i, req in enumerate(requests):
+        if not 1 <= len(req.client_message_id) <= 64:
+            results[i] = errors.InvalidConversation(
+                "client_message_id must be 1..64 characters", code="invalid_client_message_id"
+            )
+    wanted = sorted({r.conversation_id for i, r in enumerate(requests) if results[i] is None})
+    if not wanted:
+        return results  # type: ignore[return-value]
+    # Lock the conversations first (in id order: two batches never deadlock): sends to one
+    # conversation (and retries of a send) serialise here, so the duplicate check below sees
+    # every committed send and the seq has no gaps.
+    convs = {
+        c.id: c
+        for c in (
+            await session.execute(
+                select(Conversation)
+                .where(Conversation.id.in_(wanted))
+                .order_by(Conversation.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    }
+    senders = {r.actor.user_id for r in requests}
+    members = {
+        (m.conversation_id, m.user_id): m
+        for m in (
+            await session.execute(
+                select(ConversationMember).where(
+                    ConversationMember.conversation_id.in_(list(convs)),
+                    ConversationMember.user_id.in_(senders),
+                )
+            )
+        ).scalars()
+    }
+    sent_before = {
+        (m.sender_id, m.client_message_id): m
+        for m in (
+            await session.execute(
+                select(Message).where(
+                    Message.sender_id.in_(senders),
+                    Message.client_message_id.in_({r.client_message_id for r in requests}),
+                )
+            )
+        ).scalars()
+    }
+    now = utcnow()
+    new: list[tuple[SendRequest, Message]] = []
+    for i, req in enumerate(requests):
+        if results[i] is not None:
+            continue
+        try:
+            results[i] = _append(req, convs, members, sent_before, now, new)
+        except DomainError as exc:
+            results[i] = exc
+    if not new:
+        return results  # type: ignore[return-value]
+    # Core UPDATEs: the counter is not replicated, so it neither bumps version nor logs a change.
+    touched = {msg.conversation_id: convs[msg.conversation_id] for _, msg in new}
+    table = Conversation.__table__
+    await (await session.connection()).execute(
+        update(table)
+        .where(table.c.id == bindparam("cid"))
+        .values(last_seq=bindparam("seq"), last_message_at=bindparam("at")),
+        [{"cid": c.id, "seq": c.last_seq, "at": now} for c in touched.values()],
+    )
+    session.add_all([msg for _, msg in new])
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise errors.ClientMessageIdReused("that client message id is already in use") from None
+    for _, msg in new:
+        queue_event(session, conv_scope(msg.conversation_id), message_event(msg))
+        if convs[msg.conversation_id].kind == "support":
+            queue_event(
+                session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": msg.conversation_id}
+            )
+    await _owe_chat_pushes(session, touched, new)
+    return results  # type: ignore[return-value]
+
+
+def _append(
+    req: SendRequest,
+    convs: dict[str, Conversation],
+    members: dict[tuple[str, str], ConversationMember],
+    sent_before: dict[tuple[str, str], Message],
+    now: Any,
+    new: list[tuple[SendRequest, Message]],
+) -> Message:
+    """Check one request against what the batch loaded and appended so far; the new message."""
+    conv = convs.get(req.conversation_id)
     if conv is None:
-        raise errors.ConversationNotFound(f"conversation {conversation_id} does not exist")
-    member = await membership(session, conv.id, actor.user_id)
+        raise errors.ConversationNotFound(f"conversation {req.conversation_id} does not exist")
+    member = members.get((conv.id, req.actor.user_id))
     if member is None:
         raise errors.NotAMember("you are not a member of this conversation")
-    existing = await _existing_send(session, actor.user_id, client_message_id, conversation_id)
+    existing = sent_before.get((req.actor.user_id, req.client_message_id))
     if existing is not None:
+        if existing.conversation_id != conv.id:
+            raise errors.ClientMessageIdReused("that client message id was used in another conversation")
         return existing
-    body, atts = _check_content(body, attachments)
-    now = utcnow()
+    body, atts = _check_content(req.body, req.attachments)
     seq = conv.last_seq + 1
-    # A Core UPDATE: the counter is not replicated, so it neither bumps version nor logs a change.
-    await session.execute(
-        update(Conversation).where(Conversation.id == conv.id).values(last_seq=seq, last_message_at=now)
-    )
     set_committed_value(conv, "last_seq", seq)
     set_committed_value(conv, "last_message_at", now)
     msg = Message(
         conversation_id=conv.id,
         seq=seq,
-        sender_id=actor.user_id,
-        client_message_id=client_message_id,
+        sender_id=req.actor.user_id,
+        client_message_id=req.client_message_id,
         body=body,
         attachments=atts,
         created_at=now,
     )
-    session.add(msg)
+    sent_before[(req.actor.user_id, req.client_message_id)] = msg
     member.last_read_seq = max(member.last_read_seq, seq)
     if conv.kind == "support":
         _support_after_message(conv, member, now)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise errors.ClientMessageIdReused("that client message id is already in use") from None
-    queue_event(session, conv_scope(conv.id), message_event(msg))
-    if conv.kind == "support":
-        queue_event(session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": conv.id})
-    await _owe_chat_pushes(session, actor, conv, msg)
+    new.append((req, msg))
     return msg
 
 
@@ -401,39 +488,48 @@ def _support_after_message(conv: Conversation, member: ConversationMember, now: 
         conv.resolved_at = None
 
 
-async def _owe_chat_pushes(session: AsyncSession, actor: Actor, conv: Conversation, msg: Message) -> None:
+async def _owe_chat_pushes(
+    session: AsyncSession, convs: dict[str, Conversation], new: Sequence[tuple[SendRequest, Message]]
+) -> None:
     """Owe a chat push to each member who did not mute the conversation and has no live socket."""
     horizon = utcnow() - timedelta(seconds=presence.STALE_AFTER_S)
     online = exists().where(
         LiveConnection.user_id == ConversationMember.user_id, LiveConnection.seen_at >= horizon
     )
-    recipients = (
-        await session.execute(
-            select(ConversationMember.user_id, PushPreference)
-            .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
-            .where(
-                ConversationMember.conversation_id == conv.id,
-                ConversationMember.user_id != actor.user_id,
-                ConversationMember.muted.is_(False),
-                ~online,
-            )
+    offline: dict[str, list[tuple[str, PushPreference | None]]] = {}
+    rows = await session.execute(
+        select(ConversationMember.conversation_id, ConversationMember.user_id, PushPreference)
+        .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
+        .where(
+            ConversationMember.conversation_id.in_(list(convs)),
+            ConversationMember.muted.is_(False),
+            ~online,
         )
-    ).all()
-    if not recipients:
+    )
+    for conversation_id, user_id, pref in rows.tuples():
+        offline.setdefault(conversation_id, []).append((user_id, pref))
+    if not offline:
         return
-    sender = await session.scalar(select(User.display_name).where(User.id == actor.user_id))
-    preview = msg.body[:120] if msg.body.strip() else "📎 attachment"
-    for user_id, pref in recipients:
-        await notifications.enqueue(
-            session,
-            user_id=user_id,
-            kind="chat",
-            title=conv.title or sender or "New message",
-            body=f"{sender}: {preview}" if conv.title else preview,
-            data={"conversation_id": conv.id, "seq": str(msg.seq)},
-            collapse_key=f"chat:{conv.id}"[:64],
-            preference=pref,
-        )
+    sender_ids = {r.actor.user_id for r, _ in new}
+    named = await session.execute(select(User.id, User.display_name).where(User.id.in_(sender_ids)))
+    names = {user_id: name for user_id, name in named.tuples()}
+    for req, msg in new:
+        conv = convs[msg.conversation_id]
+        sender = names.get(req.actor.user_id)
+        preview = msg.body[:120] if msg.body.strip() else "📎 attachment"
+        for user_id, pref in offline.get(conv.id, ()):
+            if user_id == req.actor.user_id:
+                continue
+            await notifications.enqueue(
+                session,
+                user_id=user_id,
+                kind="chat",
+                title=conv.title or sender or "New message",
+                body=f"{sender}: {preview}" if conv.title else preview,
+                data={"conversation_id": conv.id, "seq": str(msg.seq)},
+                collapse_key=f"chat:{conv.id}"[:64],
+                preference=pref,
+            )
 
 
 async def mark_read(session: AsyncSession, actor: Actor, *, conversation_id: str, up_to_seq: int) -> int:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db import is_postgres, utcnow
 from backend.identity import Device
@@ -46,6 +47,13 @@ class DeliveryReport:
     deactivated_tokens: int = 0
     messages: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: DeliveryReport) -> None:
+        """Accumulate ``other`` into this report."""
+        for name in ("claimed", "sent", "retried", "failed", "dropped", "deactivated_tokens", "messages"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for status, n in other.outcomes.items():
+            self.outcomes[status] = self.outcomes.get(status, 0) + n
 
 
 def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
@@ -72,11 +80,26 @@ async def claim(
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list((await session.execute(stmt)).scalars())
-    for row in rows:
-        row.status, row.claimed_by = SENDING, worker_id
-        row.lease_until = now + timedelta(seconds=lease_s)
-        row.attempts += 1
-    await session.flush()
+    if not rows:
+        return rows
+    lease_until = now + timedelta(seconds=lease_s)
+    # One UPDATE for the whole claim (a flush would send one UPDATE per row: attempts differ).
+    await session.execute(
+        update(PushOutbox)
+        .where(PushOutbox.id.in_([r.id for r in rows]))
+        .values(
+            status=SENDING, claimed_by=worker_id, lease_until=lease_until, attempts=PushOutbox.attempts + 1
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for row in rows:  # the loaded objects mirror the row as committed, nothing left to flush
+        for name, value in (
+            ("status", SENDING),
+            ("claimed_by", worker_id),
+            ("lease_until", lease_until),
+            ("attempts", row.attempts + 1),
+        ):
+            set_committed_value(row, name, value)
     return rows
 
 
@@ -154,6 +177,46 @@ async def deliver_once(
     report.messages = len(messages)
     await _settle(session_factory, by_id, messages, outcomes, skip, worker_id, max_attempts, report)
     return report
+
+
+async def deliver_rounds(
+    session_factory: async_sessionmaker[AsyncSession],
+    gateway: PushGateway,
+    *,
+    worker_id: str,
+    batch_size: int = FCM_MAX_BATCH,
+    max_attempts: int = 8,
+    max_rounds: int = 20,
+    in_flight: int = 2,
+) -> DeliveryReport:
+    """Drain the outbox: up to ``max_rounds`` rounds of :func:`deliver_once`, ``in_flight`` at once.
+
+    With two in flight one round claims or settles (database) while the other is sending (the
+    gateway's threads), and the sends themselves overlap their network waits. Rounds stop once one
+    claims less than a full batch. The claims never overlap (``SKIP LOCKED`` / ``BEGIN IMMEDIATE``)
+    and each round settles only the rows it claimed, so concurrent rounds never send a row twice.
+    """
+    total = DeliveryReport()
+    rounds_left = max_rounds
+    drained = False
+
+    async def loop() -> None:
+        nonlocal rounds_left, drained
+        while rounds_left > 0 and not drained:
+            rounds_left -= 1
+            report = await deliver_once(
+                session_factory,
+                gateway,
+                worker_id=worker_id,
+                batch_size=batch_size,
+                max_attempts=max_attempts,
+            )
+            total.add(report)
+            if report.claimed < batch_size:
+                drained = True
+
+    await asyncio.gather(*(loop() for _ in range(max(1, in_flight))))
+    return total
 
 
 async def _settle(

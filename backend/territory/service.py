@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.batchcache import batch_cache
 from backend.identity import Actor, Organisation, User
 from backend.identity.errors import NotAllowed, UserNotFound
 from backend.territory.errors import AssignmentNotFound, NotOnRoute, NotRouteUser, TerminalNotFound
@@ -42,12 +43,24 @@ async def route_terminal_ids(session: AsyncSession, user_id: str) -> list[str]:
 
 
 async def is_on_route(session: AsyncSession, user_id: str, terminal_id: str) -> bool:
+    memo = batch_cache(session, "on_route")
+    if memo is not None and (user_id, terminal_id) in memo:
+        return memo[(user_id, terminal_id)]
     row = await session.execute(
         select(RouteAssignment.id).where(
             RouteAssignment.user_id == user_id, RouteAssignment.terminal_id == terminal_id
         )
     )
-    return row.first() is not None
+    found = row.first() is not None
+    if memo is not None:
+        memo[(user_id, terminal_id)] = found
+    return found
+
+
+def _forget_route(session: AsyncSession, user_id: str, terminal_id: str) -> None:
+    memo = batch_cache(session, "on_route")
+    if memo is not None:
+        memo.pop((user_id, terminal_id), None)
 
 
 async def require_terminal_access(session: AsyncSession, actor: Actor, terminal: Organisation) -> None:
@@ -96,6 +109,7 @@ async def assign_terminal(
     )
     session.add(assignment)
     await session.flush()
+    _forget_route(session, user_id, terminal_id)
     return assignment
 
 
@@ -113,6 +127,7 @@ async def unassign_terminal(session: AsyncSession, actor: Actor, *, user_id: str
     require_route_manager(actor, assignment.distributor_id)
     await session.delete(assignment)
     await session.flush()
+    _forget_route(session, user_id, terminal_id)
 
 
 def route_visibility(actor: Actor, stmt: Select) -> Select:

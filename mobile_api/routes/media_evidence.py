@@ -15,6 +15,7 @@ from backend.evidence.errors import EvidenceNotFound
 from backend.evidence.signing import load_signing_key, public_key_bytes
 from backend.identity import Actor
 from backend.media.visibility import can_view_record
+from mobile_api.deps import WRITES
 
 
 class TreeHeadOut(msgspec.Struct):
@@ -67,13 +68,13 @@ async def _signed_head(
     return TreeHeadOut(head.tree_size, head.root_hash, head.timestamp_ms, head.key_id, head.signature, public)
 
 
-@get("/evidence/tree-head", tags=["evidence"])
+@get("/evidence/tree-head", tags=["evidence"], opt={WRITES: True})  # may sign a new head
 async def tree_head(request: Request[Any, Any, Any], actor: Actor, db_session: AsyncSession) -> TreeHeadOut:
     """The current signed tree head and the public key that verifies it."""
     return await _signed_head(request, db_session)
 
 
-@get("/evidence/{record_type:str}/{record_id:str}/proof", tags=["evidence"])
+@get("/evidence/{record_type:str}/{record_id:str}/proof", tags=["evidence"], opt={WRITES: True})
 async def record_proof(
     request: Request[Any, Any, Any],
     record_type: str,
@@ -105,7 +106,7 @@ async def record_proof(
     return RecordProofOut(record_type, record_id, head, proofs)
 
 
-@get("/evidence/consistency", tags=["evidence"])
+@get("/evidence/consistency", tags=["evidence"], opt={WRITES: True})
 async def consistency(
     request: Request[Any, Any, Any],
     actor: Actor,

@@ -19,12 +19,29 @@ from backend.changefeed.reading import begin_snapshot
 from backend.config import Settings
 from backend.db import is_transient_error
 from backend.identity import Actor
+from backend.identity.service import load_actor
+from mobile_api.auth import token_subject
 from sync import protocol as p
 from sync.mutations import argument_schemas
 from sync.pull import DEFAULT_LIMIT, pull
 from sync.push import admit_batch, apply_admitted_batch
 
 PUSH_ATTEMPTS = 3
+# Push batches applied at once per server process: SQLite has one writer anyway; PostgreSQL
+# keeps connections of its pool (10) free for pulls and the rest.
+CONCURRENT_PUSHES = {"sqlite": 1, "postgresql": 8}
+
+
+def push_gate(request: Request[Any, Any, Any]) -> asyncio.Semaphore:
+    """The process's gate for push batches: they queue here, first come first served, holding no
+    database connection — not in the pool (which times out) or SQLite's busy handler (unfair)."""
+    state = request.app.state
+    gate = state.get("push_gate")
+    if gate is None:
+        settings: Settings = state.settings
+        backend = "sqlite" if settings.resolved_database_url.startswith("sqlite") else "postgresql"
+        gate = state["push_gate"] = asyncio.Semaphore(CONCURRENT_PUSHES[backend])
+    return gate
 
 
 def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
@@ -40,6 +57,18 @@ async def push_route(
     settings: Settings = request.app.state.settings
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
     admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
+    await db_session.commit()  # end the transaction that loaded the actor: its connection goes back
+    async with push_gate(request):
+        return await _apply_with_retries(request, db_session, actor, settings, envelope)
+
+
+async def _apply_with_retries(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    envelope: p.PushRequest,
+) -> Response[bytes]:
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
             result = await apply_admitted_batch(db_session, actor, settings, envelope)
@@ -60,15 +89,20 @@ async def push_route(
 async def pull_route(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    actor: Actor,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
     client_id: str | None = None,
     resync: str | None = None,
 ) -> Response[bytes]:
-    """Changes in the caller's scopes since ``cursor``, read in one snapshot."""
-    await db_session.commit()  # end the transaction that loaded the actor; the snapshot starts now
+    """Changes in the caller's scopes since ``cursor``, read in one snapshot.
+
+    The caller (token, user and device not revoked) is checked inside that snapshot, so a pull
+    is one read-only transaction."""
+    user_id, device_id = token_subject(request)
     watermark = await begin_snapshot(db_session)
+    actor = await load_actor(db_session, user_id, device_id)
+    request.state.actor = actor
+    msgpack = p.is_msgpack(request.headers.get("accept"))
     page = await pull(
         db_session,
         actor,
@@ -77,8 +111,10 @@ async def pull_route(
         limit=limit,
         client_id=client_id,
         resync=frozenset(s for s in (resync or "").split(",") if s),
+        raw_json=not msgpack,
     )
-    return _reply(request, page)
+    media_type = p.MSGPACK if msgpack else p.JSON
+    return Response(p.encode(page, media_type), media_type=media_type)
 
 
 @get("/sync/v1/schema")

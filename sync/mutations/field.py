@@ -38,7 +38,18 @@ class InspectionRef(Args):
     inspection_id: Id
 
 
-@mutation("stock_check.record", StockCheckRecord)
+def _stock_level_key(args: Any) -> str | None:
+    """Counts of one SKU at one place lock its level row."""
+    if (
+        isinstance(args, dict)
+        and isinstance(args.get("org_id"), str)
+        and isinstance(args.get("product_id"), str)
+    ):
+        return f"stock_level:{args['org_id']}:{args['product_id']}"
+    return None
+
+
+@mutation("stock_check.record", StockCheckRecord, lock_key=_stock_level_key)
 async def stock_check_record(ctx: MutationContext, args: StockCheckRecord) -> dict:
     """Record a count of a SKU at a warehouse or shelf; the latest observation becomes the level."""
     check = await inventory.record_stock_check(

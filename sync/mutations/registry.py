@@ -34,24 +34,31 @@ class MutationContext:
 Handler = Callable[[MutationContext, Any], Awaitable[dict[str, Any] | None]]
 
 
+# From a mutation's raw arguments, the name of what it will lock (``None``: nothing to say). The push
+# engine takes these names in one sorted order before the batch runs, so two batches that lock
+# the same rows in opposite orders queue instead of deadlocking.
+LockKey = Callable[[Any], str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Mutation:
     name: str
     args: type[Args]
     handler: Handler
     doc: str
+    lock_key: LockKey | None = None
 
 
 REGISTRY: dict[str, Mutation] = {}
 
 
-def mutation(name: str, args: type[Args]) -> Callable[[Handler], Handler]:
+def mutation(name: str, args: type[Args], *, lock_key: LockKey | None = None) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the named mutation taking ``args``."""
 
     def register(handler: Handler) -> Handler:
         if name in REGISTRY:
             raise RuntimeError(f"mutation {name} registered twice")
-        REGISTRY[name] = Mutation(name, args, handler, (handler.__doc__ or "").strip())
+        REGISTRY[name] = Mutation(name, args, handler, (handler.__doc__ or "").strip(), lock_key)
         return handler
 
     return register

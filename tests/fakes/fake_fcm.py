@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import secrets
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -136,6 +140,7 @@ class FakeFcm:
 
     prefix_rules: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PREFIX_RULES))
     token_lifetime_s: int = 3600
+    latency_s: float = 0.0  # added before every messages:send answer, like a network round trip
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -217,6 +222,7 @@ class FakeFcm:
             self.token_grants: list[dict[str, Any]] = []  # verified assertion claims
             self.token_rejections: list[str] = []
             self.send_requests = 0
+            self.connections = 0  # TCP connections accepted (keep-alive reuse shows as few)
             self.auth_failures = 0
             self.attempts: list[Attempt] = []
             self.messages: list[dict[str, Any]] = []  # accepted: {"project", "name", "message", ...}
@@ -296,6 +302,8 @@ class FakeFcm:
                 return _google_error(
                     403, "PERMISSION_DENIED", "Permission 'cloudmessaging.messages.create' denied"
                 )
+        if self.latency_s:
+            time.sleep(self.latency_s)
         try:
             body = json.loads(raw)
             message = body["message"]
@@ -373,7 +381,16 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in one write with TCP_NODELAY: two small writes on a keep-alive
+    # connection otherwise meet the client's delayed ACK (Nagle), ~40 ms per request.
+    disable_nagle_algorithm = True
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        fake = self.server.fake
+        with fake._lock:
+            fake.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
@@ -399,5 +416,55 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self._headers_buffer.append(b"\r\n")  # end_headers() without its separate flush
+        self.wfile.write(b"".join(self._headers_buffer) + payload)
+        self._headers_buffer = []
+
+
+class FakeFcmProcess:
+    """A :class:`FakeFcm` in a child process (``python -m tests.fakes.fake_fcm DIR``), so it has
+    its own GIL as Google's endpoint would; trusts a fresh service account at :attr:`service_account`."""
+
+    def __init__(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parent.parent.parent
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.fake_fcm", str(workdir)],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()  # blocks until the child has started
+        if not line.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"fake FCM did not start: {line!r}")
+        self.base_url = line
+        self.service_account = workdir / "service-account.json"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the fake has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def __enter__(self) -> FakeFcmProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _serve_forever(workdir: Path) -> None:
+    fake = FakeFcm().start()
+    shutil.copy(fake.service_account(workdir), workdir / "service-account.json")
+    print(fake.base_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    _serve_forever(Path(sys.argv[1]))

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor
 from backend.media.visibility import register_record_type
+from fieldsync.simulation.server import ServerProcess
 from tests.factories import DEMO_PASSWORD
 
 NOTE = "test_note"  # a record type for tests: a note whose record id is the id of the org that owns it
@@ -28,14 +25,17 @@ async def _can_view_note(session: AsyncSession, actor: Actor, record_id: str) ->
 
 register_record_type(NOTE, _can_view_note)
 
-SECRET = "test-secret-key-0123456789abcdef0123456789"
-
 
 @dataclass
 class LiveServer:
-    url: str
-    process: subprocess.Popen[bytes]
+    """A real server process (the shared :class:`ServerProcess`) and tokens signed in on it."""
+
+    process: ServerProcess
     tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.process.url
 
     def token(self, username: str) -> str:
         if username in self.tokens:
@@ -57,58 +57,13 @@ class LiveServer:
         return {"Authorization": f"Bearer {self.token(username)}"}
 
 
-def start_server(env: dict[str, str], log: Path) -> LiveServer:
-    """``uvicorn --factory fieldsync.wiring:app_factory`` on a random port of 127.0.0.1."""
-    full_env = {**os.environ, **env}
-    out = log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "fieldsync.wiring:app_factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-access-log",
-        ],
-        env=full_env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(rb"running on http://127\.0\.0\.1:(\d+)", log.read_bytes())
-        if found:
-            return LiveServer(f"http://127.0.0.1:{int(found.group(1))}", process)
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("uvicorn did not start:\n" + log.read_text(errors="replace"))
+def start_server(db_url: str, workdir: Path, **settings: object) -> LiveServer:
+    """``uvicorn --factory fieldsync.wiring:app_factory`` in test mode; its var dir is ``workdir/var``."""
+    return LiveServer(ServerProcess(db_url, workdir, env="test", **settings))
 
 
 def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-
-
-def server_env(db_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        "FIELDSYNC_ENV": "test",
-        "FIELDSYNC_DATABASE_URL": db_url,
-        "FIELDSYNC_VAR_DIR": str(var_dir),
-        "FIELDSYNC_SECRET_KEY": SECRET,
-        "FIELDSYNC_RUN_WORKER_IN_PROCESS": "false",
-        "FIELDSYNC_REQUESTS_PER_MINUTE": "100000",
-        "FIELDSYNC_LOG_LEVEL": "WARNING",
-        **extra,
-    }
+    server.process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -173,10 +128,6 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             pytest.skip("PostgreSQL variant: set FIELDSYNC_TEST_DATABASE_URL to run it")
         db_url = pg.fresh()
     run_db(db_url, build_network)
-    extra = getattr(request, "param_env", {})
-    server = start_server(
-        server_env(db_url, tmp / "var", FIELDSYNC_UPLOAD_MAX_BYTES=str(2 * 1024 * 1024), **extra),
-        tmp / "server.log",
-    )
+    server = start_server(db_url, tmp, upload_max_bytes=2 * 1024 * 1024)
     yield LiveApp(server, db_url, tmp / "var")
     stop_server(server)

@@ -21,7 +21,7 @@ from backend.media.storage import (
     original_key,
     storage_from_url,
 )
-from tests.media.conftest import make_bucket, run_db, server_env, start_server, stop_server
+from tests.media.conftest import make_bucket, run_db, start_server, stop_server
 from tests.media.images import photo
 
 
@@ -71,9 +71,7 @@ def s3_server(moto_s3: str, sqlite_template, tmp_path: Path) -> Iterator[tuple]:
     media_url = make_bucket(moto_s3, f"live-{uuid.uuid4().hex[:12]}")
     db_url = sqlite_template.fresh(tmp_path / "db")
     run_db(db_url, build_network)
-    server = start_server(
-        server_env(db_url, tmp_path / "var", FIELDSYNC_MEDIA_URL=media_url), tmp_path / "log"
-    )
+    server = start_server(db_url, tmp_path, media_url=media_url)
     yield server, db_url, media_url, tmp_path
     stop_server(server)
 

@@ -113,5 +113,17 @@ async def test_message_sent_to_one_process_reaches_a_socket_on_the_other(two_ser
         await asyncio.sleep(0.3)
         leaked = [e for e in outsider_on_b.seen + await outsider_on_b.drain(0.3) if e.get("conversation_id")]
         assert leaked == []
-        await on_b.close()
-        await outsider_on_b.close()
+
+        # Sent over a socket on A (stored in batches, published in one Redis pipeline): every
+        # message reaches B, in order.
+        on_a = await Socket.open(base_a.replace("http://", "ws://") + "/ws", supplier)
+        for n in range(50):
+            await on_a.send(
+                {"type": "send", "conversation_id": conv_id, "client_message_id": f"p{n}", "body": f"{n}"}
+            )
+        got = []
+        while len(got) < 50:
+            got.append((await on_b.wait_for(lambda e: e["type"] == "message", timeout=10))["message"]["body"])
+        assert got == [str(n) for n in range(50)]
+        for s in (on_a, on_b, outsider_on_b):
+            await s.close()

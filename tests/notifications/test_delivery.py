@@ -17,7 +17,7 @@ from backend.identity import Device
 from backend.messaging import presence
 from backend.notifications import PushOutbox
 from backend.notifications import service as push
-from backend.notifications.delivery import deliver_once
+from backend.notifications.delivery import deliver_once, deliver_rounds
 from backend.notifications.gateway import FcmGateway
 from tests.factories import Network
 from tests.fakes.fake_fcm import FakeFcm
@@ -127,6 +127,29 @@ async def test_batches_of_500_and_two_workers_never_send_twice(
     assert sum(counts) == 520
     push_ids = Counter(m["message"]["data"]["push_id"] for m in fake.messages)
     assert len(push_ids) == 520 and set(push_ids.values()) == {1}
+
+
+async def test_rounds_in_flight_send_each_row_once_and_add_up(
+    session_factory, network, fake, gateway
+) -> None:
+    users = [u.id for u in network.users.values()]
+    for i, user_id in enumerate(users):
+        await _device(session_factory, user_id, f"round-{i}")
+    async with session_factory() as s, s.begin():
+        for n in range(350):
+            await push.enqueue(s, user_id=users[n % len(users)], kind="alert", title=f"r{n}")
+
+    report = await deliver_rounds(session_factory, gateway, worker_id="w", batch_size=50, in_flight=3)
+
+    assert (report.claimed, report.sent, report.messages) == (350, 350, 350)
+    assert report.outcomes == {"sent": 350}
+    push_ids = Counter(m["message"]["data"]["push_id"] for m in fake.messages)
+    assert len(push_ids) == 350 and set(push_ids.values()) == {1}
+    rows = await _rows(session_factory)
+    assert {r.status for r in rows.values()} == {"sent"} and {r.attempts for r in rows.values()} == {1}
+    assert {r.claimed_by for r in rows.values()} == {"w"} and all(
+        r.lease_until is None for r in rows.values()
+    )
 
 
 async def test_chat_skips_connected_users_sync_collapses_and_quiet_hours(

@@ -286,6 +286,20 @@ def test_1200_messages_go_out_in_send_each_calls_of_at_most_500(
     assert fake.token_requests == 1
 
 
+def test_send_each_calls_reuse_their_connections(fake: FakeFcm, sa_path: Path) -> None:
+    """send_each runs one thread per message; the pool keeps a connection for each of them, so the
+    next calls reconnect for nothing (with fewer pooled connections than threads urllib3 drops
+    the surplus after every call)."""
+    with FcmGateway(str(sa_path), fcm_endpoint=fake.base_url, batch_size=250) as gateway:
+        gateway.send_batch([chat("warm-up")])  # OAuth token first (its own connection)
+        fake.reset()
+        fake.latency_s = 0.3  # a round trip long enough for all 250 threads of a call to overlap
+        outcomes = gateway.send_batch([chat(f"pooled-{i}") for i in range(750)])  # 3 calls of 250
+    assert [o.status for o in outcomes] == ["sent"] * 750
+    assert fake.send_requests == 750
+    assert fake.connections <= 250
+
+
 def test_batch_size_must_be_within_fcm_limit(sa_path: Path) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         FcmGateway(str(sa_path), batch_size=501)

@@ -22,7 +22,7 @@ async def _age_everything(session_factory, days=40):
 async def test_compaction_keeps_snapshot_rows_and_old_cursors_resync(
     phone, network, session_factory, settings
 ):
-    assert [j.name for j in JOBS] == ["compact_change_log"]
+    assert "compact_change_log" in [j.name for j in JOBS]
     field, fresh_later = await phone("field-north"), await phone("field-north", client_id="tablet")
     await field.pull()
     dist = network.user("field-north").org_id

@@ -10,13 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
 from backend.messaging import support
-from backend.notifications.delivery import DeliveryReport, deliver_once
+from backend.notifications.delivery import DeliveryReport, deliver_rounds
 from backend.notifications.gateway import PushGateway, make_gateway
 from workers.spec import JobSpec
 
 WORKER_ID = f"{socket.gethostname()[:40]}-{os.getpid()}"
 #: Rounds of up to ``push_batch_size`` per run, so one run drains a burst without starving others.
 MAX_ROUNDS = 20
+#: Rounds in flight at once: one claims/settles while another sends (bench/push_delivery.py).
+IN_FLIGHT = 2
 
 
 @functools.cache
@@ -36,22 +38,15 @@ async def deliver_pushes(
 ) -> DeliveryReport:
     """Send what the outbox owes, batch after batch, until nothing is due."""
     gateway = gateway or gateway_for(settings.google_application_credentials, settings.fcm_endpoint)
-    total = DeliveryReport()
-    for _ in range(MAX_ROUNDS):
-        report = await deliver_once(
-            session_factory,
-            gateway,
-            worker_id=worker_id,
-            batch_size=settings.push_batch_size,
-            max_attempts=settings.push_max_attempts,
-        )
-        for name in ("claimed", "sent", "retried", "failed", "dropped", "deactivated_tokens", "messages"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        for status, n in report.outcomes.items():
-            total.outcomes[status] = total.outcomes.get(status, 0) + n
-        if report.claimed < settings.push_batch_size:
-            break
-    return total
+    return await deliver_rounds(
+        session_factory,
+        gateway,
+        worker_id=worker_id,
+        batch_size=settings.push_batch_size,
+        max_attempts=settings.push_max_attempts,
+        max_rounds=MAX_ROUNDS,
+        in_flight=IN_FLIGHT,
+    )
 
 
 async def escalate_support_breaches(

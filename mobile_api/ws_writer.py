@@ -1,0 +1,125 @@
+"""Messages sent over the live socket, stored in batches (group commit).
+
+Every ``{"type": "send"}`` frame of every socket of this process joins a queue (a *lane*); a
+writer task per lane takes everything that is waiting (up to :data:`MAX_BATCH`) and stores it
+with :func:`backend.messaging.service.send_messages` in one transaction. A send is answered
+only after that transaction committed, so nothing acknowledged is lost. A conversation always
+goes to the same lane and a lane is first in, first out, so the messages of a conversation
+keep the order they arrived in. Lanes touch disjoint rows (a conversation's row, its members,
+its messages, their change-feed rows and chat pushes), so they never wait for each other;
+SQLite, which has one writer at a time anyway, gets one lane. When a batch fails as a whole (a
+concurrent send's client id, a database error) it is rolled back and each send is retried
+alone in its own savepoint; one bad send never sinks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.errors import DomainError
+from backend.messaging import service as messaging
+from backend.messaging.models import Message
+
+log = logging.getLogger("fieldsync.ws")
+
+#: Sends stored in one transaction at most.
+MAX_BATCH = 200
+#: Sends waiting at most; beyond, a socket's next send waits (the socket stops being read).
+MAX_WAITING = 5000
+
+
+class Busy(DomainError):
+    code = "database_busy"
+
+
+@dataclass
+class _Pending:
+    request: messaging.SendRequest
+    done: asyncio.Future[Message | DomainError] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class SendWriter:
+    """One per process; started and stopped with the hub."""
+
+    def __init__(self, session_factory: Callable[[], Any], lanes: int = 1) -> None:
+        self.session_factory = session_factory
+        self.queues: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(max(1, lanes))]
+        self.room = asyncio.Semaphore(MAX_WAITING)
+        self.tasks: list[asyncio.Task[None]] = []
+        self.batches = 0
+        self.stored = 0
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._run(q)) for q in self.queues]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks = []
+        for queue in self.queues:
+            while not queue.empty():
+                pending = queue.get_nowait()
+                if not pending.done.done():
+                    pending.done.set_result(Busy("the server is shutting down; send again"))
+
+    async def submit(self, request: messaging.SendRequest) -> asyncio.Future[Message | DomainError]:
+        """Queue ``request`` (waiting for room first); the future resolves after the commit.
+
+        The queue position is taken when this returns, so sends to a conversation submitted in
+        order are stored in order even if their futures are awaited concurrently.
+        """
+        await self.room.acquire()
+        pending = _Pending(request)
+        pending.done.add_done_callback(lambda _f: self.room.release())
+        lane = zlib.crc32(request.conversation_id.encode()) % len(self.queues)
+        self.queues[lane].put_nowait(pending)
+        return pending.done
+
+    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                results = await self._store(batch)
+            except Exception:
+                log.exception("storing %d sends failed", len(batch))
+                results = [Busy("the message was not stored; send it again") for _ in batch]
+            for pending, result in zip(batch, results, strict=True):
+                if not pending.done.done():
+                    pending.done.set_result(result)
+
+    async def _store(self, batch: list[_Pending]) -> list[Message | DomainError]:
+        requests = [p.request for p in batch]
+        try:
+            async with self.session_factory() as session, session.begin():
+                results = await messaging.send_messages(session, requests)
+            self.batches += 1
+            self.stored += len(batch)
+            return results
+        except Exception:
+            if len(batch) == 1:
+                raise
+            log.warning("a batch of %d sends failed; storing them one by one", len(batch), exc_info=True)
+        out: list[Message | DomainError] = []
+        async with self.session_factory() as session, session.begin():
+            for request in requests:
+                try:
+                    async with session.begin_nested():
+                        out.append((await messaging.send_messages(session, [request]))[0])
+                except DomainError as exc:
+                    out.append(exc)
+                except Exception:  # its savepoint is rolled back; the others go on
+                    log.exception("storing a send failed")
+                    out.append(Busy("the message was not stored; send it again"))
+        return out
