@@ -108,6 +108,10 @@ class Connection:
 
     async def _on_user_event(self, data: bytes) -> None:
         event = msgspec.json.decode(data)
+        if event.get("type") == "device.revoked" and event.get("device_id") == self.actor.device_id:
+            message = "this device was signed out; sign in again"
+            await _close_unauthenticated(self.socket, "device_revoked", message)
+            return
         if event.get("type") == "member.added":
             await self.join(event["conversation_id"])
         await self.send(data)
@@ -221,15 +225,18 @@ async def _authenticate(socket: WebSocket) -> tuple[Actor, list[str], set[str], 
     return actor, conversation_ids, scopes, connection_id
 
 
+async def _close_unauthenticated(socket: WebSocket, code: str, message: str) -> None:
+    """Tell the client why, then close: the socket's sign-in no longer holds."""
+    with contextlib.suppress(Exception):
+        await socket.send_json({"type": "error", "code": code, "message": message})
+        await socket.close(code=CLOSE_UNAUTHENTICATED, reason=code)
+
+
 async def _close_at_expiry(socket: WebSocket) -> None:
     """The access token authorised the socket until it expires; then the client reconnects."""
     claims = decode_access_token(socket.app.state.settings, bearer_token(socket))
     await asyncio.sleep(max(0.0, float(claims["exp"]) - time.time()))
-    with contextlib.suppress(Exception):
-        await socket.send_json(
-            {"type": "error", "code": "token_expired", "message": "reconnect with a new token"}
-        )
-        await socket.close(code=CLOSE_UNAUTHENTICATED, reason="token_expired")
+    await _close_unauthenticated(socket, "token_expired", "reconnect with a new token")
 
 
 @websocket("/ws", name="live_socket")

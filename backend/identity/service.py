@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.errors import InvalidInput
+from backend.events import queue_event
 from backend.identity import errors
 from backend.identity.access import Actor
 from backend.identity.models import (
@@ -228,6 +229,8 @@ async def rotate_refresh(session: AsyncSession, raw: str, *, refresh_ttl_s: int)
 
 async def _revoke_device_row(session: AsyncSession, device: Device) -> None:
     device.revoked_at = utcnow()
+    # After commit: the device's open live sockets are closed (mobile_api/ws.py).
+    queue_event(session, f"user:{device.user_id}", {"type": "device.revoked", "device_id": device.id})
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.device_id == device.id, RefreshToken.used_at.is_(None))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
 import pytest
+import websockets
 
 from tests.messaging.conftest import LiveServer
 from tests.messaging.wsclient import Socket
@@ -146,3 +148,28 @@ async def test_rest_errors_have_stable_codes(live_server: LiveServer, network, s
     short = await Socket.open(live_server.ws_url, jwt.encode(claims, settings.secret_key, algorithm="HS256"))
     expired = await short.wait_for(lambda e: e["type"] == "error", timeout=5)
     assert expired["code"] == "token_expired"
+
+
+async def test_revoking_a_device_closes_its_live_socket_at_once(live_server: LiveServer, network) -> None:
+    """A signed-out phone does not keep listening until its access token runs out."""
+    phone_tokens = await live_server.login("dist-north", client_id="revoked-phone")
+    tablet_tokens = await live_server.login("dist-north", client_id="kept-tablet")
+    phone = await Socket.open(live_server.ws_url, phone_tokens["access_token"])
+    tablet = await Socket.open(live_server.ws_url, tablet_tokens["access_token"])
+    admin_h = await live_server.headers("admin")
+
+    revoked = await live_server.http.post(f"/devices/{phone_tokens['device_id']}/revoke", headers=admin_h)
+    assert revoked.status_code == 200, revoked.text
+
+    closed = await phone.wait_for(lambda e: e["type"] == "error", timeout=5)
+    assert closed["code"] == "device_revoked"
+    with pytest.raises(websockets.ConnectionClosed) as info:
+        await asyncio.wait_for(phone.conn.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+    # The user's other device stays connected, and the revoked token cannot open a new socket.
+    notice = await tablet.wait_for(lambda e: e["type"] == "device.revoked", timeout=5)
+    assert notice["device_id"] == phone_tokens["device_id"]
+    await tablet.conn.ping()
+    with pytest.raises(PermissionError, match="device_revoked"):
+        await Socket.open(live_server.ws_url, phone_tokens["access_token"])
+    await tablet.conn.close()
