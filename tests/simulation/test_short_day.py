@@ -54,7 +54,10 @@ async def test_a_short_day_converges_and_loses_nothing(
         log = server.log_tail()
     assert report.ok, report.render() + "\n--- server log ---\n" + log
     assert report.tally.statuses["applied"] > 0, report.render()
-    assert not [e for e in report.tally.errors if e.startswith("HTTP 5")], report.render() + log
+    # 503 (busy, with Retry-After) is the server saying "again later", which phones do; any other
+    # 5xx is a bug.
+    server_errors = [e for e in report.tally.errors if e.startswith("HTTP 5") and e[:8] != "HTTP 503"]
+    assert not server_errors, report.render() + log
 
     async with session_factory() as session:
         stored = {
