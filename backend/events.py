@@ -59,6 +59,12 @@ def get_publisher() -> Publisher | None:
     return _publisher
 
 
+def queued_count(session: AsyncSession | Session) -> int:
+    """How many events the session holds for its commit (a push batch compares before/after)."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    return len(sync.info.get(_EVENTS_KEY) or ())
+
+
 def queue_event(session: AsyncSession | Session, topic: str, payload: dict[str, Any]) -> None:
     """Announce ``payload`` on ``topic`` once the session's transaction commits."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
@@ -116,4 +122,4 @@ def install_hooks() -> None:
 
 install_hooks()
 
-__all__ = ["Committed", "Event", "Publisher", "get_publisher", "queue_event", "set_publisher"]
+__all__ = ["Committed", "Event", "Publisher", "get_publisher", "queue_event", "queued_count", "set_publisher"]

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import is_postgres
-from backend.events import _EVENTS_KEY
+from backend.events import queued_count
 
 _WRITES = ("insert", "update", "delete", "replace", "merge")
 
@@ -51,13 +51,13 @@ class WriteGuard:
 
     def mark(self, session: AsyncSession) -> tuple[int, int]:
         """Where the batch stands before a mutation runs."""
-        return self.writes, len(session.sync_session.info.get(_EVENTS_KEY) or ())
+        return self.writes, queued_count(session)
 
     def untouched_since(self, session: AsyncSession, mark: tuple[int, int]) -> bool:
         """True if nothing was written, changed in memory or announced since ``mark``."""
         sync = session.sync_session
         return (
-            (self.writes, len(sync.info.get(_EVENTS_KEY) or ())) == mark
+            (self.writes, queued_count(session)) == mark
             and not sync.new
             and not sync.deleted
             and not sync.dirty
