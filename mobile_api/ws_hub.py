@@ -156,6 +156,10 @@ class Hub(InitPlugin):
             if self.settings.redis_url:
                 self.redis_publisher = RedisPublisher(self.settings.redis_url)
                 self.redis_publisher.start()
+                # Connect the pub/sub before any socket subscribes: redis-py's PubSub.connect()
+                # is not safe to race (sockets opening at once would each open a connection,
+                # all but the last orphaned with their subscriptions — silently deaf channels).
+                await self.channels.subscribe([self.name(f"node:{self.node_id}")])
             previous = events.set_publisher(self.publish_committed)
             self.started = True
             lanes = 1 if self.settings.is_sqlite else WRITER_LANES

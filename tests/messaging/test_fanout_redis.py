@@ -127,3 +127,33 @@ async def test_message_sent_to_one_process_reaches_a_socket_on_the_other(two_ser
         assert got == [str(n) for n in range(50)]
         for s in (on_a, on_b, outsider_on_b):
             await s.close()
+
+
+async def test_sockets_opened_all_at_once_on_a_fresh_process_all_hear_their_channels(two_servers) -> None:
+    """After a restart every phone reconnects at the same moment: no socket may end up deaf
+    (redis-py's pub/sub connection must exist before the first concurrent subscriptions)."""
+    base_a, base_b = two_servers
+    ws_b = base_b.replace("http://", "ws://") + "/ws"
+    people = ["supplier-a", "supplier-b", "dist-north", "dist-south", "field-north", "inspector-north"]
+    async with httpx.AsyncClient(base_url=base_a, timeout=10) as a, httpx.AsyncClient(base_url=base_b) as b:
+        tokens = [await _login(b, name) for name in people]
+        sockets = await asyncio.gather(*(Socket.open(ws_b, token) for token in tokens))
+        auth = {"Authorization": f"Bearer {await _login(a, 'support')}"}
+        members = [(await b.get("/me", headers={"Authorization": f"Bearer {t}"})).json() for t in tokens]
+        conv = await a.post(
+            "/conversations",
+            json={"kind": "group", "title": "all hands", "member_ids": [m["user"]["id"] for m in members]},
+            headers=auth,
+        )
+        assert conv.status_code in (200, 201), conv.text
+        conv_id = conv.json()["id"]
+        for name, sock in zip(people, sockets, strict=True):
+            added = await sock.wait_for(lambda e: e["type"] == "member.added", timeout=10)
+            assert added["conversation_id"] == conv_id, name
+        body = {"client_message_id": "all-1", "body": "hello all"}
+        await a.post(f"/conversations/{conv_id}/messages", json=body, headers=auth)
+        for sock in sockets:
+            event = await sock.wait_for(lambda e: e["type"] == "message", timeout=10)
+            assert event["message"]["body"] == "hello all"
+        for sock in sockets:
+            await sock.close()
