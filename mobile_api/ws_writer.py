@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.changefeed import TOUCHED_SCOPES_KEY
 from backend.errors import DomainError
 from backend.messaging import service as messaging
 from backend.messaging.models import Message
@@ -111,6 +112,7 @@ class SendWriter:
         try:
             async with self.session_factory() as session, session.begin():
                 results = await messaging.send_messages(session, requests)
+                _announced_by_events(session)
             self.batches += 1
             self.stored += len(batch)
             return results
@@ -124,9 +126,24 @@ class SendWriter:
                 try:
                     async with session.begin_nested():
                         out.append((await messaging.send_messages(session, [request]))[0])
+                        _announced_by_events(session)
                 except DomainError as exc:
                     out.append(exc)
                 except Exception:  # its savepoint is rolled back; the others go on
                     log.exception("storing a send failed")
                     out.append(Busy("the message was not stored; send it again"))
         return out
+
+
+def _announced_by_events(session: Any) -> None:
+    """No "pull now" hint for the user scopes a batch touched.
+
+    A batch writes messages, counters and the senders' read markers (membership rows, which
+    live in ``conv:<id>`` and ``user:<sender>``): the ``message`` event of the same commit
+    announces the conversation, and a sender's read marker is at the seq of their latest
+    message. Without this, every send also cost the sender a ``pull`` frame. The rows are in
+    the change feed all the same: the next pull delivers them.
+    """
+    touched = session.sync_session.info.get(TOUCHED_SCOPES_KEY)
+    if touched:
+        touched.difference_update([s for s in touched if s.startswith("user:")])
