@@ -116,6 +116,7 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
     convs: list[tuple[str, str, str, str, str]] = cfg["convs"]  # id, sup token, dist token, sup url, dist url
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
+    arrivals: list[float] = []  # when each latency was measured (perf_counter, shared by processes)
     acks: list[float] = []
     pongs: list[float] = []
     ping_at: dict[int, float] = {}
@@ -142,6 +143,7 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
                     started = sent_at.pop(event["message"]["client_message_id"], None)
                     if started is not None:
                         latencies.append(now - started)
+                        arrivals.append(now)
             elif kind == "sent":
                 started = ack_at.pop(event["client_message_id"], None)
                 if started is not None:
@@ -269,6 +271,7 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
             "send_elapsed": send_elapsed,
             "elapsed": elapsed,
             "latencies": latencies,
+            "arrivals": arrivals,
             "acks": acks,
             "pongs_under_load": pongs,
             "loop_lag": lag,
@@ -346,6 +349,10 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     errors = sum(p["errors"] for p in parts)
     elapsed = max(p["elapsed"] for p in parts)
     send_elapsed = max(p["send_elapsed"] for p in parts)
+    by_second: dict[int, list[float]] = {}
+    for p in parts:
+        for at, x in zip(p["arrivals"], p["latencies"], strict=True):
+            by_second.setdefault(int(at - start), []).append(x)
     raw = latency_ms(idle_pongs)
     delivered = latency_ms(lat)
     return {
@@ -364,6 +371,8 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         "delivered_per_s": round(len(lat) / elapsed, 1),
         "latency": delivered,
         "ack": latency_ms(acks) if acks else None,
+        # p99 of the messages received in each second of the run: a stall shows as one bad second
+        "latency_p99_ms_by_second": [latency_ms(by_second[k])["p99_ms"] for k in sorted(by_second)],
         "raw_ws_roundtrip": raw,
         "ws_roundtrip_under_load": latency_ms([x for p in parts for x in p["pongs_under_load"]]),
         "p99_over_raw_p99": ratio(delivered["p99_ms"], raw["p99_ms"]),

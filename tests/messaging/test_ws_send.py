@@ -88,6 +88,49 @@ async def test_send_over_the_socket_is_answered_after_it_is_stored(live_server: 
         await s.close()
 
 
+async def test_a_send_moves_the_senders_read_marker_announced_by_the_message_event(
+    live_server: LiveServer, network
+) -> None:
+    """The sender's read marker moves with the send and reaches the sync pull, but the sender
+    gets no ``pull`` hint for it: the ``message`` event announces the conversation."""
+    conv_id = await _conversation(live_server, "supplier-a", "direct", [network.user("dist-north").id])
+    sup = await _open(live_server, "supplier-a")
+    dist = await _open(live_server, "dist-north")
+    await dist.send({"type": "send", "conversation_id": conv_id, "client_message_id": "d1", "body": "hello"})
+    await sup.wait_for(lambda e: e["type"] == "message" and e["message"]["seq"] == 1)
+    await sup.send({"type": "send", "conversation_id": conv_id, "client_message_id": "s1", "body": "hi"})
+    sent = await sup.wait_for(lambda e: e["type"] in ("sent", "error"))
+    assert sent["type"] == "sent" and sent["message"]["seq"] == 2, sent
+    own = lambda e: e["type"] == "message" and e["message"]["seq"] == 2  # noqa: E731
+    if not any(own(e) for e in sup.seen):  # the event may come before the answer
+        await sup.wait_for(own)
+    assert [e for e in await sup.drain(0.4) + sup.seen if e["type"] == "pull"] == []
+
+    sup_h = await live_server.headers("supplier-a")
+    listing = await live_server.http.get("/conversations", headers=sup_h)
+    assert [(c["id"], c["unread"]) for c in listing.json()] == [(conv_id, 0)]
+    changes, cursor = [], None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = await live_server.http.get("/sync/v1/pull", params=params, headers=sup_h)
+        assert page.status_code == 200, page.text
+        changes += page.json()["changes"]
+        cursor = page.json()["cursor"]
+        if not page.json()["has_more"]:
+            break
+    markers = {
+        (c["scope"], c["data"]["user_id"]): c["data"]["last_read_seq"]
+        for c in changes
+        if c["entity"] == "conversation_member" and c["data"]["conversation_id"] == conv_id
+    }
+    sup_id = network.user("supplier-a").id
+    assert markers[(f"conv:{conv_id}", sup_id)] == 2
+    assert markers[(f"user:{sup_id}", sup_id)] == 2
+    assert {c["data"]["seq"] for c in changes if c["entity"] == "message"} >= {1, 2}
+    for s in (sup, dist):
+        await s.close()
+
+
 async def _silent_socket(server: LiveServer, token: str) -> socket.socket:
     """A WebSocket client that completes the handshake and then never reads a byte."""
     url = urlsplit(server.base_url)
