@@ -150,21 +150,45 @@ def _new_level(location: StockLocation, product_id: str, **values: object) -> di
     }
 
 
-async def _movement_sums(
-    session: AsyncSession, location_id: str, product_id: str, after: datetime | None, at: datetime
-) -> tuple[int, int]:
-    """Movements in ``(after, at]`` (everything up to ``at`` when ``after`` is None) and after ``at``."""
+def _movement_sums_statement(bounded: bool) -> Select:
+    """Movements of a SKU at a location in ``(after, at]`` (everything up to ``at`` unless
+    ``bounded``) and after ``at``, and the id of the check called ``check_id`` if one is stored."""
     occurred = StockMovement.occurred_at
-    within = occurred <= at if after is None else and_(occurred > after, occurred <= at)
-    before, later = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(case((within, StockMovement.qty_delta), else_=0)), 0),
-                func.coalesce(func.sum(case((occurred > at, StockMovement.qty_delta), else_=0)), 0),
-            ).where(StockMovement.location_id == location_id, StockMovement.product_id == product_id)
-        )
-    ).one()
-    return int(before), int(later)
+    at = bindparam("at")
+    within = and_(occurred > bindparam("after"), occurred <= at) if bounded else occurred <= at
+    taken = select(StockCheck.id).where(StockCheck.id == bindparam("check_id")).scalar_subquery()
+    return select(
+        func.coalesce(func.sum(case((within, StockMovement.qty_delta), else_=0)), 0),
+        func.coalesce(func.sum(case((occurred > at, StockMovement.qty_delta), else_=0)), 0),
+        taken,
+    ).where(
+        StockMovement.location_id == bindparam("location_id"),
+        StockMovement.product_id == bindparam("product_id"),
+    )
+
+
+# Built once: a count reads these once or twice, and building them costs more than running them.
+_SUMS_SINCE = _movement_sums_statement(bounded=True)
+_SUMS_ALL = _movement_sums_statement(bounded=False)
+
+
+async def _movement_sums(
+    session: AsyncSession,
+    location_id: str,
+    product_id: str,
+    after: datetime | None,
+    at: datetime,
+    check_id: str | None = None,
+) -> tuple[int, int, bool]:
+    """Movements in ``(after, at]`` (everything up to ``at`` when ``after`` is None) and after
+    ``at``; and whether a check ``check_id`` is stored (asked in the same round trip)."""
+    params: dict[str, Any] = {
+        "location_id": location_id, "product_id": product_id, "at": at, "check_id": check_id,
+    }  # fmt: skip
+    if after is not None:
+        params["after"] = after
+    before, later, taken = (await session.execute(_SUMS_ALL if after is None else _SUMS_SINCE, params)).one()
+    return int(before), int(later), taken is not None
 
 
 async def _recorded_before(
@@ -192,6 +216,14 @@ async def _recorded_before(
     if not same:
         raise StockCheckIdTaken(f"stock check {check_id} exists with other facts")
     return existing
+
+
+def _is_latest(level: StockLevel, observed_at: datetime, check_id: str) -> bool:
+    """Whether a count observed at ``observed_at`` is newer than the level's (ties broken by id)."""
+    return level.observed_at is None or (observed_at, check_id) > (
+        level.observed_at,
+        level.last_check_id or "",
+    )
 
 
 def is_discrepancy(counted: int, expected: int | None, ratio: float) -> bool:
@@ -238,12 +270,16 @@ async def record_stock_check(
         await require_can_count(session, actor, location)
         await get_product(session, product_id)
         location_id, distributor_id = location.id, location.distributor_id
-    if (
+    new_check_id = check_id or new_id()
+    # The usual case, a newer count of a SKU counted here before: whether ``check_id`` was recorded
+    # already (a retry) is asked together with the movement sums, in one statement, below.
+    retry_asked_later = level is not None and _is_latest(level, observed_at, new_check_id)
+    if not retry_asked_later and (
         retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty)
-    ) is not None:
+    ):
         return retry
     check = StockCheck(
-        id=check_id or new_id(),
+        id=new_check_id,
         location_id=location_id,
         product_id=product_id,
         distributor_id=distributor_id,
@@ -271,10 +307,7 @@ async def record_stock_check(
         if retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty):
             return retry
 
-    is_latest = level.observed_at is None or (observed_at, check.id) > (
-        level.observed_at,
-        level.last_check_id or "",
-    )
+    is_latest = _is_latest(level, observed_at, check.id)
     previous: tuple[int, datetime] | None = None
     if is_latest:
         # The usual case: the level holds the count just before this one (if any).
@@ -295,9 +328,18 @@ async def record_stock_check(
             )
         ).first()
         previous = (row.counted_qty, row.observed_at) if row else None
-    since_previous, after = await _movement_sums(
-        session, location_id, product_id, previous[1] if previous else None, observed_at
+    since_previous, after, taken = await _movement_sums(
+        session,
+        location_id,
+        product_id,
+        previous[1] if previous else None,
+        observed_at,
+        check_id if retry_asked_later else None,
     )
+    if taken and (
+        retry := await _recorded_before(session, actor, check_id, location_id, product_id, counted_qty)
+    ):
+        return retry
     if previous is not None:
         check.expected_qty = previous[0] + since_previous
         check.discrepancy = is_discrepancy(counted_qty, check.expected_qty, discrepancy_ratio)

@@ -205,6 +205,27 @@ class TestRecording:
             assert n == 1
             await session.commit()
 
+    async def scenario_a_retry_that_looks_newer_is_still_a_retry(self, session_factory, network):
+        # A reused id with a later observed time takes the usual path (asked with the movement sums).
+        dist = network.org("dist-00")
+        sku = network.products["A-00006"]
+        staff = actor(network, "dist-north")
+        check_id = new_id()
+        async with session_factory() as session:
+            first = await _count(session, staff, dist.id, sku.id, 5, 0, check_id=check_id)
+            await _count(session, staff, dist.id, sku.id, 8, 10)
+            level_before = await _level(session, first.location_id, sku.id)
+            seen = (level_before.counted_qty, level_before.last_check_id, level_before.version)
+            again = await _count(session, staff, dist.id, sku.id, 5, 20, check_id=check_id)
+            assert (again.id, again.observed_at) == (check_id, first.observed_at)
+            with pytest.raises(StockCheckIdTaken):
+                await _count(session, staff, dist.id, sku.id, 6, 30, check_id=check_id)
+            level = await _level(session, first.location_id, sku.id)
+            assert (level.counted_qty, level.last_check_id, level.version) == seen
+            n = await session.scalar(select(func.count()).where(StockCheck.product_id == sku.id))
+            assert n == 2
+            await session.commit()
+
     async def scenario_levels_write_the_change_feed_in_their_scopes(self, session_factory, network):
         shop = terminal_of(network, "dist-00")
         sku = network.products["B-00001"]
@@ -232,6 +253,7 @@ class TestRecording:
             self.scenario_late_older_check_keeps_history_but_not_the_level,
             self.scenario_movement_before_the_latest_count_does_not_move_expected,
             self.scenario_idempotent_on_client_id_and_refuses_a_reused_id,
+            self.scenario_a_retry_that_looks_newer_is_still_a_retry,
             self.scenario_levels_write_the_change_feed_in_their_scopes,
         ):
             await scenario(session_factory, network)
