@@ -1,7 +1,7 @@
 """A first sync figure: push mutations/s and pull rows/s on the demo network, each beside the
 raw database doing the same writes/reads in the same run. Prints exactly one JSON line.
 
-    python bench/sync_first.py [--terminals 300 --skus 1000] [--pg postgresql+asyncpg://…/db]
+    python bench/sync_first.py [--db all|sqlite|postgresql] [--terminals 300 --skus 1000 --batches 10]
 
 In-process (Litestar test client, no network hop): the full suite (``bench/push.py``,
 ``bench/pull.py``) measures against a real server process.
@@ -10,20 +10,16 @@ In-process (Litestar test client, no network hop): the full suite (``bench/push.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
+from _harness import Bench, Target, ratio, run  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy import select, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from backend.changefeed import ChangeLog, ScopeRow  # noqa: E402
 from backend.config import load_settings  # noqa: E402
@@ -31,7 +27,6 @@ from backend.db import make_engine, make_session_factory  # noqa: E402
 from backend.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from backend.identity import Actor, User  # noqa: E402
 from backend.identity.service import load_actor  # noqa: E402
-from backend.migrate import upgrade  # noqa: E402
 from fieldsync.wiring import build_app  # noqa: E402
 from sync.client import ReferenceClient  # noqa: E402
 from sync.scopes import entitled_scopes  # noqa: E402
@@ -39,26 +34,13 @@ from sync.scopes import entitled_scopes  # noqa: E402
 BATCH = 100
 
 
-async def _reset_pg(url: str) -> None:
-    u = make_url(url)
-    args = {"host": u.host or "127.0.0.1", "port": u.port or 5432, "user": u.username or "postgres"}
-    try:
-        conn = await asyncpg.connect(**args, database=u.database)
-    except asyncpg.InvalidCatalogNameError:
-        admin = await asyncpg.connect(**args, database="postgres")
-        await admin.execute(f'CREATE DATABASE "{u.database}"')
-        await admin.close()
-        conn = await asyncpg.connect(**args, database=u.database)
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    await conn.close()
-
-
-async def measure(url: str, var_dir: str, terminals: int, skus: int, batches: int) -> dict[str, Any]:
-    await asyncio.to_thread(upgrade, url)  # alembic runs its own event loop
+async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    """One phone's first push and pull, in process, beside the raw database in the same run."""
+    url, var_dir, batches = target.url, str(target.workdir), args.batches
     engine = make_engine(url)
     factory = make_session_factory(engine)
     async with factory() as session:
-        await seed_demo(session, terminals=terminals, skus=skus, activity=False)
+        await seed_demo(session, terminals=args.terminals, skus=args.skus, activity=False)
         await session.commit()
     settings = load_settings(
         {},
@@ -126,27 +108,26 @@ async def measure(url: str, var_dir: str, terminals: int, skus: int, batches: in
     raw_read_s = time.perf_counter() - started
     figures["raw_row_updates_per_s"] = round(batches * BATCH / raw_write_s, 1)
     figures["raw_rows_read_per_s"] = round(len(rows) / raw_read_s, 1)
+    figures["push_ratio_to_raw"] = ratio(figures["push_mutations_per_s"], figures["raw_row_updates_per_s"])
+    figures["pull_ratio_to_raw"] = ratio(figures["pull_rows_per_s"], figures["raw_rows_read_per_s"])
     await engine.dispose()
     return figures
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def summarise(_backend: str, r: dict[str, Any]) -> str:
+    push, raw_push = r["push_mutations_per_s"], r["raw_row_updates_per_s"]
+    pull, raw_pull = r["pull_rows_per_s"], r["raw_rows_read_per_s"]
+    return (
+        f"push {push:,}/s ({r['push_ratio_to_raw']:.1%} of raw {raw_push:,}/s), "
+        f"pull {pull:,} rows/s ({r['pull_ratio_to_raw']:.1%} of raw {raw_pull:,}/s)"
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--terminals", type=int, default=300)
     parser.add_argument("--skus", type=int, default=1000)
     parser.add_argument("--batches", type=int, default=10, help=f"push batches of {BATCH} mutations")
-    parser.add_argument("--pg", help="a PostgreSQL URL to measure too (its schema is dropped first)")
-    args = parser.parse_args()
-    out: dict[str, Any] = {"bench": "sync_first", "terminals": args.terminals, "skus": args.skus}
-    with tempfile.TemporaryDirectory() as tmp:
-        out["sqlite"] = await measure(
-            f"sqlite+aiosqlite:///{tmp}/bench.db", tmp, args.terminals, args.skus, args.batches
-        )
-        if args.pg:
-            await _reset_pg(args.pg)
-            out["postgresql"] = await measure(args.pg, tmp, args.terminals, args.skus, args.batches)
-    print(json.dumps(out))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(run(Bench("sync_first", measure, summarise, add_arguments)))
