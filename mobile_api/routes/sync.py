@@ -39,7 +39,7 @@ def push_gate(request: Request[Any, Any, Any]) -> asyncio.Semaphore:
     gate = state.get("push_gate")
     if gate is None:
         settings: Settings = state.settings
-        backend = "sqlite" if settings.resolved_database_url.startswith("sqlite") else "postgresql"
+        backend = "sqlite" if settings.is_sqlite else "postgresql"
         gate = state["push_gate"] = asyncio.Semaphore(CONCURRENT_PUSHES[backend])
     return gate
 
