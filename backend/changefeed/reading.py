@@ -113,6 +113,18 @@ class FeedRow:
     data: dict[str, Any] | msgspec.Raw | None
 
 
+# A change's columns as :class:`FeedRow` has them, but ``data`` (see :func:`_data`).
+_FEED_COLUMNS = (
+    ChangeLog.tx,
+    ChangeLog.id,
+    ChangeLog.scope,
+    ChangeLog.entity,
+    ChangeLog.entity_id,
+    ChangeLog.op,
+    ChangeLog.version,
+)
+
+
 def _data(raw: bool) -> ColumnElement[Any]:
     """The ``data`` column decoded, or as JSON text (a cast to text: no decoding on our side)."""
     return cast(ChangeLog.data, Text).label("data") if raw else ChangeLog.data
@@ -132,17 +144,21 @@ def _after(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
     """``(tx, id) > pos``. On SQLite ``tx`` is always 0, and the plain ``tx = 0 AND id > n``
     keeps the index range on ``(scope, tx, id)`` (a row-value comparison scans the scope)."""
     if is_postgres(session):
-        return tuple_(ChangeLog.tx, ChangeLog.id) > tuple_(pos[0], pos[1])
-    tx, id_ = pos
-    return and_(ChangeLog.tx == 0, ChangeLog.id > (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
+        return tuple_(ChangeLog.tx, ChangeLog.id) > tuple_(*pos)
+    return and_(ChangeLog.tx == 0, ChangeLog.id > _sqlite_id(pos))
 
 
 def _at_most(session: AsyncSession, pos: tuple[int, int]) -> ColumnElement[bool]:
     """``(tx, id) <= pos`` (see :func:`_after`)."""
     if is_postgres(session):
-        return tuple_(ChangeLog.tx, ChangeLog.id) <= tuple_(pos[0], pos[1])
+        return tuple_(ChangeLog.tx, ChangeLog.id) <= tuple_(*pos)
+    return and_(ChangeLog.tx == 0, ChangeLog.id <= _sqlite_id(pos))
+
+
+def _sqlite_id(pos: tuple[int, int]) -> int:
+    """The id bound equivalent to ``pos`` among SQLite's rows, which all have ``tx`` 0."""
     tx, id_ = pos
-    return and_(ChangeLog.tx == 0, ChangeLog.id <= (id_ if tx == 0 else -1 if tx < 0 else MAX_ID))
+    return id_ if tx == 0 else -1 if tx < 0 else MAX_ID
 
 
 async def read_changes(
@@ -164,17 +180,7 @@ async def read_changes(
     clauses = [
         and_(ChangeLog.scope.in_(sorted(scopes)), _after(session, pos)) for pos, scopes in by_position.items()
     ]
-    columns = (
-        ChangeLog.tx,
-        ChangeLog.id,
-        ChangeLog.scope,
-        ChangeLog.entity,
-        ChangeLog.entity_id,
-        ChangeLog.op,
-        ChangeLog.version,
-        _data(raw),
-    )
-    query = select(*columns).where(or_(*clauses), _at_most(session, watermark.high))
+    query = select(*_FEED_COLUMNS, _data(raw)).where(or_(*clauses), _at_most(session, watermark.high))
     rows = await session.execute(query.order_by(ChangeLog.tx, ChangeLog.id).limit(limit))
     return _rows(rows, raw)
 
