@@ -13,11 +13,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from backend.txlocal import sync_session
+
 _KEY = "fieldsync_batch_cache"
 
 
 def _info(session: AsyncSession | Session) -> dict[str, Any]:
-    return session.sync_session.info if isinstance(session, AsyncSession) else session.info
+    return sync_session(session).info
 
 
 def open_batch_cache(session: AsyncSession | Session) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.changefeed import TOUCHED_SCOPES_KEY
+from backend.txlocal import current_transaction, drop_rolled_back, sync_session
 
 log = logging.getLogger("fieldsync.events")
 
@@ -61,23 +62,13 @@ def get_publisher() -> Publisher | None:
 
 def queued_count(session: AsyncSession | Session) -> int:
     """How many events the session holds for its commit (a push batch compares before/after)."""
-    sync = session.sync_session if isinstance(session, AsyncSession) else session
-    return len(sync.info.get(_EVENTS_KEY) or ())
+    return len(sync_session(session).info.get(_EVENTS_KEY) or ())
 
 
 def queue_event(session: AsyncSession | Session, topic: str, payload: dict[str, Any]) -> None:
     """Announce ``payload`` on ``topic`` once the session's transaction commits."""
-    sync = session.sync_session if isinstance(session, AsyncSession) else session
-    tx = sync.get_nested_transaction() or sync.get_transaction()
-    sync.info.setdefault(_EVENTS_KEY, []).append((tx, Event(topic, payload)))
-
-
-def _descends_from(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while tx is not None:
-        if tx is ancestor:
-            return True
-        tx = tx.parent
-    return False
+    sync = sync_session(session)
+    sync.info.setdefault(_EVENTS_KEY, []).append((current_transaction(sync), Event(topic, payload)))
 
 
 def _after_commit(session: Session) -> None:
@@ -97,11 +88,7 @@ def _after_commit(session: Session) -> None:
 def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         return  # the root's end is handled below
-    queued = session.info.get(_EVENTS_KEY)
-    if queued:
-        session.info[_EVENTS_KEY] = [
-            (tx, e) for tx, e in queued if not _descends_from(tx, previous_transaction)
-        ]
+    drop_rolled_back(session, _EVENTS_KEY, previous_transaction)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

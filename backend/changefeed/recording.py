@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, declared_attr, m
 
 from backend.changefeed.models import ChangeLog, ScopeRow
 from backend.db import utcnow
+from backend.txlocal import current_transaction, drop_rolled_back
 
 UPSERT = "upsert"
 DELETE = "delete"
@@ -108,7 +109,7 @@ def write_changes(session: Session, changes: Iterable[Change]) -> None:
         return
     buffer = session.info.get(_BUFFER_KEY)
     if buffer is not None:
-        tx = session.get_nested_transaction() or session.get_transaction()
+        tx = current_transaction(session)
         buffer.extend((tx, c) for c in changes)
         return
     _write_now(session, changes)
@@ -219,18 +220,8 @@ def discard_buffered(session: AsyncSession) -> None:
     session.sync_session.info.pop(_BUFFER_KEY, None)
 
 
-def _descends_from(tx: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while tx is not None:
-        if tx is ancestor:
-            return True
-        tx = tx.parent
-    return False
-
-
 def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    buffer = session.info.get(_BUFFER_KEY)
-    if buffer:
-        buffer[:] = [(tx, c) for tx, c in buffer if not _descends_from(tx, previous_transaction)]
+    drop_rolled_back(session, _BUFFER_KEY, previous_transaction)
 
 
 def _drop_buffer(session: Session, transaction: SessionTransaction) -> None:
