@@ -59,10 +59,10 @@ def check_envelope(request: p.PushRequest, settings: Settings) -> None:
         )
 
 
-def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
+async def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
     """Refuse an envelope over the limits, and count the batch against the device's rate, once."""
     check_envelope(request, settings)
-    check_push_rate(actor, request.client_id, len(request.mutations), settings)
+    await check_push_rate(actor, request.client_id, len(request.mutations), settings)
 
 
 async def apply_admitted_batch(
