@@ -1,7 +1,7 @@
 """push identity rule (issue 12): a seq acknowledged by an ``id_reused`` rejection is stored without an id
 
-Revision ID: 0007_edges
-Revises: 0006_sync
+Revision ID: 0008_edges
+Revises: 0007_deploy
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_edges"
-down_revision: str | Sequence[str] | None = "0006_sync"
+revision: str = "0008_edges"
+down_revision: str | Sequence[str] | None = "0007_deploy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
