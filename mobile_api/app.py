@@ -18,6 +18,7 @@ from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from mobile_api import errors
 from mobile_api.auth import provide_actor
+from mobile_api.boundary import BoundedRequest, boundary_middleware
 from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.ratelimit import rate_limit_middleware
@@ -79,7 +80,8 @@ def create_app(
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, metrics_middleware, rate_limit],
+        middleware=[request_id_middleware, metrics_middleware, boundary_middleware, rate_limit],
+        request_class=BoundedRequest,
         state=app_state,
         lifespan=[dispose_engine, *lifespan],
         plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)

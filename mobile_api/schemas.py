@@ -6,11 +6,14 @@ from typing import Any, Generic, Self, TypeVar
 
 import msgspec
 
+from backend.bounds import Bounded
+
 T = TypeVar("T")
 
 
-class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base for request bodies: unknown fields are refused, not ignored."""
+class Strict(Bounded, forbid_unknown_fields=True, kw_only=True):
+    """Base for request bodies: unknown fields are refused, not ignored; every value is within
+    :mod:`backend.bounds`."""
 
 
 class Out(msgspec.Struct):
