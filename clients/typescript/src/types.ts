@@ -100,6 +100,8 @@ export interface SyncReport {
   revoked: string[];
   resyncRequired: string[];
   uploaded: string[];
+  /** Photos whose upload was interrupted (offline, server error); the next sync resumes them. */
+  interrupted: string[];
 }
 
 /** Options of `uploadPhoto`. */
