@@ -21,7 +21,7 @@ test("kill -9 between commit and reply: the retry gets duplicates, each mutation
     await client.sync();
     const me = client.session!.user;
     const before = (await client.query("user", { id: me.id }))[0]!.version as number;
-    const ids = [];
+    const ids: string[] = [];
     for (const n of [0, 1, 2]) ids.push((await client.mutate("profile.update", { display_name: `Name ${n}` })).id);
     writeFileSync(join(markers, "arm"), "1");
     const push = client.sync();

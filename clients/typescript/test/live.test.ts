@@ -1,18 +1,12 @@
 /** Live: a `/ws` pull hint brings another phone's mutation into an online replica; chat calls. */
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { eventually, signedIn, WebSocket } from "./clients.js";
-import { Server } from "./harness.js";
+import { sharedServerUrl } from "./harness.js";
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = { url: sharedServerUrl() };
 
 test("a pull hint over /ws brings a colleague's change without asking, and chat goes through the outbox", async () => {
-  const writer = await signedIn(server.url, "field-north");
+  const writer = await signedIn(server.url, "inspector-north"); // nobody else on the shared server renames them
   const reader = await signedIn(server.url, "dist-north", { WebSocket: WebSocket as never, syncIntervalMs: 600_000 });
   await writer.client.sync();
   reader.client.start();
@@ -25,20 +19,23 @@ test("a pull hint over /ws brings a colleague's change without asking, and chat 
   expect(reader.net.count("/sync/v1/pull")).toBeGreaterThan(pullsBefore);
 
   // Chat: the message shows at once, is sent once, and comes back as the server stored it.
-  const [conversation] = await writer.client.chat.conversations();
+  const chatter = await signedIn(server.url, "field-north");
+  await chatter.client.sync();
+  const [conversation] = await chatter.client.chat.conversations();
   expect(conversation).toBeDefined();
-  const sent = await writer.client.chat.send(String(conversation!.id), "hello from the SDK");
-  const shown = await writer.client.chat.messages(String(conversation!.id));
+  const sent = await chatter.client.chat.send(String(conversation!.id), "hello from the SDK");
+  const shown = await chatter.client.chat.messages(String(conversation!.id));
   expect(shown.at(-1)).toMatchObject({ body: "hello from the SDK", pending: true });
-  await writer.client.sync();
-  const stored = (await writer.client.chat.messages(String(conversation!.id))).filter((m) => m.client_message_id === sent.clientMessageId);
+  await chatter.client.sync();
+  const stored = (await chatter.client.chat.messages(String(conversation!.id))).filter((m) => m.client_message_id === sent.clientMessageId);
   expect(stored).toHaveLength(1);
   expect(typeof stored[0]!.seq).toBe("number");
   expect(stored[0]!.pending).toBeUndefined();
-  await writer.client.chat.markRead(String(conversation!.id), stored[0]!.seq as number);
-  await writer.client.sync();
-  expect((await writer.client.results()).at(-1)?.status).toBe("applied");
+  await chatter.client.chat.markRead(String(conversation!.id), stored[0]!.seq as number);
+  await chatter.client.sync();
+  expect((await chatter.client.results()).at(-1)?.status).toBe("applied");
   reader.client.stop();
   await reader.client.close();
   await writer.client.close();
+  await chatter.client.close();
 });

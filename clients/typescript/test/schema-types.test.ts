@@ -1,17 +1,11 @@
 /** The committed generated types equal what a running server publishes at GET /sync/v1/schema. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { generateTypes, type SyncSchema } from "../src/codegen.js";
-import { Server } from "./harness.js";
+import { sharedServerUrl } from "./harness.js";
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = { url: sharedServerUrl() };
 
 test("src/generated/schema.ts is what `npm run gen-types` makes from the server's schema", async () => {
   const schema = (await (await fetch(`${server.url}/sync/v1/schema`)).json()) as SyncSchema;

@@ -3,19 +3,13 @@
  * instance on the same storage: it continues from the server's offset at the stored tus URL,
  * then the waiting `media.attach` goes.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { sha256Hex } from "../src/uploads.js";
 import { phone, signedIn } from "./clients.js";
-import { Server } from "./harness.js";
+import { sharedServerUrl } from "./harness.js";
 import { noisePng } from "./png.js";
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const server = { url: sharedServerUrl() };
 
 test("an upload cut mid-way resumes in a new client on the same storage, then the attach is pushed", async () => {
   const chunk = 64 * 1024;
