@@ -8,20 +8,17 @@
  * FIELDSYNC_TEST_DATABASE_URL is set (a scratch `<name>_sdk_*` database), else SQLite.
  */
 import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
-import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { createClient } from "../src/index.js";
 import { SqliteStorage } from "../src/storage/sqlite.js";
+import { openBrowserSdk } from "../test/browser.js";
 import { PASSWORD, pgUrl, scratchDir, seedTemplate, Server } from "../test/harness.js";
 
 const USER = "field-north";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 40);
-const ROOT = join(import.meta.dirname, "..");
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
@@ -71,36 +68,12 @@ async function sqliteSync(url: string): Promise<{ rows: number; seconds: number;
 
 /** The SDK bundled for the browser, run in headless Chromium against the server. */
 async function indexedDbSyncs(url: string, rounds: number): Promise<Array<{ rows: number; seconds: number }>> {
-  const bundle = await build({
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    write: false,
-    stdin: {
-      contents: `export { createClient } from "./dist/index.js"; export { IndexedDbStorage } from "./dist/storage/indexeddb.js";`,
-      resolveDir: ROOT,
-      loader: "js",
-    },
-  });
-  const code = bundle.outputFiles[0]!.text;
-  const page = createServer((req, res) => {
-    if (req.url === "/sdk.js") res.writeHead(200, { "Content-Type": "text/javascript" }).end(code);
-    else res.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>bench</title>");
-  });
-  await new Promise<void>((ok) => page.listen(0, "127.0.0.1", ok));
-  const origin = `http://127.0.0.1:${(page.address() as { port: number }).port}`;
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    // --disable-web-security: the page's origin is not the API's, and the API sends no CORS headers.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-web-security"],
-  });
+  const sdk = await openBrowserSdk();
   try {
-    const tab = await browser.newPage();
-    await tab.goto(`${origin}/`);
     const out: Array<{ rows: number; seconds: number }> = [];
     for (let i = 0; i < rounds; i++) {
       out.push(
-        (await tab.evaluate(`(async () => {
+        (await sdk.page.evaluate(`(async () => {
           const { createClient, IndexedDbStorage } = await import("/sdk.js");
           const client = createClient({ baseUrl: ${JSON.stringify(url)}, storage: new IndexedDbStorage("bench-${i}"), WebSocket: null });
           await client.signIn(${JSON.stringify(USER)}, ${JSON.stringify(PASSWORD)});
@@ -114,8 +87,7 @@ async function indexedDbSyncs(url: string, rounds: number): Promise<Array<{ rows
     }
     return out;
   } finally {
-    await browser.close();
-    await new Promise((ok) => page.close(ok));
+    await sdk.close();
   }
 }
 

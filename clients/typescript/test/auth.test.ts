@@ -3,7 +3,7 @@
  * refresh before expiry, one refresh after a 401 and never a loop, a revoked device.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { AuthError } from "../src/errors.js";
+import { AuthError, FieldsyncHttpError } from "../src/errors.js";
 import { eventually, type Phone, signedIn } from "./clients.js";
 import { Server } from "./harness.js";
 
@@ -12,7 +12,7 @@ const phones: Phone[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  server = await Server.start({ settings: { access_token_ttl_s: 3 } });
+  server = await Server.start({ settings: { access_token_ttl_s: 3, sync_mutations_per_minute: 5 } });
 });
 
 afterAll(async () => {
@@ -20,8 +20,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function rep(): Promise<Phone> {
-  const p = await signedIn(server.url, "field-north", { refreshMarginS: 1 });
+async function rep(options = {}): Promise<Phone> {
+  const p = await signedIn(server.url, "field-north", { refreshMarginS: 1, ...options });
   phones.push(p);
   return p;
 }
@@ -69,6 +69,22 @@ describe("auth", () => {
     await eventually(() => net.count("/auth/refresh") >= 2, 12_000, "two refreshes");
     client.stop();
     expect(client.status.signedIn).toBe(true);
+  });
+
+  test("429 with Retry-After: the rest stays queued and the loop waits as told", async () => {
+    const { client, net } = await rep({ pushBatch: 4 });
+    await client.sync();
+    for (let n = 0; n < 8; n++) await client.mutate("profile.update", { display_name: `Burst ${n}` });
+    const error = await client.sync().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(FieldsyncHttpError);
+    expect(error).toMatchObject({ status: 429, code: "sync_rate_limited" });
+    expect((error as FieldsyncHttpError).retryAfterMs).toBeGreaterThan(1000);
+    expect((await client.pending()).waiting).toBe(4);
+    const pushes = net.count("/sync/v1/push");
+    client.start(); // backoff alone (50 ms base) would knock several times a second
+    await sleep(1500);
+    client.stop();
+    expect(net.count("/sync/v1/push") - pushes).toBeLessThanOrEqual(1);
   });
 
   test("a revoked device: sync stops with AuthError after one refresh, no loop, the outbox stays", async () => {

@@ -190,6 +190,23 @@ describe("sync against a real server", () => {
     expect((await client.query("user", { id: me.id }))[0]?.display_name).toBe("Kept through resync");
   });
 
+  test("a seq gap the outbox cannot fill is renumbered from expected_seq: nothing wedges, nothing is lost", async () => {
+    const { client, file } = await fieldRep();
+    await client.sync();
+    await client.mutate("profile.update", { display_name: "Before the gap" });
+    await client.sync();
+    const m = await client.mutate("profile.update", { display_name: "After the gap" });
+    const raw = new Database(file);
+    raw.prepare("UPDATE outbox SET seq = seq + 5 WHERE state = 'pending'").run(); // as if seqs were lost
+    raw.close();
+    const report = await client.sync();
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([[m.id, "applied"]]);
+    expect((await client.pending()).waiting).toBe(0);
+    expect((await client.query("user", { id: client.session!.user.id }))[0]?.display_name).toBe("After the gap");
+    const next = await client.mutate("profile.update", { display_name: "And on" });
+    expect((await client.sync()).results.map((r) => [r.id, r.status])).toEqual([[next.id, "applied"]]);
+  });
+
   test("sign-out warns about unsent work, then purges everything", async () => {
     const { client, storage, net } = await fieldRep();
     await client.sync();
