@@ -455,13 +455,15 @@ async def merge(session: AsyncSession, actor: Actor, source_id: str, target_id: 
     if source.merged_into_id or target.merged_into_id:
         raise errors.InvalidTransition("that ticket was merged already", code="already_merged")
     names = dict(
-        (
-            await session.execute(
-                select(User.id, User.display_name).where(
-                    User.id.in_(select(Message.sender_id).where(Message.conversation_id == source.id))
+        list(
+            (
+                await session.execute(
+                    select(User.id, User.display_name).where(
+                        User.id.in_(select(Message.sender_id).where(Message.conversation_id == source.id))
+                    )
                 )
-            )
-        ).tuples()
+            ).tuples()
+        )
     )
     lines = [
         f"{names.get(m.sender_id, '?')} ({m.created_at:%Y-%m-%d %H:%M} UTC): {m.body}"

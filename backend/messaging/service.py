@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
@@ -26,7 +26,7 @@ from backend.db import utcnow
 from backend.errors import DomainError
 from backend.events import queue_event
 from backend.identity import Actor, Organisation, User
-from backend.messaging import desk_hooks, errors, presence
+from backend.messaging import attachments, desk_hooks, errors, presence
 from backend.messaging.models import (
     SUPPORT_SCOPE,
     Conversation,
@@ -64,6 +64,10 @@ def configure(settings: Settings) -> None:
         edit_window_s=settings.message_edit_window_s,
         first_response_s=settings.support_first_response_s,
     )
+    from backend.messaging import sla
+
+    at = settings.support_clock_at
+    sla.freeze(datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None)
 
 
 def policy() -> Policy:
@@ -432,6 +436,7 @@ async def send_messages(
             queue_event(
                 session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": msg.conversation_id}
             )
+    await attachments.link_photos(session, [(r.actor, m) for r, m in new])
     await _owe_chat_pushes(session, touched, new)
     return results  # type: ignore[return-value]
 

@@ -98,6 +98,7 @@ async def open_support_conversation(
             customer_org_id=actor.org_id,
             status="waiting",
             last_seq=0,
+            created_at=now,
             waiting_since=now,
             team_id=team.id if team else None,
             first_response_due_at=calendar.add(now, targets.first_response_s),
@@ -474,10 +475,16 @@ async def customer_context(session: AsyncSession, actor: Actor, conversation_id:
         "organisation": {"id": org.id, "name": org.name, "kind": org.kind, "code": org.code} if org else None,
         "recent_orders": [],
         "open_discrepancies": [],
+        "stock_discrepancies": [],
+        "inspections": [],
+        "labels": (await desk.labels_of(session, [conv.id])).get(conv.id, []),
     }
-    if org is not None:
-        from backend.messaging import context as domain_context
+    from backend.messaging import context as domain_context
 
+    if org is not None:
         context["recent_orders"] = await domain_context.recent_orders(session, org.id)
         context["open_discrepancies"] = await domain_context.open_discrepancies(session, org.id)
+        context["stock_discrepancies"] = await domain_context.stock_discrepancies(session, org.id)
+        context["inspections"] = await domain_context.recent_inspections(session, org.id)
+    context["device"] = await domain_context.last_device(session, conv.created_by) if customer else None
     return context
