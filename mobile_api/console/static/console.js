@@ -50,8 +50,10 @@ function fmtRelative(d) {
 function timeEl(d, cls) {
   return `<time class="${cls || ""}" datetime="${esc(d)}" title="${esc(fmtExact(d))}" data-rel="1">${esc(fmtRelative(d))}</time>`;
 }
-function fmtDuration(seconds) {
-  const s = Math.max(0, Math.ceil(Math.abs(seconds) / 60)) * 60;
+function fmtDuration(seconds, down) {
+  // time left is rounded up to the minute, time overdue down: neither says more than is true
+  const minutes = Math.abs(seconds) / 60;
+  const s = Math.max(0, down ? Math.floor(minutes) : Math.ceil(minutes)) * 60;
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
   const unit = (n, u) => new Intl.NumberFormat(locale(), { style: "unit", unit: u, unitDisplay: "narrow" }).format(n);
   if (d) return unit(d, "day") + " " + unit(h, "hour");
@@ -237,7 +239,7 @@ function slaChip(clocks, short) {
   const left = c.running ? c.left_s - elapsed : c.left_s;
   const cls = left < 0 ? "breach" : left < 900 ? "soon" : "ok";
   const target = short ? t("sla.short." + c.target) : t("sla." + c.target);
-  const text = left < 0 ? t("sla.overdue", { target, time: fmtDuration(-left) }) : t("sla.left", { target, time: fmtDuration(left) });
+  const text = left < 0 ? t("sla.overdue", { target, time: fmtDuration(-left, true) }) : t("sla.left", { target, time: fmtDuration(left) });
   return `<span class="sla-chip ${cls}" title="${esc(fmtExact(c.due_at))}${c.running ? "" : " " + esc(t("sla.paused"))}">${esc(text)}</span>`;
 }
 function statusText(tk) {
