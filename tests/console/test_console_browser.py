@@ -223,7 +223,8 @@ async def test_two_agents_two_customers_in_the_console(
             img = a.locator(f'#messages .thumb[data-sha="{sha}"] img')
             await expect(img).to_be_visible()
             await a.wait_for_function(
-                "sha => { const i = document.querySelector(`.thumb[data-sha='${sha}'] img`); return i && i.naturalWidth > 0 }",
+                "sha => { const i = document.querySelector(`.thumb[data-sha='${sha}'] img`);"
+                " return i && i.naturalWidth > 0 }",
                 arg=sha,
             )
             await a.click(f'#messages .thumb[data-sha="{sha}"]')
