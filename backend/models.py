@@ -14,6 +14,7 @@ from backend.notifications import models as notifications_models
 from backend.orders import models as orders_models
 from backend.syncstate import models as syncstate_models
 from backend.territory import models as territory_models
+from backend.visits import models as visits_models
 
 metadata = Base.metadata
 
@@ -31,5 +32,6 @@ __all__ = [
     "orders_models",
     "syncstate_models",
     "territory_models",
+    "visits_models",
     "metadata",
 ]

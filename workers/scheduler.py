@@ -9,7 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
-from workers.jobs import housekeeping, media_jobs, messaging_jobs, sync_jobs
+from workers.jobs import housekeeping, media_jobs, messaging_jobs, sync_jobs, visits_jobs
 from workers.spec import JobSpec
 
 log = logging.getLogger("fieldsync.worker")
@@ -19,6 +19,7 @@ JOBS: list[JobSpec] = [
     *media_jobs.JOBS,
     *messaging_jobs.JOBS,
     *sync_jobs.JOBS,
+    *visits_jobs.JOBS,
 ]
 
 

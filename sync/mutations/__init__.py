@@ -1,6 +1,6 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, media, messaging, orders, profile
+from sync.mutations import acceptance, field, media, messaging, orders, profile, visits
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, argument_schemas, mutation
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "mutation",
     "orders",
     "profile",
+    "visits",
 ]
