@@ -12,6 +12,7 @@ from backend.db import new_id
 from backend.inventory import record_stock_check
 from backend.visits import Visit, VisitActivity, check_in, check_out, get_visit, plan_visits, set_rule
 from backend.visits.errors import InvalidRule, TooFar, VisitNotFound, VisitState
+from backend.workbench.service import distributor_figures, supplier_figures
 from tests.inventory.helpers import actor, terminal_of
 from tests.visits.helpers import FAR, NEAR, NOW, SHANGHAI, route_with_sites
 
@@ -114,3 +115,13 @@ async def test_check_in_radius_reason_travel_and_the_visits_work(session_factory
         with pytest.raises(VisitNotFound):
             await get_visit(session, south, planned.id)
         assert (await get_visit(session, manager, planned.id)).status == "completed"
+        today = planned.planned_date  # the shop's local date (Shanghai may be a day ahead of UTC)
+        figures = (await distributor_figures(session, manager, today=today)).visits
+        totals = figures.totals
+        assert (totals.planned, totals.completed, totals.completion_pct) == (1, 1, 100.0)
+        assert (figures.totals.flagged, figures.totals.unplanned) == (2, 2)
+        assert figures.totals.median_minutes_in_shop == 20.0
+        assert [r.key_id for r in figures.by_rep] == [rep.id]
+        supplier = (await supplier_figures(session, actor(network, "supplier-a"), today=today)).visits
+        assert supplier.totals.flagged == 2 and supplier.by_rep == []
+        assert [d.key_id for d in supplier.by_distributor] == [network.org("dist-00").id]
