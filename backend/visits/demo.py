@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import new_id, utcnow
 from backend.demo_network import DemoNetwork
+from backend.inventory.service import record_stock_check
 from backend.territory.demo import demo_actor
 from backend.territory.service import route_terminal_ids
 from backend.visits.models import TerminalSite, Visit
@@ -74,6 +75,11 @@ async def seed(session: AsyncSession, net: DemoNetwork) -> None:
         reason = "parked across the square; the lane was blocked" if far else None
         await check_in(session, rep, visit_id=visit.id, terminal_id=visit.terminal_id, lat=lat, lon=site.lon,
                        at=at, reason=reason)  # fmt: skip
+        if n % 4 == 0:  # a shelf count during the visit: it becomes the visit's activity
+            await record_stock_check(
+                session, rep, check_id=new_id(), org_id=visit.terminal_id, product_id=net.products[n].id,
+                counted_qty=rng.randrange(0, 30), observed_at=at + timedelta(minutes=5), device_id=None,
+            )  # fmt: skip
         await check_out(session, rep, visit_id=visit.id, at=at + timedelta(minutes=rng.randrange(12, 45)))
     # one impossible jump: an unplanned check-in 40 km away, minutes after the last completed visit
     last = (
