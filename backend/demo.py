@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.catalog import Category, ChannelAuthorisation, PriceEntry, Product, RegionalQuota
 from backend.db import utcnow
 from backend.demo_network import DemoNetwork
+from backend.forecasting import demo as forecasting_demo
 from backend.identity import Actor, Organisation, Region, User
 from backend.identity import service as identity
 from backend.identity.passwords import hash_password
@@ -222,7 +223,14 @@ async def seed_demo(
             products=products,
             users=users,
         )
-        seeders = (orders_demo, inventory_demo, inspections_demo, messaging_demo, visits_demo)
+        seeders = (
+            orders_demo,
+            inventory_demo,
+            inspections_demo,
+            messaging_demo,
+            visits_demo,
+            forecasting_demo,
+        )
         for seeder in (m.seed for m in seeders):
             await seeder(session, net)
             await session.flush()

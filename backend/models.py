@@ -5,6 +5,7 @@ from backend.catalog import models as catalog_models
 from backend.changefeed import models as changefeed_models
 from backend.db import Base
 from backend.evidence import models as evidence_models
+from backend.forecasting import models as forecasting_models
 from backend.identity import models as identity_models
 from backend.inspections import models as inspections_models
 from backend.inventory import models as inventory_models
@@ -23,6 +24,7 @@ __all__ = [
     "catalog_models",
     "changefeed_models",
     "evidence_models",
+    "forecasting_models",
     "identity_models",
     "inspections_models",
     "inventory_models",

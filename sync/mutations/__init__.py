@@ -1,6 +1,6 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, media, messaging, orders, profile, visits
+from sync.mutations import acceptance, field, media, messaging, orders, profile, replenishment, visits
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "mutation",
     "orders",
     "profile",
+    "replenishment",
     "visits",
 ]
