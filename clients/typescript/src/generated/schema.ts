@@ -141,6 +141,7 @@ export type ConversationRow = {
   first_response_due_at: string | null;
   first_response_at: string | null;
   resolved_at: string | null;
+  merged_into_id: string | null;
   version: number;
 };
 
@@ -163,6 +164,7 @@ export type DeliveryRow = {
   id: string;
   order_id: string;
   state: "accepted" | "in_transit";
+  number: string | null;
   delivery_note: string;
   shipped_at: string;
   shipped_by: string;
@@ -272,6 +274,7 @@ export type MessageRow = {
   client_message_id: string;
   body: string;
   attachments: string[];
+  meta: Record<string, unknown> | null;
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
@@ -333,6 +336,7 @@ export type OrderReject = {
 export type OrderRow = {
   id: string;
   state: "cancelled" | "confirmed" | "delivered" | "draft" | "rejected" | "shipped" | "submitted";
+  number: string | null;
   created_by: string;
   created_at: string;
   updated_at: string;
@@ -428,6 +432,33 @@ export type RegionRow = {
   version: number;
 };
 
+/** What to order now for a SKU at a place, and why (``reason`` is for people). ``kind`` is ``purchase`` (a warehouse, ordering from the supplier) or ``sales`` (a shelf, ordering from the distributor). ``bound`` says what cut the quantity: ``quota``, ``not_authorised`` or empty. ``order_id`` is the draft order it went into. */
+export type ReplenishmentSuggestionRow = {
+  id: string;
+  kind: string;
+  location_id: string;
+  distributor_id: string;
+  terminal_id: string | null;
+  supplier_id: string;
+  product_id: string;
+  method: string;
+  history_days: number;
+  sold_28d: number;
+  forecast_daily: number;
+  on_hand: number;
+  on_order: number;
+  lead_time_days: number;
+  safety_stock: number;
+  pack_size: number;
+  suggested_qty: number;
+  bound: string;
+  reason: string;
+  status: string;
+  order_id: string | null;
+  computed_at: string;
+  version: number;
+};
+
 /** A field user visits a terminal. Unassigning deletes the row (phones get a tombstone). */
 export type RouteAssignmentRow = {
   id: string;
@@ -475,6 +506,14 @@ export type StockLocationRow = {
   version: number;
 };
 
+/** SuggestionOrder */
+export type SuggestionOrder = {
+  order_id: string;
+  org_id: string;
+  supplier_id?: string | null;
+  suggestion_ids?: string[] | null;
+};
+
 /** An internal note on a support conversation: agents only, never in a customer's scope. */
 export type SupportNoteRow = {
   id: string;
@@ -482,6 +521,19 @@ export type SupportNoteRow = {
   author_id: string;
   body: string;
   created_at: string;
+  version: number;
+};
+
+/** Where a terminal is: coordinates, the check-in radius and its time zone. */
+export type TerminalSiteRow = {
+  id: string;
+  terminal_id: string;
+  distributor_id: string;
+  lat: number;
+  lon: number;
+  radius_m: number;
+  timezone: string;
+  updated_at: string;
   version: number;
 };
 
@@ -495,6 +547,109 @@ export type UserRow = {
   active: boolean;
   created_at: string;
   version: number;
+};
+
+/** A count, order or inspection done during a visit (each belongs to at most one visit). */
+export type VisitActivityRow = {
+  id: string;
+  visit_id: string;
+  user_id: string;
+  distributor_id: string;
+  kind: string;
+  ref_id: string;
+  created_at: string;
+  version: number;
+};
+
+/** VisitAdd */
+export type VisitAdd = {
+  id: string;
+  terminal_id: string;
+  planned_date: string;
+};
+
+/** VisitCheckIn */
+export type VisitCheckIn = {
+  visit_id: string;
+  terminal_id: string;
+  lat: number;
+  lon: number;
+  at: string;
+  reason?: string | null;
+};
+
+/** VisitCheckOut */
+export type VisitCheckOut = {
+  visit_id: string;
+  at: string;
+  lat?: number | null;
+  lon?: number | null;
+  stock_check_ids?: string[];
+  order_ids?: string[];
+  inspection_ids?: string[];
+};
+
+/** VisitReorder */
+export type VisitReorder = {
+  planned_date: string;
+  visit_ids: string[];
+};
+
+/** One visit of a field user to a terminal on a local date. ``flag_far``: checked in outside the radius with a reason; ``flag_travel``: the check-in cannot follow (or be followed by) the user's neighbouring check-in at any plausible speed. */
+export type VisitRow = {
+  id: string;
+  user_id: string;
+  terminal_id: string;
+  distributor_id: string;
+  rule_id: string | null;
+  planned_date: string;
+  window_start: string | null;
+  window_end: string | null;
+  seq: number;
+  unplanned: boolean;
+  status: string;
+  checkin_at: string | null;
+  checkin_lat: number | null;
+  checkin_lon: number | null;
+  checkin_distance_m: number | null;
+  checkin_reason: string | null;
+  checkout_at: string | null;
+  checkout_lat: number | null;
+  checkout_lon: number | null;
+  on_time: boolean | null;
+  flag_far: boolean;
+  flag_travel: boolean;
+  flag_note: string | null;
+  activities: number;
+  skip_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+};
+
+/** How often ``user_id`` visits ``terminal_id`` (``backend.visits.rules``) and when (local minutes). */
+export type VisitRuleRow = {
+  id: string;
+  user_id: string;
+  terminal_id: string;
+  distributor_id: string;
+  freq: string;
+  weekdays: number[];
+  interval_weeks: number;
+  anchor_date: string | null;
+  month_day: number | null;
+  window_start_min: number;
+  window_end_min: number;
+  active: boolean;
+  created_by: string | null;
+  updated_at: string;
+  version: number;
+};
+
+/** VisitSkip */
+export type VisitSkip = {
+  visit_id: string;
+  reason: string;
 };
 
 /** Mutation name → argument type: `client.mutate(name, args)`. */
@@ -531,6 +686,18 @@ export interface Mutations {
   "profile.update": ProfileUpdate;
   /** Record a count of a SKU at a warehouse or shelf; the latest observation becomes the level. */
   "stock_check.record": StockCheckRecord;
+  /** Make a draft order of the open suggestions of a warehouse (purchase) or a shelf (sales). */
+  "suggestion.order": SuggestionOrder;
+  /** Add an unplanned visit to a day of the caller's plan. */
+  "visit.add": VisitAdd;
+  /** Check in at a terminal (a planned visit, or a new unplanned one); outside the radius needs a reason. */
+  "visit.check_in": VisitCheckIn;
+  /** Check out; the counts, orders and inspections of the visit become its activities. */
+  "visit.check_out": VisitCheckOut;
+  /** Put the caller's visits of a day in this order. */
+  "visit.reorder": VisitReorder;
+  /** Mark a planned visit as not done, with the reason. */
+  "visit.skip": VisitSkip;
 }
 
 /** Entity name → row type: `client.query(entity, filter)`. */
@@ -555,13 +722,18 @@ export interface Entities {
   product: ProductRow;
   quota: QuotaRow;
   region: RegionRow;
+  replenishment_suggestion: ReplenishmentSuggestionRow;
   route_assignment: RouteAssignmentRow;
   stock_level: StockLevelRow;
   stock_location: StockLocationRow;
   support_note: SupportNoteRow;
+  terminal_site: TerminalSiteRow;
   user: UserRow;
+  visit: VisitRow;
+  visit_activity: VisitActivityRow;
+  visit_rule: VisitRuleRow;
   [entity: string]: Record<string, unknown>;
 }
 
 /** Mutation names the server publishes. */
-export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","stock_check.record"] as const;
+export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","stock_check.record","suggestion.order","visit.add","visit.check_in","visit.check_out","visit.reorder","visit.skip"] as const;
