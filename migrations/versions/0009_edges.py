@@ -1,7 +1,7 @@
 """push identity rule (issue 12): a seq acknowledged by an ``id_reused`` rejection is stored without an id
 
-Revision ID: 0008_edges
-Revises: 0007_deploy
+Revision ID: 0009_edges
+Revises: 0008_replenishment
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_edges"
-down_revision: str | Sequence[str] | None = "0007_deploy"
+revision: str = "0009_edges"
+down_revision: str | Sequence[str] | None = "0008_replenishment"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
