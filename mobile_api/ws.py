@@ -212,6 +212,15 @@ class Connection:
             )
 
 
+def _client_message_id(raw: str | bytes) -> str | None:
+    """The frame's ``client_message_id`` for a refusal, when it can be told (and is clean)."""
+    try:
+        value = msgspec.json.decode(raw).get("client_message_id")
+    except (msgspec.DecodeError, RecursionError, AttributeError):
+        return None
+    return value if isinstance(value, str) and "\x00" not in value and len(value) <= 64 else None
+
+
 def _error(code: str, message: str, client_message_id: Any = None) -> bytes:
     event: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if isinstance(client_message_id, str):
@@ -273,7 +282,10 @@ async def live_socket(socket: WebSocket) -> None:
                 check_depth(raw.encode() if isinstance(raw, str) else raw, msgpack=False)
                 message = msgspec.json.decode(raw)
                 check_value(message)
-            except (msgspec.DecodeError, OutOfBounds):
+            except OutOfBounds as exc:
+                await conn.send(_error("invalid_request", str(exc), _client_message_id(raw)))
+                continue
+            except msgspec.DecodeError:
                 message = {}
             try:
                 await conn.handle(message if isinstance(message, dict) else {})

@@ -294,8 +294,6 @@ def _check_content(body: str, attachments: Sequence[str]) -> tuple[str, list[str
         raise errors.MessageTooLong(
             f"a message has at most {limit} characters", details={"max_chars": limit, "chars": len(body)}
         )
-    if "\x00" in body:  # PostgreSQL text cannot hold it; refused the same on every database
-        raise errors.InvalidText("a message cannot contain NUL characters")
     atts = [a.lower() for a in attachments]
     if len(atts) > MAX_ATTACHMENTS:
         raise errors.InvalidAttachment(f"at most {MAX_ATTACHMENTS} attachments")
