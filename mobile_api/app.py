@@ -12,12 +12,10 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
-from mobile_api import errors
+from mobile_api import errors, openapi
 from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
@@ -67,7 +65,7 @@ def create_app(
         exclude=["/health", "/metrics", "/schema"],
         identifier_for_request=_rate_limit_key,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *health.ROUTES,
             *auth.PUBLIC_ROUTES,
@@ -85,17 +83,14 @@ def create_app(
         middleware=[request_id_middleware, metrics_middleware, rate_limit.middleware],
         state=app_state,
         lifespan=[dispose_engine, *lifespan],
-        plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)
+        # channels fan-out, after-commit publisher, presence (messaging); the contract's Struct schemas
+        plugins=[Hub(settings), openapi.StrictStructSchemaPlugin()],
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
-        openapi_config=OpenAPIConfig(
-            title="fieldsync",
-            version="1",
-            description="Field-operations backend: central store, offline sync, push and chat.",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi.openapi_config(),
         # fieldsync.logs configures logging for the whole process; Litestar must not replace it.
         logging_config=None,
         debug=False,
     )
+    openapi.install(app)  # errors, security and raw bodies in the published contract
+    return app
