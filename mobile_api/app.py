@@ -19,6 +19,7 @@ from mobile_api import errors, openapi
 from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
+from mobile_api.query_params import refuse_unknown_query_params
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
 from mobile_api.ws_hub import Hub
@@ -80,6 +81,7 @@ def create_app(
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
+        before_request=refuse_unknown_query_params,
         middleware=[request_id_middleware, metrics_middleware, rate_limit.middleware],
         state=app_state,
         lifespan=[dispose_engine, *lifespan],
