@@ -13,6 +13,7 @@ from backend.db import Base, IdStr, new_id, utcnow
 
 ORG_KINDS = ("supplier", "distributor", "terminal", "service_provider")
 REGION_LEVELS = ("country", "province", "city", "district")
+CLIENT_ID_MAX = 64  # a device's client_id column; the API refuses longer names
 ROLES = ("admin", "supplier_staff", "distributor_staff", "field_staff", "inspector", "support_agent")
 
 
@@ -86,7 +87,7 @@ class Device(Base):
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    client_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(CLIENT_ID_MAX))
     platform: Mapped[str] = mapped_column(String(16))
     app_version: Mapped[str] = mapped_column(String(32), default="")
     push_token: Mapped[str | None] = mapped_column(String(512), default=None)
