@@ -65,8 +65,16 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         return schema
 
 
+def operation_id(handler: HTTPRouteHandler, _method: Any, path_components: list[Any]) -> str:
+    """``<first path segment>_<handler name>``: ``auth_login``, ``orders_submit_order``,
+    ``sync_push`` — stable names for generated clients' functions."""
+    first = next((c for c in path_components if isinstance(c, str) and c), "root")
+    return f"{first.replace('-', '_')}_{handler.handler_name.removesuffix('_route')}"
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
+        operation_id_creator=operation_id,
         title="fieldsync",
         version="1",
         description=(
