@@ -21,6 +21,7 @@ import ast
 import inspect
 from collections.abc import Iterator
 from functools import cache
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,14 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from backend.errors import DomainError
-from mobile_api.errors import CODE_BY_STATUS, STATUS_BY_KIND
+from mobile_api.errors import STATUS_BY_KIND
 from sync import protocol as p
 
 BEARER = "bearer"
 ROOT = Path(__file__).resolve().parent.parent
 # Paths the per-device request limit does not apply to (see ``mobile_api.app``).
 UNLIMITED_PREFIXES = ("/health", "/metrics", "/schema")
+TUS_BASE = "/media/uploads"
 
 
 class ErrorBody(msgspec.Struct, kw_only=True):
@@ -230,6 +232,8 @@ def error_statuses(handler: HTTPRouteHandler, path: str, path_params: bool) -> d
         statuses.setdefault(429, set()).add("rate_limited")
     if _uses_database(handler):
         statuses.setdefault(503, set()).add("database_busy")
+    if path.startswith(TUS_BASE):
+        _tus_statuses(statuses)
     # Codes of statuses a route does not speak (a domain package serves several routes) stay out
     # only where the route cannot reach them: 426 is the sync protocol's alone.
     if not path.startswith("/sync/"):
@@ -237,11 +241,27 @@ def error_statuses(handler: HTTPRouteHandler, path: str, path_params: bool) -> d
     return statuses
 
 
+def _tus_statuses(statuses: dict[int, set[str]]) -> None:
+    """The tus routes answer some codes with tus's own statuses (``media_uploads.TUS_STATUS``)."""
+    from mobile_api.routes.media_uploads import TUS_STATUS
+
+    for code, status in TUS_STATUS.items():
+        for codes in statuses.values():
+            codes.discard(code)
+        statuses.setdefault(status, set()).add(code)
+    statuses.setdefault(412, set()).add("tus_version_unsupported")
+    statuses.setdefault(415, set()).add("unsupported_media_type")
+    for status in [s for s, codes in statuses.items() if not codes]:
+        del statuses[status]
+
+
 def _describe(status: int, codes: set[str]) -> str:
     listed = ", ".join(f"`{c}`" for c in sorted(codes))
-    name = {503: "service_unavailable"}.get(status) or CODE_BY_STATUS.get(status, "error")
-    name = name.replace("_", " ")
-    return f"{name.capitalize()}. `code` is one of: {listed}."
+    try:
+        name = HTTPStatus(status).phrase
+    except ValueError:
+        name = {460: "Checksum mismatch"}.get(status, "Error")
+    return f"{name}. `code` is one of: {listed}."
 
 
 def _routes(app: Litestar) -> Iterator[tuple[HTTPRoute, HTTPRouteHandler]]:
@@ -355,10 +375,6 @@ _TUS_SUCCESS = {
     ("/media/uploads/{upload_id}", "patch"): ("204", "Chunk stored.", ["Upload-Offset"]),
     ("/media/uploads/{upload_id}", "delete"): ("204", "Upload cancelled.", []),
 }
-_TUS_ERRORS = {"409": "upload_offset_mismatch", "410": "upload_gone", "412": "tus_version_unsupported",
-               "415": "unsupported_media_type", "460": "checksum_mismatch"}
-
-
 def _complete_tus(openapi: OpenAPI) -> None:
     paths = openapi.paths or {}
     for (path, method), headers in _TUS_REQUEST_HEADERS.items():
@@ -373,14 +389,6 @@ def _complete_tus(openapi: OpenAPI) -> None:
         for name in [*reply_headers, "Upload-Expires", "Fieldsync-Media-Sha256"]:
             header_specs[name] = _TUS_REPLY_HEADERS.get(name, {"schema": {"type": "string"}})
         responses[status] = {"description": description, "headers": header_specs}
-        for code_status, code in _TUS_ERRORS.items():
-            if method == "head":
-                responses[code_status] = {"description": f"`{code}` (HEAD replies carry no body)."}
-            else:
-                responses[code_status] = {
-                    "description": f"`code` is `{code}`.",
-                    "content": {"application/json": {"schema": _ref("ErrorBody")}},
-                }
         if method == "head":
             # A HEAD reply has no body: its errors are statuses alone.
             for key in list(responses):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.identity import Actor
-from backend.media import uploads
+from backend.media import upload_lock, uploads
 from backend.media.errors import ImageInvalid, UploadInvalid, UploadTooLarge
 from backend.media.imaging import ImageRejected
 from backend.media.models import Upload
@@ -33,12 +33,13 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 BASE = "/media/uploads"
 
 # tus-specific statuses for some domain codes; everything else follows mobile_api.errors.
-_TUS_STATUS = {
+TUS_STATUS = {
     "checksum_mismatch": 460,
     "checksum_algorithm_unsupported": 400,
     "upload_gone": 410,
     "upload_invalid": 400,
     "upload_offset_mismatch": 409,
+    "upload_locked": 423,  # another PATCH of this upload is running (any process); retry shortly
 }
 
 
@@ -72,10 +73,12 @@ def _error(status: int, code: str, message: str, details: Any = None, **extra: s
 
 
 def _from_domain(exc: DomainError) -> Response[Any]:
-    status = _TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
+    status = TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
     extra = {}
     if isinstance(exc.details, dict) and "offset" in exc.details:
         extra["Upload-Offset"] = str(exc.details["offset"])
+    if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+        extra["Retry-After"] = str(exc.details["retry_after_s"])
     return _error(status, exc.code, exc.message, exc.details, **extra)
 
 
@@ -240,7 +243,8 @@ async def tus_patch(request: Request[Any, Any, Any], upload_id: str) -> Response
         async with _factory(request)() as session:
             upload = await uploads.get_upload(session, actor, upload_id)
         uploads.check_offset(upload, offset)  # fail fast, before reading the body
-        upload = await _append(request, actor, upload, open_storage(_settings(request)))
+        async with upload_lock.writing(_factory(request), upload.id):  # one writer, any process
+            upload = await _append(request, actor, upload, open_storage(_settings(request)))
         return Response(None, status_code=204, headers=_completed_headers(upload))
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)
