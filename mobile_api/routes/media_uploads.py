@@ -206,7 +206,7 @@ async def tus_create(request: Request[Any, Any, Any]) -> Response[Any]:
         if upload.offset == 0:
             headers.pop("Upload-Offset")
         headers.pop("Upload-Length")
-        return Response(None, status_code=201, headers=headers)
+        return Response(b"", status_code=201, headers=headers, media_type="text/plain")  # no body, not `null`
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)
     except DomainError as exc:
