@@ -17,7 +17,7 @@ from backend.messaging import service as messaging
 from backend.notifications import service as notifications
 from mobile_api import ws
 from mobile_api.console import routes as console
-from mobile_api.routes import messaging_support
+from mobile_api.routes import messaging_desk, messaging_support
 from mobile_api.routes.messaging_schemas import MessageOut
 from mobile_api.schemas import Strict, created_or_existing, existed
 
@@ -291,5 +291,6 @@ ROUTES: list[Any] = [
     set_preferences,
     *ws.ROUTES,
     *messaging_support.ROUTES,
+    *messaging_desk.ROUTES,
     *console.ROUTES,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -20,6 +21,7 @@ class MessageOut(msgspec.Struct):
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    meta: dict[str, Any] | None = None  # {"kind": "csat", "quick_replies": [...]}: show as buttons
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -34,4 +36,5 @@ class MessageOut(msgspec.Struct):
             m.created_at,
             m.edited_at,
             m.deleted_at,
+            m.meta,
         )

@@ -8,7 +8,7 @@ from tests.factories import auth_headers
 
 MESSAGE_KEYS = {
     "id", "conversation_id", "seq", "sender_id", "client_message_id", "body", "attachments",
-    "created_at", "edited_at", "deleted_at",
+    "created_at", "edited_at", "deleted_at", "meta",
 }  # fmt: skip
 
 
