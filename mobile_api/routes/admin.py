@@ -7,7 +7,7 @@ administrator, or the owning supplier's staff for catalog and channel rules.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, get, patch, post
@@ -99,7 +99,11 @@ async def create_organisation(
 
 @get("/admin/organisations", tags=["admin"])
 async def list_organisations(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, kind: str | None = None
+    actor: Actor,
+    db_session: AsyncSession,
+    cursor: Cursor,
+    limit: Limit,
+    kind: Literal["supplier", "distributor", "terminal", "service_provider"] | None = None,
 ) -> Page[OrganisationOut]:
     stmt = select(Organisation)
     if not actor.is_admin:

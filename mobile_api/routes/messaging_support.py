@@ -4,7 +4,7 @@ internal notes, canned replies and the customer's context."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Response, get, post
@@ -88,7 +88,10 @@ class CannedIn(Strict):
 
 @get("/support/queue", tags=["support"], summary="The shared queue (agents)")
 async def queue(
-    actor: Actor, db_session: AsyncSession, status: str | None = None, mine: bool = False
+    actor: Actor,
+    db_session: AsyncSession,
+    status: Literal["waiting", "claimed", "resolved"] | None = None,
+    mine: bool = False,
 ) -> list[QueueItemOut]:
     items = await support.queue(db_session, actor, status=status, mine=mine)
     return [

@@ -81,3 +81,10 @@ async def test_an_unknown_query_parameter_is_refused_naming_the_known_ones(clien
     assert "state" in body["details"]["known"] and "'staus'" in body["message"]
     none_taken = await client.get("/me", params={"verbose": "1"}, headers=headers)
     assert (none_taken.status_code, none_taken.json()["details"]["known"]) == (400, [])
+    # A filter value outside its set is refused too, not answered with an empty page.
+    bogus = await client.get("/admin/organisations", params={"kind": "suppliers"}, headers=headers)
+    assert (bogus.status_code, bogus.json()["code"]) == (400, "invalid_request")
+    agent = await auth_headers(client, "support")
+    queue = await client.get("/support/queue", params={"status": "open"}, headers=agent)
+    assert (queue.status_code, queue.json()["code"]) == (400, "invalid_request")
+    assert (await client.get("/support/queue", params={"status": "waiting"}, headers=agent)).status_code == 200
