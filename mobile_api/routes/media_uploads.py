@@ -226,12 +226,12 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
                 f"{key} {base64.b64encode(value.encode()).decode()}".strip()
                 for key, value in upload.meta.items()
             )
-        return Response(None, status_code=200, headers=headers)
+        return Response(b"", status_code=200, headers=headers, media_type="text/plain")  # no `null`
     except TusError as exc:
-        return Response(None, status_code=exc.status, headers=_headers(**exc.headers))
+        return Response(b"", status_code=exc.status, headers=_headers(**exc.headers), media_type="text/plain")
     except DomainError as exc:
         failed = _from_domain(exc)
-        return Response(None, status_code=failed.status_code, headers=_headers())
+        return Response(b"", status_code=failed.status_code, headers=_headers(), media_type="text/plain")
 
 
 @patch(f"{BASE}/{{upload_id:str}}", tags=["media"], request_max_body_size=None, status_code=200)
