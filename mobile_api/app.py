@@ -11,15 +11,14 @@ from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
-from mobile_api import errors
+from mobile_api import errors, openapi
 from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
+from mobile_api.query_params import refuse_unknown_query_params
 from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import (
@@ -75,7 +74,7 @@ def create_app(
     )
     # Counted in Redis when FIELDSYNC_REDIS_URL is set (shared by every API process), else here.
     rate_limit = rate_limit_middleware(_rate_limit_key, exclude=["/health", "/metrics", "/schema"])
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *health.ROUTES,
             *auth.PUBLIC_ROUTES,
@@ -92,20 +91,18 @@ def create_app(
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
+        before_request=refuse_unknown_query_params,
         middleware=[request_id_middleware, metrics_middleware, rate_limit],
         state=app_state,
         lifespan=[dispose_engine, *lifespan],
-        plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)
+        # channels fan-out, after-commit publisher, presence (messaging); the contract's Struct schemas
+        plugins=[Hub(settings), openapi.StrictStructSchemaPlugin()],
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
-        openapi_config=OpenAPIConfig(
-            title="fieldsync",
-            version="1",
-            description="Field-operations backend: central store, offline sync, push and chat.",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi.openapi_config(),
         # fieldsync.logs configures logging for the whole process; Litestar must not replace it.
         logging_config=None,
         debug=False,
     )
+    openapi.install(app)  # errors, security and raw bodies in the published contract
+    return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog.errors import CategoryNotFound, DuplicateSku, ProductNotFound
@@ -147,6 +147,15 @@ def channel_visibility(
     if actor.org_kind == "supplier":
         return stmt.where(model.supplier_id == actor.org_id)
     return stmt.where(model.distributor_id == actor.org_id)
+
+
+def authorising_suppliers(actor: Actor) -> Select[tuple[str]]:
+    """The ids of the suppliers whose active channel authorisation names the actor's distributor
+    (none for other organisations): a distributor's view of who it may order from."""
+    stmt = select(ChannelAuthorisation.supplier_id).where(ChannelAuthorisation.active.is_(True))
+    if actor.org_kind != "distributor":
+        return stmt.where(false())
+    return stmt.where(ChannelAuthorisation.distributor_id == actor.org_id)
 
 
 async def grant_authorisation(

@@ -49,7 +49,7 @@ def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
     return Response(p.encode(value, media_type), media_type=media_type)
 
 
-@post("/sync/v1/push", status_code=200)
+@post("/sync/v1/push", status_code=200, tags=["sync"])
 async def push_route(
     request: Request[Any, Any, Any], db_session: AsyncSession, actor: Actor
 ) -> Response[bytes]:
@@ -85,7 +85,7 @@ async def _apply_with_retries(
     raise AssertionError("unreachable")
 
 
-@get("/sync/v1/pull")
+@get("/sync/v1/pull", tags=["sync"])
 async def pull_route(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
@@ -120,7 +120,7 @@ async def pull_route(
     return Response(p.encode(page, media_type), media_type=media_type)
 
 
-@get("/sync/v1/schema")
+@get("/sync/v1/schema", tags=["sync"])
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The protocol versions spoken, every mutation's argument JSON Schema and every entity's row
     JSON Schema (the ``data`` of a pulled change)."""
