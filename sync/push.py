@@ -34,7 +34,7 @@ from backend.identity import Actor
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.batch import BatchRun, apply_in_sets
-from sync.errors import BatchTooLarge, ProtocolTooOld
+from sync.errors import BatchTooLarge
 from sync.mutations import REGISTRY, MutationContext
 from sync.mutations.registry import Mutation
 from sync.push_guard import Replay, WriteGuard, lock_in_order
@@ -51,12 +51,7 @@ ONE_BY_ONE_KEY = "fieldsync_push_one_by_one"
 
 
 def check_envelope(request: p.PushRequest, settings: Settings) -> None:
-    if request.protocol < settings.sync_min_protocol:
-        raise ProtocolTooOld(
-            f"protocol {request.protocol} is no longer supported; update the app "
-            f"(minimum {settings.sync_min_protocol})",
-            details={"min_protocol": settings.sync_min_protocol, "protocol": request.protocol},
-        )
+    p.check_protocol(request.protocol, settings.sync_min_protocol)
     if len(request.mutations) > settings.sync_max_batch:
         raise BatchTooLarge(
             f"a push may carry at most {settings.sync_max_batch} mutations; split the batch",
@@ -64,10 +59,10 @@ def check_envelope(request: p.PushRequest, settings: Settings) -> None:
         )
 
 
-def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
+async def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
     """Refuse an envelope over the limits, and count the batch against the device's rate, once."""
     check_envelope(request, settings)
-    check_push_rate(actor, request.client_id, len(request.mutations), settings)
+    await check_push_rate(actor, request.client_id, len(request.mutations), settings)
 
 
 async def apply_admitted_batch(

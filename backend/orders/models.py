@@ -7,7 +7,7 @@ terminal) so each row can say which sync scopes it belongs to from its own colum
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,6 +32,8 @@ def party_scopes(get: Any) -> set[str]:
 class PartyColumns:
     """The order's kind and parties, repeated on each of its rows for scoping and filtering."""
 
+    __sync_types__: ClassVar[dict[str, Any]] = {"kind": Literal[KINDS]}
+
     kind: Mapped[str] = mapped_column(String(10))
     distributor_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     supplier_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True, default=None)
@@ -45,10 +47,13 @@ class PartyColumns:
 class Order(PartyColumns, Syncable, Base):
     __tablename__ = "orders"
     __sync_entity__ = "order"
+    __sync_types__: ClassVar[dict[str, Any]] = {**PartyColumns.__sync_types__, "state": Literal[STATES]}
     __table_args__ = (Index("ix_orders_state", "state"),)
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     state: Mapped[str] = mapped_column(String(12), default="draft")
+    # a number people read aloud (PO-2026-000123), given at creation (backend/orders/numbers.py)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True, default=None)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -99,10 +104,16 @@ class Delivery(PartyColumns, Syncable, Base):
 
     __tablename__ = "deliveries"
     __sync_entity__ = "delivery"
+    __sync_types__: ClassVar[dict[str, Any]] = {
+        **PartyColumns.__sync_types__,
+        "state": Literal["in_transit", "accepted"],
+    }
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), unique=True)
     state: Mapped[str] = mapped_column(String(12), default="in_transit")  # in_transit | accepted
+    # DN-2026-000123
+    number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True, default=None)
     delivery_note: Mapped[str] = mapped_column(Text, default="")
     shipped_at: Mapped[datetime] = mapped_column(default=utcnow)
     shipped_by: Mapped[str] = mapped_column(String(32))

@@ -1,7 +1,17 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, field_set, media, messaging, orders, profile
-from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, argument_schemas, mutation
+from sync.mutations import (
+    acceptance,
+    field,
+    field_set,
+    media,
+    messaging,
+    orders,
+    profile,
+    replenishment,
+    visits,
+)
+from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
     "REGISTRY",
@@ -9,7 +19,6 @@ __all__ = [
     "Mutation",
     "MutationContext",
     "acceptance",
-    "argument_schemas",
     "field",
     "field_set",
     "media",
@@ -17,4 +26,6 @@ __all__ = [
     "mutation",
     "orders",
     "profile",
+    "replenishment",
+    "visits",
 ]
