@@ -380,3 +380,54 @@ def test_sets_equal_one_by_one(settings, network):
     finally:
         loop.run_until_complete(engine.dispose())
         loop.close()
+
+
+async def test_a_first_level_written_meanwhile_sends_the_batch_one_by_one(
+    client, network, session_factory, monkeypatch
+):
+    """A first location and level that appear between the set's reads and its writes (another
+    transaction's, here simulated in the same one) make the set give up: the batch is applied one
+    by one, with nothing of the set's attempt left."""
+    import backend.inventory.batch as batch
+    from tests.factories import auth_headers
+
+    warehouse, product = (
+        network.user("inspector-north").org_id,
+        sorted(network.products.values(), key=lambda p: p.sku)[0],
+    )
+    real_read = batch._read
+
+    async def read_then_lose_the_race(session, who, items):
+        facts = await real_read(session, who, items)
+        monkeypatch.setattr(batch, "_read", real_read)  # once
+        await record_movement(
+            session, org_id=warehouse, product_id=product.id, qty_delta=4, reason="delivery",
+            ref_id="the-other-transaction", occurred_at=T0,
+        )  # fmt: skip
+        return facts
+
+    monkeypatch.setattr(batch, "_read", read_then_lose_the_race)
+    gave_up = set_apply.STATS["gave_up"]
+    h = await auth_headers(client, "inspector-north")
+    args = {
+        "id": new_id(),
+        "org_id": warehouse,
+        "product_id": product.id,
+        "counted_qty": 9,
+        "observed_at": T0.isoformat(),
+    }
+    body = {
+        "client_id": "race",
+        "protocol": 1,
+        "mutations": [{"id": "m1", "seq": 1, "name": "stock_check.record", "args": args}],
+    }
+    reply = (await client.post("/sync/v1/push", json=body, headers=h)).json()
+    assert [r["status"] for r in reply["results"]] == ["applied"]
+    assert set_apply.STATS["gave_up"] == gave_up + 1
+    async with session_factory() as session:
+        assert (
+            await session.execute(select(StockMovement))
+        ).scalars().all() == []  # rolled back with the set
+        levels = (await session.execute(select(StockLevel))).scalars().all()
+        assert [(lv.counted_qty, lv.last_check_id, lv.version) for lv in levels] == [(9, args["id"], 1)]
+        assert (await session.get(StockCheck, args["id"])).counted_qty == 9
