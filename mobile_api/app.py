@@ -98,7 +98,9 @@ def create_app(
         # channels fan-out, after-commit publisher, presence (messaging); the contract's Struct schemas
         plugins=[Hub(settings), openapi.StrictStructSchemaPlugin()],
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        # Level 6 (zlib's default), not 9: a reply of 100 push results gzips to the same size (4,619 vs
+        # 4,617 bytes) in ~15% less CPU.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048, gzip_compress_level=6),
         openapi_config=openapi.openapi_config(),
         # fieldsync.logs configures logging for the whole process; Litestar must not replace it.
         logging_config=None,
