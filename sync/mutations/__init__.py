@@ -1,6 +1,16 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, media, messaging, orders, profile, replenishment, visits
+from sync.mutations import (
+    acceptance,
+    field,
+    media,
+    messaging,
+    orders,
+    profile,
+    replenishment,
+    requests,
+    visits,
+)
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
@@ -16,5 +26,6 @@ __all__ = [
     "orders",
     "profile",
     "replenishment",
+    "requests",
     "visits",
 ]
