@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     message_max_chars: int = 4000
     requests_per_minute: int = 600
     support_first_response_s: int = 3600
+    # the support desk's SLA clock stopped at this ISO time (tests, demos); empty: the wall clock
+    support_clock_at: str = ""
     stock_discrepancy_ratio: float = 0.2
     run_worker_in_process: bool = True
     log_json: bool = False
@@ -235,6 +237,8 @@ DESCRIPTIONS = {
     "message_max_chars": "longest chat message",
     "requests_per_minute": "requests per minute per signed-in device (or per address before sign-in)",
     "support_first_response_s": "support queue target: first answer within this many seconds",
+    "support_clock_at": "stop the support desk's SLA clock at this ISO time (tests and demos; "
+    "empty: wall clock)",
     "stock_discrepancy_ratio": "stock checks: a count further than this fraction from the expected stock "
     "is flagged as a discrepancy",
     "stock_low_qty": "workbench: a warehouse SKU whose expected stock is at or below this is low",

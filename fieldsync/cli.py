@@ -145,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = "off" if args.no_worker or not settings.run_worker_in_process else "in-process"
     print(
         f"fieldsync serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema, "
-        f"worker {worker}); Ctrl-C stops it.",
+        f"support console: http://{host}:{port}/console, worker {worker}); Ctrl-C stops it.",
         file=sys.stderr,
     )
     uvicorn.run(

@@ -1,7 +1,7 @@
 """visits (issue 17): terminal sites, visit rules, visits, visit activities
 
 Revision ID: 0007_visits
-Revises: 0006_sync
+Revises: 0007_console
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite  # noqa: F401
 import backend.db
 
 revision: str = "0007_visits"
-down_revision: str | Sequence[str] | None = "0006_sync"
+down_revision: str | Sequence[str] | None = "0007_console"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

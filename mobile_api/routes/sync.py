@@ -56,7 +56,7 @@ async def push_route(
     """Apply a batch of mutations from a phone's outbox; one result per mutation."""
     settings: Settings = request.app.state.settings
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
-    admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
+    await admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
     await db_session.commit()  # end the transaction that loaded the actor: its connection goes back
     async with push_gate(request):
         return await _apply_with_retries(request, db_session, actor, settings, envelope)

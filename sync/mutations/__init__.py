@@ -3,6 +3,7 @@
 from sync.mutations import (
     acceptance,
     field,
+    field_set,
     media,
     messaging,
     orders,
@@ -20,6 +21,7 @@ __all__ = [
     "MutationContext",
     "acceptance",
     "field",
+    "field_set",
     "media",
     "messaging",
     "mutation",
