@@ -21,6 +21,7 @@ from backend.identity.errors import NotAllowed, UserNotFound
 from backend.inspections.models import Inspection
 from backend.inventory.models import StockCheck, StockLocation
 from backend.inventory.service import check_client_id
+from backend.notifications.service import enqueue
 from backend.orders.models import Order
 from backend.territory.errors import TerminalNotFound
 from backend.territory.service import (
@@ -394,7 +395,28 @@ async def check_in(
         visit.on_time = visit.window_start <= at <= visit.window_end
     await session.flush()
     await _flag_travel(session, visit, terminal.name)
+    if visit.flag_far or visit.flag_travel:
+        await _alert_supervisors(session, visit, terminal.name)
     return visit
+
+
+async def _alert_supervisors(session: AsyncSession, visit: Visit, terminal_name: str) -> None:
+    """Owe the distributor's staff an alert push about a flagged check-in (same transaction)."""
+    what = []
+    if visit.flag_far:
+        what.append(f"{visit.checkin_distance_m} m from the shop: {visit.checkin_reason}")
+    if visit.flag_travel and visit.flag_note:
+        what.append(visit.flag_note)
+    staff = await session.execute(
+        select(User.id).where(
+            User.org_id == visit.distributor_id, User.role == "distributor_staff", User.active.is_(True)
+        )
+    )
+    for user_id in sorted(staff.scalars()):
+        await enqueue(
+            session, user_id=user_id, kind="alert", title=f"Flagged check-in at {terminal_name}"[:120],
+            body="; ".join(what)[:200], data={"type": "visit", "visit_id": visit.id},
+        )  # fmt: skip
 
 
 async def _flag_travel(session: AsyncSession, visit: Visit, terminal_name: str) -> None:
