@@ -226,7 +226,7 @@ async def plan_visits(
                 planned_date=day,
                 window_start=start,
                 window_end=end,
-                seq=await _next_seq(session, rule.user_id, day) + added,
+                seq=await _next_seq(session, rule.user_id, day),  # autoflush: sees those just added
             )
         )
         added += 1
