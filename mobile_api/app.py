@@ -30,6 +30,7 @@ from mobile_api.routes import (
     messaging,
     orders,
     replenishment,
+    supplier_data,
     sync,
     visits,
 )
@@ -87,6 +88,7 @@ def create_app(
             *sync.ROUTES,
             *visits.ROUTES,
             *replenishment.ROUTES,
+            *supplier_data.ROUTES,
             *route_handlers,
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
