@@ -19,6 +19,7 @@ from backend.db import make_engine, make_session_factory
 from mobile_api import errors
 from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
+from mobile_api.drain import drain_on_sigterm
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
@@ -81,7 +82,7 @@ def create_app(
         exception_handlers=errors.EXCEPTION_HANDLERS,
         middleware=[request_id_middleware, metrics_middleware, rate_limit],
         state=app_state,
-        lifespan=[dispose_engine, *lifespan],
+        lifespan=[dispose_engine, drain_on_sigterm, *lifespan],
         plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
