@@ -241,6 +241,30 @@ def inserted_changes(obj: Syncable) -> list[Change]:
     ]
 
 
+def _data_keys(cls: type[Syncable]) -> list[str]:
+    keys = _DATA_KEYS.get(cls)
+    if keys is None:
+        keys = _DATA_KEYS[cls] = [
+            col.key for col in inspect(cls).column_attrs if col.key not in cls.__sync_exclude__
+        ]
+    return keys
+
+
+_DATA_KEYS: dict[type, list[str]] = {}
+
+
+def row_changes(cls: type[Syncable], values: dict[str, Any]) -> list[Change]:
+    """The changes of a syncable row written with Core, from its column values (every column, as
+    the ORM would hold them): what the flush hook records for the same row, for
+    :func:`write_changes`."""
+    data = {key: to_json(values[key]) for key in _data_keys(cls)}
+    entity_id = str(values["id"])
+    return [
+        Change(s, cls.__sync_entity__, entity_id, UPSERT, values["version"], data)
+        for s in sorted(cls.sync_scopes(values.__getitem__))
+    ]
+
+
 async def record_changes(session: AsyncSession, changes: Iterable[Change]) -> None:
     """For Core bulk writers that bypass the ORM hook."""
     batch = list(changes)

@@ -1,6 +1,6 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, media, messaging, orders, profile
+from sync.mutations import acceptance, field, field_set, media, messaging, orders, profile
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "MutationContext",
     "acceptance",
     "field",
+    "field_set",
     "media",
     "messaging",
     "mutation",
