@@ -3,7 +3,8 @@
 A benchmark is a script ``bench/<name>.py`` whose ``main`` calls :func:`run` with a coroutine
 ``measure(target) -> dict`` run once per database (SQLite always; PostgreSQL when
 ``FIELDSYNC_TEST_DATABASE_URL`` is set, or as chosen with ``--db``). The figures of all runs
-go to stdout as one JSON line (or one per case, when the benchmark splits them: see ``Bench.lines``); a short human summary goes to stderr.
+go to stdout as one JSON line (or one per case, when the benchmark splits them: see
+``Bench.lines``); a short human summary goes to stderr.
 
 Each benchmark measures the raw limit in the same run (the same rows written or read by the
 database directly, no HTTP, no rules) and reports figures as absolute values and as a ratio

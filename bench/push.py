@@ -331,7 +331,8 @@ def lines(out: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             picked = {v: figures[v] for v in variants if v in figures}
             if picked:
-                shared = {k: figures[k] for k in ("server_peak_rss_mib", "server_baseline_rss_mib", "seed_demo_s")}
+                shared_keys = ("server_peak_rss_mib", "server_baseline_rss_mib", "seed_demo_s")
+                shared = {k: figures[k] for k in shared_keys}
                 results[backend] = {**picked, **shared}
         if results:
             split.append({**out, "case": case, "results": results})

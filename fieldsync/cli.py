@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from backend.config import ConfigError, Settings, describe, load_settings, unknown_variables
 from backend.identity.models import ORG_KINDS, ROLES
-from fieldsync import cmd_evidence, cmd_simulate
+from fieldsync import cmd_evidence, cmd_forecast, cmd_simulate
 
 EPILOG = (
     "Settings come from environment variables (README.md describes each):\n"
@@ -146,7 +146,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = "off" if args.no_worker or not settings.run_worker_in_process else "in-process"
     print(
         f"fieldsync serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema, "
-        f"worker {worker}); Ctrl-C stops it.",
+        f"support console: http://{host}:{port}/console, worker {worker}); Ctrl-C stops it.",
         file=sys.stderr,
     )
     uvicorn.run(
@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_user_create)
     cmd_evidence.add_parser(sub)
     cmd_simulate.add_parser(sub)
+    cmd_forecast.add_parser(sub)
     return parser
 
 

@@ -23,7 +23,18 @@ from mobile_api.drain import drain_on_sigterm
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
-from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
+from mobile_api.routes import (
+    admin,
+    auth,
+    field,
+    health,
+    media,
+    messaging,
+    orders,
+    replenishment,
+    sync,
+    visits,
+)
 from mobile_api.ws_hub import Hub
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -76,6 +87,8 @@ def create_app(
             *media.ROUTES,
             *messaging.ROUTES,
             *sync.ROUTES,
+            *visits.ROUTES,
+            *replenishment.ROUTES,
             *route_handlers,
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},

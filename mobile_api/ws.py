@@ -6,7 +6,8 @@ to, the support queue for agents), then says ``{"type": "ready", ...}``; anythin
 from then on arrives. Server → client: ``message``, ``message.edited``, ``message.deleted``,
 ``read``, ``typing``, ``member.added``, ``member.removed``, ``conversation``,
 ``support.updated``, ``support.note`` (agents), ``pull`` (debounced "pull now" hint).
-Client → server: ``{"type": "typing", "conversation_id"}``,
+Client → server: ``{"type": "typing", "conversation_id"}``, ``{"type": "viewing",
+"conversation_id"}`` (agents: the ticket they have open, announced to the other agents),
 ``{"type": "read", "conversation_id", "seq"}``, ``{"type": "ping"}``, and
 ``{"type": "send", "conversation_id", "client_message_id", "body", "attachments"?}``: a message
 sent over the socket, answered ``{"type": "sent", "client_message_id", "message"}`` once it is
@@ -188,6 +189,14 @@ class Connection:
             self.hub.publish(
                 {"type": "typing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
                 f"conv:{conversation_id}",
+            )
+        elif kind == "viewing" and messaging.is_agent(self.actor) and (
+            conversation_id is None or (isinstance(conversation_id, str) and 0 < len(conversation_id) <= 64)
+        ):
+            # "also viewing": agents say which ticket they have open (None: none); only agents hear it
+            self.hub.publish(
+                {"type": "viewing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
+                SUPPORT_SCOPE,
             )
         elif kind == "read" and conversation_id in self.conversations and isinstance(message.get("seq"), int):
             async with self.socket.app.state.session_factory() as session, session.begin():

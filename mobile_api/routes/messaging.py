@@ -17,7 +17,7 @@ from backend.messaging import service as messaging
 from backend.notifications import service as notifications
 from mobile_api import ws
 from mobile_api.console import routes as console
-from mobile_api.routes import messaging_support
+from mobile_api.routes import messaging_desk, messaging_support
 from mobile_api.schemas import Strict
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -74,6 +74,7 @@ class MessageOut(msgspec.Struct):
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    meta: dict[str, Any] | None = None  # {"kind": "csat", "quick_replies": [...]}: show as buttons
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -88,6 +89,7 @@ class MessageOut(msgspec.Struct):
             m.created_at,
             m.edited_at,
             m.deleted_at,
+            m.meta,
         )
 
 
@@ -303,5 +305,6 @@ ROUTES: list[Any] = [
     set_preferences,
     *ws.ROUTES,
     *messaging_support.ROUTES,
+    *messaging_desk.ROUTES,
     *console.ROUTES,
 ]

@@ -179,7 +179,6 @@ async def save_canned(data: CannedIn, actor: Actor, db_session: AsyncSession) ->
 
 ROUTES = [
     queue,
-    agents,
     claim,
     assign,
     resolve,
