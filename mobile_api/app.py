@@ -17,6 +17,7 @@ from backend.db import make_engine, make_session_factory
 from mobile_api import errors, openapi
 from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
+from mobile_api.drain import drain_on_sigterm
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.query_params import refuse_unknown_query_params
 from mobile_api.ratelimit import rate_limit_middleware
@@ -96,7 +97,7 @@ def create_app(
         before_request=refuse_unknown_query_params,
         middleware=[request_id_middleware, metrics_middleware, rate_limit],
         state=app_state,
-        lifespan=[dispose_engine, *lifespan],
+        lifespan=[dispose_engine, drain_on_sigterm, *lifespan],
         # channels fan-out, after-commit publisher, presence (messaging); the contract's Struct schemas
         plugins=[Hub(settings), openapi.StrictStructSchemaPlugin()],
         request_max_body_size=settings.max_body_bytes,
