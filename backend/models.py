@@ -8,6 +8,7 @@ from backend.evidence import models as evidence_models
 from backend.identity import models as identity_models
 from backend.inspections import models as inspections_models
 from backend.inventory import models as inventory_models
+from backend.jobstate import models as jobstate_models
 from backend.media import models as media_models
 from backend.messaging import models as messaging_models
 from backend.notifications import models as notifications_models
@@ -25,6 +26,7 @@ __all__ = [
     "identity_models",
     "inspections_models",
     "inventory_models",
+    "jobstate_models",
     "media_models",
     "messaging_models",
     "notifications_models",

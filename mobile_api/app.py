@@ -11,7 +11,6 @@ from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
@@ -21,6 +20,7 @@ from mobile_api import errors
 from mobile_api.auth import provide_actor
 from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
+from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
 from mobile_api.ws_hub import Hub
@@ -62,11 +62,8 @@ def create_app(
             **(state or {}),
         }
     )
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.requests_per_minute),
-        exclude=["/health", "/metrics", "/schema"],
-        identifier_for_request=_rate_limit_key,
-    )
+    # Counted in Redis when FIELDSYNC_REDIS_URL is set (shared by every API process), else here.
+    rate_limit = rate_limit_middleware(_rate_limit_key, exclude=["/health", "/metrics", "/schema"])
     return Litestar(
         route_handlers=[
             *health.ROUTES,
@@ -82,7 +79,7 @@ def create_app(
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, metrics_middleware, rate_limit.middleware],
+        middleware=[request_id_middleware, metrics_middleware, rate_limit],
         state=app_state,
         lifespan=[dispose_engine, *lifespan],
         plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)

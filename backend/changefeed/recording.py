@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, declared_attr, mapped_column
 
 from backend.changefeed.models import ChangeLog, ScopeRow
+from backend.changefeed.rows import row_data
 from backend.db import utcnow
 from backend.txlocal import current_transaction, drop_rolled_back
 
@@ -36,11 +37,13 @@ class Syncable:
     """Mixin for rows replicated to phones.
 
     Subclasses name their ``__sync_entity__``, say which scopes a row belongs to from its
-    column values, and which fields a phone receives.
+    column values, and which fields a phone receives (every column less ``__sync_exclude__``).
     """
 
     __sync_entity__: ClassVar[str]
     __sync_exclude__: ClassVar[frozenset[str]] = frozenset()
+    # Narrower types than the columns say, for the row Struct (say, ``{"state": Literal[...]}``).
+    __sync_types__: ClassVar[dict[str, Any]] = {}
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -54,13 +57,10 @@ class Syncable:
         raise NotImplementedError
 
     def sync_data(self) -> dict[str, Any]:
-        """The row as a phone receives it."""
-        mapper = inspect(type(self))
-        return {
-            col.key: to_json(getattr(self, col.key))
-            for col in mapper.column_attrs
-            if col.key not in self.__sync_exclude__
-        }
+        """The row as a phone receives it: built through the entity's row Struct
+        (:func:`backend.changefeed.rows.row_struct`), whose JSON Schema ``GET /sync/v1/schema``
+        publishes."""
+        return row_data(self)
 
 
 def to_json(value: Any) -> Any:
@@ -238,6 +238,30 @@ def inserted_changes(obj: Syncable) -> list[Change]:
     return [
         Change(s, cls.__sync_entity__, entity_id, UPSERT, obj.version, data)
         for s in sorted(cls.sync_scopes(_new_getter(obj)))
+    ]
+
+
+def _data_keys(cls: type[Syncable]) -> list[str]:
+    keys = _DATA_KEYS.get(cls)
+    if keys is None:
+        keys = _DATA_KEYS[cls] = [
+            col.key for col in inspect(cls).column_attrs if col.key not in cls.__sync_exclude__
+        ]
+    return keys
+
+
+_DATA_KEYS: dict[type, list[str]] = {}
+
+
+def row_changes(cls: type[Syncable], values: dict[str, Any]) -> list[Change]:
+    """The changes of a syncable row written with Core, from its column values (every column, as
+    the ORM would hold them): what the flush hook records for the same row, for
+    :func:`write_changes`."""
+    data = {key: to_json(values[key]) for key in _data_keys(cls)}
+    entity_id = str(values["id"])
+    return [
+        Change(s, cls.__sync_entity__, entity_id, UPSERT, values["version"], data)
+        for s in sorted(cls.sync_scopes(values.__getitem__))
     ]
 
 

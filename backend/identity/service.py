@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, select, update
@@ -19,6 +19,7 @@ from backend.events import queue_event
 from backend.identity import errors
 from backend.identity.access import Actor
 from backend.identity.models import (
+    CLIENT_ID_MAX,
     ORG_KINDS,
     REGION_LEVELS,
     ROLES,
@@ -138,10 +139,7 @@ async def authenticate(
         )
     if not verify_password(user.password_hash if user else None, password) or user is None:
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.locked_until = now + timedelta(seconds=lockout_s)
-                user.failed_logins = 0
+            await _count_failure(session, user, now, max_failures=max_failures, lockout_s=lockout_s)
         raise errors.InvalidCredentials("wrong username or password")
     if not user.active:
         raise errors.InvalidCredentials("this account is disabled")
@@ -150,8 +148,41 @@ async def authenticate(
     return user
 
 
+async def _count_failure(
+    session: AsyncSession, user: User, now: datetime, *, max_failures: int, lockout_s: int
+) -> None:
+    """Count one wrong password in the database, atomically (``failed_logins + 1`` in the
+    statement), so API processes guessing at once can't lose each other's counts; lock the
+    account when the count reaches ``max_failures``."""
+    failures = await session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
+    if failures is not None and failures >= max_failures:
+        await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=0, locked_until=now + timedelta(seconds=lockout_s))
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(user, ["failed_logins", "locked_until"])
+
+
 def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def retired_client_id(client_id: str, device_id: str) -> str:
+    """The name a revoked device row keeps so its `client_id` is free for the next sign-in.
+
+    It must fit the column (64 characters) whatever the client sent: the device id (unique)
+    after a `~`, behind as much of the old name as still fits.
+    """
+    suffix = f"~{device_id}"
+    return client_id[: CLIENT_ID_MAX - len(suffix)] + suffix
 
 
 async def open_device_session(
@@ -171,7 +202,7 @@ async def open_device_session(
     if device is None or device.revoked_at is not None:
         if device is not None:
             # A revoked device signs in afresh as a new device record.
-            device.client_id = f"{device.client_id}~{device.id}"
+            device.client_id = retired_client_id(device.client_id, device.id)
             await session.flush()
         device = Device(user_id=user.id, client_id=client_id, platform=platform)
         session.add(device)

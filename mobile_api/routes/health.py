@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db import read_only
+from backend.jobstate import job_states
 from backend.migrate import is_current
+from mobile_api.metrics import job_metrics
+
+log = logging.getLogger("fieldsync.http")
 
 
 @get("/health/live", tags=["operations"], summary="The process is up")
@@ -36,7 +43,13 @@ async def ready(state: State) -> Response[dict[str, Any]]:
 
 @get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
 async def metrics(state: State) -> Response[bytes]:
-    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(state.metrics.registry)
+    try:
+        async with AsyncSession(read_only(state.engine)) as session:
+            body += job_metrics(await job_states(session))
+    except Exception:  # the request metrics still answer while the database does not
+        log.warning("/metrics: job states unavailable", exc_info=True)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 ROUTES = [live, ready, metrics]

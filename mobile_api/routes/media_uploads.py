@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.identity import Actor
-from backend.media import uploads
+from backend.media import upload_lock, uploads
 from backend.media.errors import ImageInvalid, UploadInvalid, UploadTooLarge
 from backend.media.imaging import ImageRejected
 from backend.media.models import Upload
@@ -39,6 +39,7 @@ _TUS_STATUS = {
     "upload_gone": 410,
     "upload_invalid": 400,
     "upload_offset_mismatch": 409,
+    "upload_locked": 423,  # another PATCH of this upload is running (any process); retry shortly
 }
 
 
@@ -76,6 +77,8 @@ def _from_domain(exc: DomainError) -> Response[Any]:
     extra = {}
     if isinstance(exc.details, dict) and "offset" in exc.details:
         extra["Upload-Offset"] = str(exc.details["offset"])
+    if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+        extra["Retry-After"] = str(exc.details["retry_after_s"])
     return _error(status, exc.code, exc.message, exc.details, **extra)
 
 
@@ -240,7 +243,8 @@ async def tus_patch(request: Request[Any, Any, Any], upload_id: str) -> Response
         async with _factory(request)() as session:
             upload = await uploads.get_upload(session, actor, upload_id)
         uploads.check_offset(upload, offset)  # fail fast, before reading the body
-        upload = await _append(request, actor, upload, open_storage(_settings(request)))
+        async with upload_lock.writing(_factory(request), upload.id):  # one writer, any process
+            upload = await _append(request, actor, upload, open_storage(_settings(request)))
         return Response(None, status_code=204, headers=_completed_headers(upload))
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)

@@ -1,7 +1,7 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, media, messaging, orders, profile
-from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, argument_schemas, mutation
+from sync.mutations import acceptance, field, field_set, media, messaging, orders, profile
+from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
     "REGISTRY",
@@ -9,8 +9,8 @@ __all__ = [
     "Mutation",
     "MutationContext",
     "acceptance",
-    "argument_schemas",
     "field",
+    "field_set",
     "media",
     "messaging",
     "mutation",

@@ -58,6 +58,7 @@ async def escalate_support_breaches(
 
 
 JOBS: list[JobSpec] = [
-    JobSpec("deliver_pushes", deliver_pushes, 2),
+    # every worker delivers: rows are claimed with SKIP LOCKED, so workers add throughput
+    JobSpec("deliver_pushes", deliver_pushes, 2, exclusive=False),
     JobSpec("escalate_support_breaches", escalate_support_breaches, 60),
 ]
