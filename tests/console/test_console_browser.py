@@ -222,10 +222,8 @@ async def test_two_agents_two_customers_in_the_console(
             await south.say(t2, "Photo of the cartons", "s2", [sha])
             img = a.locator(f'#messages .thumb[data-sha="{sha}"] img')
             await expect(img).to_be_visible()
-            await a.wait_for_function(
-                "sha => { const i = document.querySelector(`.thumb[data-sha='${sha}'] img`); return i && i.naturalWidth > 0 }",
-                arg=sha,
-            )
+            loaded = "sha => (document.querySelector(`.thumb[data-sha='${sha}'] img`) || {}).naturalWidth > 0"
+            await a.wait_for_function(loaded, arg=sha)
             await a.click(f'#messages .thumb[data-sha="{sha}"]')
             await expect(a.locator("#photo")).to_be_visible()
             if screenshots:
