@@ -8,7 +8,7 @@ const VIEWS = ["open", "pending", "snoozed", "resolved", "all"];
 const state = {
   token: null, me: null, socket: null, view: "open", tickets: [], counts: {}, current: null,
   ticket: null, people: {}, messages: [], notes: [], agents: [], teams: [], macros: [], canned: [],
-  labels: [], orgs: {}, viewers: {}, typing: {}, mode: "reply", fetchedAt: Date.now(), page: "inbox",
+  labels: [], choices: null, viewers: {}, typing: {}, mode: "reply", fetchedAt: Date.now(), page: "inbox",
   searching: "", lastTypingSent: 0, refreshTimer: null,
 };
 
@@ -107,11 +107,11 @@ async function start() {
 }
 
 async function loadReference() {
-  const [agents, canned, teams, macros, labels] = await Promise.all([
+  const [agents, canned, teams, macros, labels, choices] = await Promise.all([
     api("GET", "/support/agents"), api("GET", "/support/canned-replies"), api("GET", "/support/teams"),
-    api("GET", "/support/macros"), api("GET", "/support/labels"),
+    api("GET", "/support/macros"), api("GET", "/support/labels"), api("GET", "/support/filters"),
   ]);
-  Object.assign(state, { agents, canned, teams, macros, labels: labels.map((l) => l.label) });
+  Object.assign(state, { agents, canned, teams, macros, labels: labels.map((l) => l.label), choices });
   const mine = agents.find((a) => a.id === state.me.id);
   if (mine) $("presence").value = mine.status;
   renderPresence();
@@ -126,10 +126,9 @@ function renderStatic() {
     state.agents.map((a) => opt(a.id, a.name, fa === a.id)).join("");
   $("f-team").innerHTML = opt("", t("filters.any")) + state.teams.map((x) => opt(x.id, x.name, ft === x.id)).join("");
   $("f-label").innerHTML = opt("", t("filters.any")) + state.labels.map((l) => opt(l, l, fl === l)).join("");
-  const orgs = Object.entries(state.orgs);
-  $("f-org").innerHTML = opt("", t("filters.any")) + orgs.map(([id, o]) => opt(id, o.name, fo === id)).join("");
-  const regions = [...new Set(orgs.map(([, o]) => o.region).filter(Boolean))];
-  $("f-region").innerHTML = opt("", t("filters.any")) + regions.map((r) => opt(r, r.slice(-6), fr === r)).join("");
+  const choices = state.choices || { organisations: [], regions: [] };
+  $("f-org").innerHTML = opt("", t("filters.any")) + choices.organisations.map((o) => opt(o.id, o.name, fo === o.id)).join("");
+  $("f-region").innerHTML = opt("", t("filters.any")) + choices.regions.map((r) => opt(r.id, r.name, fr === r.id)).join("");
   $("assign-to").innerHTML = state.agents.map((a) => opt(a.id, `${a.name} · ${t("presence." + a.status)} (${a.open}/${a.capacity})`)).join("");
   $("canned").innerHTML = opt("", t("compose.cannedPick")) + state.canned.map((c) => opt(c.id, c.title)).join("");
   $("macro").innerHTML = opt("", t("macro.pick")) + state.macros.map((m) => opt(m.id, m.title)).join("");
@@ -218,7 +217,6 @@ function filterQuery() {
 async function refreshTickets() {
   const data = await api("GET", "/support/tickets?" + filterQuery());
   state.tickets = data.items; state.counts = data.counts; state.fetchedAt = Date.now();
-  for (const tk of data.items) if (tk.organisation_id) state.orgs[tk.organisation_id] = { name: tk.organisation, region: tk.region_id };
   renderTabs(); renderQueue();
   if (state.current) { const tk = state.tickets.find((x) => x.id === state.current); if (tk) { state.ticket = tk; renderHead(); } }
 }
