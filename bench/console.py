@@ -65,7 +65,7 @@ async def seed(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
                 (u, o)
                 for u, o in (
                     await conn.execute(select(User.id, User.org_id).where(User.role.in_(CUSTOMER_ROLES)))
-                ).tuples()
+                ).all()
             ]
             agent = (await conn.execute(select(User.id).where(User.username == "support"))).scalar_one()
         base = datetime.now(UTC) - timedelta(days=20)

@@ -224,8 +224,9 @@ for (const id of ["f-assignee", "f-team", "f-label", "f-org", "f-region"]) $(id)
 $("f-clear").addEventListener("click", () => { for (const id of ["f-assignee", "f-team", "f-label", "f-org", "f-region"]) $(id).value = ""; refreshTickets(); });
 
 function renderTabs() {
-  $("tabs").innerHTML = VIEWS.map((v) => `<button type="button" role="tab" data-view="${v}" aria-selected="${v === state.view}">
-      <span class="count">${fmtNumber(state.counts[v] ?? 0)}</span><span class="tl">${esc(t("view." + v))}</span></button>`).join("");
+  const short = (v) => (t("tab." + v) === "tab." + v ? t("view." + v) : t("tab." + v));
+  $("tabs").innerHTML = VIEWS.map((v) => `<button type="button" role="tab" data-view="${v}" aria-selected="${v === state.view}" title="${esc(t("view." + v))}">
+      <span class="count">${fmtNumber(state.counts[v] ?? 0)}</span><span class="tl">${esc(short(v))}</span></button>`).join("");
   for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => { state.view = b.dataset.view; refreshTickets(); });
   $("unread-badge").textContent = fmtNumber(state.counts.unread || 0);
   $("unread-badge").classList.toggle("zero", !state.counts.unread);
