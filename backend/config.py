@@ -62,6 +62,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_mutations_per_minute: int = 6000
     # field operations (issue 4; documented in docs/field-operations.md)
     stock_low_qty: int = 10
+    # visits and replenishment (issue 17; documented in docs/visits-and-replenishment.md)
+    visit_plan_days: int = 7
+    replenishment_service_level: float = 0.95
+    replenishment_review_days: int = 7
 
     @property
     def resolved_database_url(self) -> str:
@@ -238,6 +242,9 @@ DESCRIPTIONS = {
     "stock_discrepancy_ratio": "stock checks: a count further than this fraction from the expected stock "
     "is flagged as a discrepancy",
     "stock_low_qty": "workbench: a warehouse SKU whose expected stock is at or below this is low",
+    "visit_plan_days": "how many local days ahead the worker plans each rep's visits",
+    "replenishment_service_level": "share of replenishment cycles without a stock-out (sets safety stock)",
+    "replenishment_review_days": "days between two orders a replenishment suggestion has to cover",
     "run_worker_in_process": "run the job scheduler inside `fieldsync serve` (false when workers run apart)",
     "log_json": "one JSON object a line (also on whenever FIELDSYNC_ENV=production)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",

@@ -5,6 +5,7 @@ from backend.catalog import models as catalog_models
 from backend.changefeed import models as changefeed_models
 from backend.db import Base
 from backend.evidence import models as evidence_models
+from backend.forecasting import models as forecasting_models
 from backend.identity import models as identity_models
 from backend.inspections import models as inspections_models
 from backend.inventory import models as inventory_models
@@ -15,6 +16,7 @@ from backend.notifications import models as notifications_models
 from backend.orders import models as orders_models
 from backend.syncstate import models as syncstate_models
 from backend.territory import models as territory_models
+from backend.visits import models as visits_models
 
 metadata = Base.metadata
 
@@ -23,6 +25,7 @@ __all__ = [
     "catalog_models",
     "changefeed_models",
     "evidence_models",
+    "forecasting_models",
     "identity_models",
     "inspections_models",
     "inventory_models",
@@ -33,5 +36,6 @@ __all__ = [
     "orders_models",
     "syncstate_models",
     "territory_models",
+    "visits_models",
     "metadata",
 ]

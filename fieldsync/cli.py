@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from backend.config import ConfigError, Settings, describe, load_settings, unknown_variables
 from backend.identity.models import ORG_KINDS, ROLES
-from fieldsync import cmd_evidence, cmd_simulate
+from fieldsync import cmd_evidence, cmd_forecast, cmd_simulate
 
 EPILOG = (
     "Settings come from environment variables (README.md describes each):\n"
@@ -330,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_user_create)
     cmd_evidence.add_parser(sub)
     cmd_simulate.add_parser(sub)
+    cmd_forecast.add_parser(sub)
     return parser
 
 

@@ -22,7 +22,18 @@ from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
-from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
+from mobile_api.routes import (
+    admin,
+    auth,
+    field,
+    health,
+    media,
+    messaging,
+    orders,
+    replenishment,
+    sync,
+    visits,
+)
 from mobile_api.ws_hub import Hub
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -75,6 +86,8 @@ def create_app(
             *media.ROUTES,
             *messaging.ROUTES,
             *sync.ROUTES,
+            *visits.ROUTES,
+            *replenishment.ROUTES,
             *route_handlers,
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},

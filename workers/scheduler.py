@@ -18,7 +18,7 @@ from backend.config import Settings
 from backend.db import utcnow
 from backend.jobstate import lease_ttl_s
 from backend.jobstate import service as leases
-from workers.jobs import housekeeping, media_jobs, messaging_jobs, sync_jobs
+from workers.jobs import housekeeping, media_jobs, messaging_jobs, sync_jobs, visits_jobs
 from workers.spec import JobSpec
 
 log = logging.getLogger("fieldsync.worker")
@@ -31,6 +31,7 @@ JOBS: list[JobSpec] = [
     *media_jobs.JOBS,
     *messaging_jobs.JOBS,
     *sync_jobs.JOBS,
+    *visits_jobs.JOBS,
 ]
 
 

@@ -4,7 +4,7 @@ PostgreSQL: GIN indexes on ``to_tsvector('simple', body)`` and ``… title`` (ex
 so every write — the REST send, a sync push, the socket's batched writer — keeps them in step
 without any code of ours). SQLite: FTS5 tables with external content (``messages_fts``,
 ``subjects_fts``) kept in step by triggers on ``messages`` and ``conversations`` (migration
-0008_console). Both tokenise words (``simple`` / ``unicode61``): a run of Chinese characters
+0007_console). Both tokenise words (``simple`` / ``unicode61``): a run of Chinese characters
 without spaces is one word, so Chinese is found by whole runs, not by a part of one.
 
 A query is reduced to at most :data:`MAX_TERMS` words (letters and digits only, so nothing
@@ -27,7 +27,7 @@ from backend.db import UtcDateTime
 MAX_TERMS = 8
 MARK_START, MARK_END = "\ue000", "\ue001"
 WORD = re.compile(r"\w+", re.UNICODE)
-#: Database objects migration 0008 creates outside the models (the migrations test skips them).
+#: Database objects migration 0007_console creates outside the models (the migrations test skips them).
 UNMODELLED = frozenset(
     {
         "messages_fts",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PREFIXES = {"purchase": "PO", "sales": "SO", "delivery": "DN"}
-#: PostgreSQL sequences, created by migration 0008_console.
+#: PostgreSQL sequences, created by migration 0007_console.
 SEQUENCES = {"PO": "number_seq_po", "SO": "number_seq_so", "DN": "number_seq_dn"}
 DIGITS = 6
 

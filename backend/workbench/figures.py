@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 import msgspec
 
+from backend.visits.figures import VisitFigures
+
 
 class StateCount(msgspec.Struct):
     kind: str
@@ -73,6 +75,7 @@ class DistributorFigures(msgspec.Struct):
     stock: StockSummary
     discrepancies: DiscrepancySummary
     inspections: InspectionSummary
+    visits: VisitFigures | None = None  # issue 17
 
 
 class SellInRow(msgspec.Struct):
@@ -106,3 +109,4 @@ class SupplierFigures(msgspec.Struct):
     acceptance: AcceptanceSummary
     quota_totals: QuotaTotals
     quotas: list[QuotaUseRow]
+    visits: VisitFigures | None = None  # issue 17: over the distributors the supplier authorises

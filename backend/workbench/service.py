@@ -22,6 +22,8 @@ from backend.identity.errors import NotAllowed, OrgNotFound
 from backend.inspections.models import IN_PROGRESS, SUBMITTED, Inspection
 from backend.inventory.models import StockLevel, StockLocation
 from backend.orders.models import Order, OrderLine
+from backend.sellthrough.access import authorised_distributor_ids
+from backend.visits.figures import visit_figures
 from backend.workbench.figures import (
     AcceptanceSummary,
     DiscrepancySummary,
@@ -208,6 +210,7 @@ async def distributor_figures(
                 for t, code, n, a, last in terminals
             ],
         ),
+        visits=await visit_figures(session, [distributor_id], today=today, detail=True),
     )
 
 
@@ -311,4 +314,7 @@ async def supplier_figures(
             used_pct=_pct(used_total, limit_total),
         ),
         quotas=quotas,
+        visits=await visit_figures(
+            session, await authorised_distributor_ids(session, supplier_id), today=today, detail=False
+        ),
     )

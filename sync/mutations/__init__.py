@@ -1,6 +1,16 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, field_set, media, messaging, orders, profile
+from sync.mutations import (
+    acceptance,
+    field,
+    field_set,
+    media,
+    messaging,
+    orders,
+    profile,
+    replenishment,
+    visits,
+)
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
@@ -16,4 +26,6 @@ __all__ = [
     "mutation",
     "orders",
     "profile",
+    "replenishment",
+    "visits",
 ]

@@ -21,3 +21,15 @@ async def test_models_and_migrations_agree(engine, db_url):
         differences = await conn.run_sync(diff)
     assert differences == [], f"models and migrations differ: {differences}"
     assert await current_revisions(engine) == head_revisions(db_url)
+
+
+def test_the_revisions_form_one_line():
+    """Branches that each added a revision off the same parent must be re-chained when merged:
+    one head, and every revision with at most one parent."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(Config("alembic.ini"))
+    assert len(script.get_heads()) == 1, script.get_heads()
+    merges = [r.revision for r in script.walk_revisions() if isinstance(r.down_revision, tuple)]
+    assert merges == []

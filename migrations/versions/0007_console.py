@@ -2,7 +2,7 @@
 fields, message meta, order and delivery numbers, and full-text search over messages and
 subjects (PostgreSQL: GIN expression indexes; SQLite: FTS5 tables kept by triggers)
 
-Revision ID: 0008_console
+Revision ID: 0007_console
 Revises: 0007_deploy
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 import backend.db
 
-revision: str = "0008_console"
+revision: str = "0007_console"
 down_revision: str | Sequence[str] | None = "0007_deploy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
