@@ -104,6 +104,7 @@ async function start() {
   await refreshTickets();
   setInterval(tick, 15000);
   setInterval(() => sendViewing(), 15000);
+  setInterval(() => refreshTickets().catch(() => {}), 60000);  // snoozes end and clocks move without an event
 }
 
 async function loadReference() {
