@@ -23,6 +23,7 @@ from mobile_api.deps import provide_db_session
 from mobile_api.metrics import Metrics, metrics_middleware
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import admin, auth, field, health, media, messaging, orders, sync
+from mobile_api.workbench_app import routes as workbench_app
 from mobile_api.ws_hub import Hub
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -64,7 +65,7 @@ def create_app(
     )
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.requests_per_minute),
-        exclude=["/health", "/metrics", "/schema"],
+        exclude=["/health", "/metrics", "/schema", "/app"],
         identifier_for_request=_rate_limit_key,
     )
     return Litestar(
@@ -78,6 +79,7 @@ def create_app(
             *media.ROUTES,
             *messaging.ROUTES,
             *sync.ROUTES,
+            *workbench_app.ROUTES,
             *route_handlers,
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
