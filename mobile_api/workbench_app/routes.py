@@ -15,7 +15,12 @@ from pathlib import Path
 
 from litestar import Request, Response, get
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED, HTTP_404_NOT_FOUND, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_304_NOT_MODIFIED,
+    HTTP_404_NOT_FOUND,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 PREFIX = "/app/"
 DIST = Path(__file__).resolve().parents[2] / "clients" / "workbench" / "dist"
@@ -42,7 +47,8 @@ Build it (Node.js 20 or newer) and reload this page:</p>
 <pre>cd clients/workbench
 npm ci
 npm run build</pre>
-<p><code>make run</code> does this for you on start. The API itself is up: see <a href="/schema">/schema</a>.</p>
+<p><code>make run</code> does this for you on start. The API itself is up: see
+<a href="/schema">/schema</a>.</p>
 <h2>移动工作台尚未构建</h2><p>请在 <code>clients/workbench</code> 中运行 <code>npm ci</code> 和
 <code>npm run build</code>（需要 Node.js 20+），或使用 <code>make run</code>，然后刷新本页。</p>
 </body></html>"""
@@ -81,7 +87,8 @@ def _file_response(request: Request, path: Path, relative: str) -> Response[byte
 @get(["/app/", "/app/{relative:path}"], include_in_schema=False, sync_to_thread=False)
 def app_file(request: Request, relative: str = "") -> Response[bytes] | Redirect:
     """A built file of the app, or the shell for any app route; ``/app`` redirects to ``/app/``."""
-    if request.scope.get("raw_path", b"").split(b"?")[0] == b"/app":  # the service worker's scope ends with the slash
+    # The service worker's scope ends with the slash (Litestar routes both spellings here).
+    if request.scope.get("raw_path", b"").split(b"?")[0] == b"/app":
         return Redirect(PREFIX, status_code=308)
     relative = relative.lstrip("/")
     if not (DIST / "index.html").is_file():
