@@ -44,11 +44,6 @@ from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
 
-#: Concurrent message writers on PostgreSQL (SQLite has one writer at a time anyway). One:
-#: with four, each lane's batches were a quarter the size for the same fixed cost, and at 500
-#: messages/s the p99 was 0.7 s against 0.1 s with one (same machine, back to back).
-WRITER_LANES = 1
-
 #: The cyclic collector's thresholds while a hub runs (Python's default is 700, 10, 10). The
 #: objects of sends in flight survive young collections, so with the default the old
 #: generation (every socket's objects: ~450,000 with 1,000 sockets) was swept in full every
@@ -176,8 +171,7 @@ class Hub(InitPlugin):
                 await self.channels.subscribe([self.name(f"node:{self.node_id}")])
             previous = events.set_publisher(self.publish_committed)
             self.started = True
-            lanes = 1 if self.settings.is_sqlite else WRITER_LANES
-            self.writer = SendWriter(lambda: app.state.session_factory(), lanes)
+            self.writer = SendWriter(lambda: app.state.session_factory())
             self.writer.start()
             beat = asyncio.create_task(self._heartbeat(app))
             try:

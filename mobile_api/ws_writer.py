@@ -1,16 +1,16 @@
 """Messages sent over the live socket, stored in batches (group commit).
 
-Every ``{"type": "send"}`` frame of every socket of this process joins a queue (a *lane*); a
-writer task per lane takes everything that is waiting (up to :data:`MAX_BATCH`) and stores it
-with :func:`backend.messaging.service.send_messages` in one transaction. A send is answered
-only after that transaction committed, so nothing acknowledged is lost. A conversation always
-goes to the same lane and a lane is first in, first out, so the messages of a conversation
-keep the order they arrived in. Lanes touch disjoint rows (a conversation's row, its members,
-its messages, their change-feed rows and chat pushes), so they never wait for each other;
-SQLite, which has one writer at a time anyway, gets one lane. A writer waits :data:`LINGER_S`
-after the first send of a batch, so that a batch is worth its fixed cost. When a batch fails
-as a whole (a concurrent send's client id, a database error) it is rolled back and each send
-is retried alone in its own savepoint; one bad send never sinks the others.
+Every ``{"type": "send"}`` frame of every socket of this process joins one queue; a writer task
+takes everything that is waiting (up to :data:`MAX_BATCH`) and stores it with
+:func:`backend.messaging.service.send_messages` in one transaction. A send is answered only
+after that transaction committed, so nothing acknowledged is lost. The queue is first in, first
+out, so the messages of a conversation keep the order they arrived in. (Several queues, a
+conversation always in the same one, were tried on PostgreSQL: at 500 messages/s four made
+batches four times smaller for the same fixed cost, and the p99 0.7 s against 0.1 s with one.)
+The writer waits :data:`LINGER_S` after the first send of a batch, so that a batch is worth its
+fixed cost. When a batch fails as a whole (a concurrent send's client id, a database error) it
+is rolled back and each send is retried alone in its own savepoint; one bad send never sinks
+the others.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,28 +54,27 @@ class _Pending:
 class SendWriter:
     """One per process; started and stopped with the hub."""
 
-    def __init__(self, session_factory: Callable[[], Any], lanes: int = 1) -> None:
+    def __init__(self, session_factory: Callable[[], Any]) -> None:
         self.session_factory = session_factory
-        self.queues: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(max(1, lanes))]
+        self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.room = asyncio.Semaphore(MAX_WAITING)
-        self.tasks: list[asyncio.Task[None]] = []
+        self.task: asyncio.Task[None] | None = None
         self.batches = 0
         self.stored = 0
 
     def start(self) -> None:
-        self.tasks = [asyncio.create_task(self._run(q)) for q in self.queues]
+        self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
+        if self.task is not None:
+            self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.tasks = []
-        for queue in self.queues:
-            while not queue.empty():
-                pending = queue.get_nowait()
-                if not pending.done.done():
-                    pending.done.set_result(Busy("the server is shutting down; send again"))
+                await self.task
+            self.task = None
+        while not self.queue.empty():
+            pending = self.queue.get_nowait()
+            if not pending.done.done():
+                pending.done.set_result(Busy("the server is shutting down; send again"))
 
     async def submit(self, request: messaging.SendRequest) -> asyncio.Future[Message | DomainError]:
         """Queue ``request`` (waiting for room first); the future resolves after the commit.
@@ -87,11 +85,11 @@ class SendWriter:
         await self.room.acquire()
         pending = _Pending(request)
         pending.done.add_done_callback(lambda _f: self.room.release())
-        lane = zlib.crc32(request.conversation_id.encode()) % len(self.queues)
-        self.queues[lane].put_nowait(pending)
+        self.queue.put_nowait(pending)
         return pending.done
 
-    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
+    async def _run(self) -> None:
+        queue = self.queue
         while True:
             batch = [await queue.get()]
             if queue.qsize() < MAX_BATCH - 1:

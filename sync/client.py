@@ -286,7 +286,7 @@ class ReferenceClient:
         resync: set[str] = set()
         deadline = time.monotonic() + wait_pending_s
         for _ in range(max_pages):
-            params: dict[str, Any] = {"limit": limit, "client_id": self.client_id}
+            params: dict[str, Any] = {"limit": limit, "client_id": self.client_id, "protocol": self.protocol}
             if self.cursor:
                 params["cursor"] = self.cursor
             if resync:

@@ -19,6 +19,13 @@ class ProtocolTooOld(DomainError):
     code = "upgrade_required"
 
 
+class ProtocolUnsupported(DomainError):
+    """The client speaks a protocol newer than any this server knows (HTTP 400)."""
+
+    kind = "malformed"
+    code = "protocol_unsupported"
+
+
 class BatchTooLarge(LimitExceeded):
     code = "batch_too_large"
 
@@ -32,4 +39,11 @@ class InvalidCursor(DomainError):
     code = "invalid_cursor"
 
 
-__all__ = ["BatchTooLarge", "InvalidCursor", "MalformedEnvelope", "ProtocolTooOld", "PushRateLimited"]
+__all__ = [
+    "BatchTooLarge",
+    "InvalidCursor",
+    "MalformedEnvelope",
+    "ProtocolTooOld",
+    "ProtocolUnsupported",
+    "PushRateLimited",
+]

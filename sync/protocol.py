@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sync.errors import MalformedEnvelope
+from sync.errors import MalformedEnvelope, ProtocolTooOld, ProtocolUnsupported
 
 PROTOCOL_VERSION = 1
 JSON = "application/json"
@@ -99,6 +99,21 @@ def decode_push(body: bytes, content_type: str) -> PushRequest:
         return decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise MalformedEnvelope(f"the push envelope is not valid: {exc}") from None
+
+
+def check_protocol(protocol: int, min_protocol: int) -> None:
+    """Refuse a protocol older than ``min_protocol`` (426) or newer than the server's (400)."""
+    if protocol < min_protocol:
+        raise ProtocolTooOld(
+            f"protocol {protocol} is no longer supported; update the app (minimum {min_protocol})",
+            details={"min_protocol": min_protocol, "protocol": protocol},
+        )
+    if protocol > PROTOCOL_VERSION:
+        raise ProtocolUnsupported(
+            f"protocol {protocol} is newer than this server speaks (at most {PROTOCOL_VERSION}); "
+            "send a protocol listed in GET /sync/v1/schema `protocols`",
+            details={"max_protocol": PROTOCOL_VERSION, "min_protocol": min_protocol, "protocol": protocol},
+        )
 
 
 def is_msgpack(media_type: str | None) -> bool:

@@ -32,7 +32,7 @@ from backend.errors import DomainError
 from backend.identity import Actor
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
-from sync.errors import BatchTooLarge, ProtocolTooOld
+from sync.errors import BatchTooLarge
 from sync.mutations import REGISTRY, MutationContext
 from sync.mutations.registry import Mutation
 from sync.push_guard import Replay, WriteGuard, lock_in_order
@@ -46,12 +46,7 @@ _KEEP_KEY = "fieldsync_push_loaded"
 
 
 def check_envelope(request: p.PushRequest, settings: Settings) -> None:
-    if request.protocol < settings.sync_min_protocol:
-        raise ProtocolTooOld(
-            f"protocol {request.protocol} is no longer supported; update the app "
-            f"(minimum {settings.sync_min_protocol})",
-            details={"min_protocol": settings.sync_min_protocol, "protocol": request.protocol},
-        )
+    p.check_protocol(request.protocol, settings.sync_min_protocol)
     if len(request.mutations) > settings.sync_max_batch:
         raise BatchTooLarge(
             f"a push may carry at most {settings.sync_max_batch} mutations; split the batch",

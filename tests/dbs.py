@@ -27,7 +27,13 @@ SNAPSHOT = "seeded_snapshot"
 
 
 def pg_url() -> str | None:
-    return os.environ.get(PG_ENV) or None
+    """The PostgreSQL test database, one per pytest-xdist worker (``test`` → ``test_gw0``, …)."""
+    url = os.environ.get(PG_ENV) or None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 
 async def _seed_network(url: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, declared_attr, mapped_column
 
 from backend.changefeed.models import ChangeLog, ScopeRow
+from backend.changefeed.rows import row_data
 from backend.db import utcnow
 from backend.txlocal import current_transaction, drop_rolled_back
 
@@ -36,11 +37,13 @@ class Syncable:
     """Mixin for rows replicated to phones.
 
     Subclasses name their ``__sync_entity__``, say which scopes a row belongs to from its
-    column values, and which fields a phone receives.
+    column values, and which fields a phone receives (every column less ``__sync_exclude__``).
     """
 
     __sync_entity__: ClassVar[str]
     __sync_exclude__: ClassVar[frozenset[str]] = frozenset()
+    # Narrower types than the columns say, for the row Struct (say, ``{"state": Literal[...]}``).
+    __sync_types__: ClassVar[dict[str, Any]] = {}
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -54,13 +57,10 @@ class Syncable:
         raise NotImplementedError
 
     def sync_data(self) -> dict[str, Any]:
-        """The row as a phone receives it."""
-        mapper = inspect(type(self))
-        return {
-            col.key: to_json(getattr(self, col.key))
-            for col in mapper.column_attrs
-            if col.key not in self.__sync_exclude__
-        }
+        """The row as a phone receives it: built through the entity's row Struct
+        (:func:`backend.changefeed.rows.row_struct`), whose JSON Schema ``GET /sync/v1/schema``
+        publishes."""
+        return row_data(self)
 
 
 def to_json(value: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,12 +13,14 @@ from backend.db import Base, IdStr, new_id, utcnow
 
 ORG_KINDS = ("supplier", "distributor", "terminal", "service_provider")
 REGION_LEVELS = ("country", "province", "city", "district")
+CLIENT_ID_MAX = 64  # a device's client_id column; the API refuses longer names
 ROLES = ("admin", "supplier_staff", "distributor_staff", "field_staff", "inspector", "support_agent")
 
 
 class Region(Syncable, Base):
     __tablename__ = "regions"
     __sync_entity__ = "region"
+    __sync_types__: ClassVar[dict[str, Any]] = {"level": Literal[REGION_LEVELS]}
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"), index=True)
@@ -34,6 +36,7 @@ class Region(Syncable, Base):
 class Organisation(Syncable, Base):
     __tablename__ = "organisations"
     __sync_entity__ = "organisation"
+    __sync_types__: ClassVar[dict[str, Any]] = {"kind": Literal[ORG_KINDS]}
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(20), index=True)
@@ -59,6 +62,7 @@ class User(Syncable, Base):
     __tablename__ = "users"
     __sync_entity__ = "user"
     __sync_exclude__: ClassVar[frozenset[str]] = frozenset({"password_hash", "failed_logins", "locked_until"})
+    __sync_types__: ClassVar[dict[str, Any]] = {"role": Literal[ROLES]}
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -83,7 +87,7 @@ class Device(Base):
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    client_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(CLIENT_ID_MAX))
     platform: Mapped[str] = mapped_column(String(16))
     app_version: Mapped[str] = mapped_column(String(32), default="")
     push_token: Mapped[str | None] = mapped_column(String(512), default=None)

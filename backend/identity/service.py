@@ -19,6 +19,7 @@ from backend.events import queue_event
 from backend.identity import errors
 from backend.identity.access import Actor
 from backend.identity.models import (
+    CLIENT_ID_MAX,
     ORG_KINDS,
     REGION_LEVELS,
     ROLES,
@@ -154,6 +155,16 @@ def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def retired_client_id(client_id: str, device_id: str) -> str:
+    """The name a revoked device row keeps so its `client_id` is free for the next sign-in.
+
+    It must fit the column (64 characters) whatever the client sent: the device id (unique)
+    after a `~`, behind as much of the old name as still fits.
+    """
+    suffix = f"~{device_id}"
+    return client_id[: CLIENT_ID_MAX - len(suffix)] + suffix
+
+
 async def open_device_session(
     session: AsyncSession,
     user: User,
@@ -171,7 +182,7 @@ async def open_device_session(
     if device is None or device.revoked_at is not None:
         if device is not None:
             # A revoked device signs in afresh as a new device record.
-            device.client_id = f"{device.client_id}~{device.id}"
+            device.client_id = retired_client_id(device.client_id, device.id)
             await session.flush()
         device = Device(user_id=user.id, client_id=client_id, platform=platform)
         session.add(device)

@@ -9,7 +9,7 @@ workbench aggregates without scanning history.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +34,7 @@ class StockLocation(Syncable, Base):
 
     __tablename__ = "stock_locations"
     __sync_entity__ = "stock_location"
+    __sync_types__: ClassVar[dict[str, Any]] = {"kind": Literal[LOCATION_KINDS]}
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), unique=True)

@@ -10,7 +10,7 @@ internal notes live **only** there: a customer is never entitled to it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,6 +42,10 @@ class Conversation(Syncable, Base):
     __tablename__ = "conversations"
     __sync_entity__ = "conversation"
     __sync_exclude__: ClassVar[frozenset[str]] = frozenset({"last_seq", "escalated_at"})
+    __sync_types__: ClassVar[dict[str, Any]] = {
+        "kind": Literal[CONVERSATION_KINDS],
+        "status": Literal[SUPPORT_STATUSES] | None,
+    }
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16))
@@ -75,6 +79,7 @@ class ConversationMember(Syncable, Base):
 
     __tablename__ = "conversation_members"
     __sync_entity__ = "conversation_member"
+    __sync_types__: ClassVar[dict[str, Any]] = {"role": Literal[MEMBER_ROLES]}
     __table_args__ = (UniqueConstraint("conversation_id", "user_id"),)
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)

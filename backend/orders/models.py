@@ -7,7 +7,7 @@ terminal) so each row can say which sync scopes it belongs to from its own colum
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -32,6 +32,8 @@ def party_scopes(get: Any) -> set[str]:
 class PartyColumns:
     """The order's kind and parties, repeated on each of its rows for scoping and filtering."""
 
+    __sync_types__: ClassVar[dict[str, Any]] = {"kind": Literal[KINDS]}
+
     kind: Mapped[str] = mapped_column(String(10))
     distributor_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     supplier_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True, default=None)
@@ -45,6 +47,7 @@ class PartyColumns:
 class Order(PartyColumns, Syncable, Base):
     __tablename__ = "orders"
     __sync_entity__ = "order"
+    __sync_types__: ClassVar[dict[str, Any]] = {**PartyColumns.__sync_types__, "state": Literal[STATES]}
     __table_args__ = (Index("ix_orders_state", "state"),)
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
@@ -99,6 +102,10 @@ class Delivery(PartyColumns, Syncable, Base):
 
     __tablename__ = "deliveries"
     __sync_entity__ = "delivery"
+    __sync_types__: ClassVar[dict[str, Any]] = {
+        **PartyColumns.__sync_types__,
+        "state": Literal["in_transit", "accepted"],
+    }
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), unique=True)

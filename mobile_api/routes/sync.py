@@ -22,9 +22,9 @@ from backend.identity import Actor
 from backend.identity.service import load_actor
 from mobile_api.auth import token_subject
 from sync import protocol as p
-from sync.mutations import argument_schemas
 from sync.pull import DEFAULT_LIMIT, pull
 from sync.push import admit_batch, apply_admitted_batch
+from sync.schema import sync_schema
 
 PUSH_ATTEMPTS = 3
 # Push batches applied at once per server process: SQLite has one writer anyway; PostgreSQL
@@ -93,11 +93,14 @@ async def pull_route(
     limit: int = DEFAULT_LIMIT,
     client_id: str | None = None,
     resync: str | None = None,
+    protocol: int | None = None,
 ) -> Response[bytes]:
     """Changes in the caller's scopes since ``cursor``, read in one snapshot.
 
     The caller (token, user and device not revoked) is checked inside that snapshot, so a pull
     is one read-only transaction."""
+    if protocol is not None:
+        p.check_protocol(protocol, request.app.state.settings.sync_min_protocol)
     user_id, device_id = token_subject(request)
     watermark = await begin_snapshot(db_session)
     actor = await load_actor(db_session, user_id, device_id)
@@ -119,12 +122,10 @@ async def pull_route(
 
 @get("/sync/v1/schema")
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Every mutation's name, description and argument JSON Schema."""
+    """The protocol versions spoken, every mutation's argument JSON Schema and every entity's row
+    JSON Schema (the ``data`` of a pulled change)."""
     settings: Settings = request.app.state.settings
-    return _reply(
-        request,
-        {"protocol": p.PROTOCOL_VERSION, "min_protocol": settings.sync_min_protocol, **argument_schemas()},
-    )
+    return _reply(request, sync_schema(settings.sync_min_protocol))
 
 
 ROUTES: list[Any] = [push_route, pull_route, schema_route]

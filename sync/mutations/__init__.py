@@ -1,7 +1,7 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
 from sync.mutations import acceptance, field, media, messaging, orders, profile
-from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, argument_schemas, mutation
+from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
     "REGISTRY",
@@ -9,7 +9,6 @@ __all__ = [
     "Mutation",
     "MutationContext",
     "acceptance",
-    "argument_schemas",
     "field",
     "media",
     "messaging",

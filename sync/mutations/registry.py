@@ -62,17 +62,3 @@ def mutation(name: str, args: type[Args], *, lock_key: LockKey | None = None) ->
         return handler
 
     return register
-
-
-def argument_schemas() -> dict[str, Any]:
-    """Every mutation's argument JSON Schema, for ``GET /sync/v1/schema``."""
-    names = sorted(REGISTRY)
-    schemas, components = msgspec.json.schema_components(
-        [REGISTRY[n].args for n in names], ref_template="#/$defs/{name}"
-    )
-    return {
-        "mutations": {
-            n: {"description": REGISTRY[n].doc, "args": s} for n, s in zip(names, schemas, strict=True)
-        },
-        "$defs": components,
-    }

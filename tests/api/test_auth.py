@@ -146,3 +146,30 @@ async def test_a_revoked_user_is_refused_everywhere(client, network):
         assert r.status_code == 401 and r.json()["code"] == "device_revoked", path
     refresh = await client.post("/auth/refresh", json={"refresh_token": phone["refresh_token"]})
     assert refresh.status_code == 401
+
+
+async def test_a_long_client_id_signs_in_again_after_logout_and_token_reuse(client, network, session_factory):
+    """A revoked device row is renamed out of the way; the new name must fit the column
+    (PostgreSQL refused a 64+33 character name, SQLite stored it), so the phone can sign in again."""
+    from sqlalchemy import select
+
+    from backend.identity import Device
+
+    long_id = "p" * 64
+    first = await login(client, "dist-north", client_id=long_id)
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    assert (await client.post("/auth/logout", headers=headers)).status_code == 200
+    second = await login(client, "dist-north", client_id=long_id)
+    assert second["device_id"] != first["device_id"]
+    rotated = await client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert rotated.status_code == 200
+    reuse = await client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert reuse.json()["code"] == "refresh_token_reused"
+    third = await login(client, "dist-north", client_id=long_id)
+    assert third["device_id"] not in (first["device_id"], second["device_id"])
+    user_id = network.user("dist-north").id
+    async with session_factory() as session:
+        query = select(Device.client_id).where(Device.user_id == user_id)
+        names = (await session.execute(query)).scalars().all()
+    assert len(names) == 3 and names.count(long_id) == 1
+    assert all(len(name) <= 64 for name in names), names
