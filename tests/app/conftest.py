@@ -155,7 +155,7 @@ class Phone:
         from playwright.sync_api import expect
 
         expect(self.page.get_by_test_id("pending")).to_have_attribute("data-n", "0", timeout=timeout)
-        expect(self.page.get_by_test_id("net")).to_have_text("Online", timeout=timeout)
+        expect(self.page.get_by_test_id("net")).to_have_attribute("data-online", "1", timeout=timeout)
 
 
 def open_phone(

@@ -39,7 +39,7 @@ export interface AcceptanceLine extends Row { acceptance_id: string; delivery_li
 export interface ClaimItem { delivery_line_id: string; product_id: string; short: number; damaged: number; wrong: number }
 export interface Claim extends Row {
   acceptance_id: string; delivery_id: string; order_id: string; state: "open" | "resolved"; short_qty: number; damaged_qty: number; wrong_qty: number;
-  items: ClaimItem[]; opened_at: string; resolved_at: string | null; resolution: string | null; kind: string; distributor_id: string; supplier_id: string | null;
+  items: ClaimItem[]; opened_at: string; resolved_at: string | null; resolution: string | null; kind: string; distributor_id: string; supplier_id: string | null; terminal_id: string | null;
 }
 export interface StockLocation extends Row { org_id: string; kind: "warehouse" | "shelf"; distributor_id: string; terminal_id: string | null }
 export interface StockLevel extends Row {

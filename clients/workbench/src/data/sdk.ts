@@ -90,7 +90,7 @@ function statusChanged(): void {
   if (!client) return;
   const s = client.status;
   const err = s.error && s.error.code !== "network" ? s.error.message : null;
-  setSync({ online: online(), syncing: s.syncing, lastSyncedAt: s.lastSyncedAt, error: navigator.onLine ? err : null });
+  setSync({ online: online(), syncing: s.syncing, lastSyncedAt: s.lastSyncedAt, live: s.live, error: navigator.onLine ? err : null });
   void refreshOutbox();
 }
 

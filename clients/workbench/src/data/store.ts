@@ -38,6 +38,8 @@ export interface SyncState {
   pending: number;
   lastSyncedAt: number | null;
   problems: Problem[];
+  /** The live socket is connected (changes by others arrive at once). */
+  live: boolean;
   /** A connection or server problem the SDK reported, in its words. */
   error: string | null;
 }
@@ -45,7 +47,7 @@ export interface SyncState {
 const rows = new Map<Entity, any[]>();
 const rowsListeners = new Map<Entity, Set<() => void>>();
 let outbox: PendingMutation[] = [];
-let sync: SyncState = { online: navigator.onLine, syncing: false, pending: 0, lastSyncedAt: null, problems: [], error: null };
+let sync: SyncState = { online: navigator.onLine, syncing: false, pending: 0, lastSyncedAt: null, problems: [], error: null, live: false };
 const syncListeners = new Set<() => void>();
 /** Entities some screen is showing: the SDK adapter reloads only these after a change. */
 const wanted = new Set<Entity>();

@@ -69,11 +69,13 @@ function ProductRow(props: { p: Product; supplier: string; price?: { price_minor
             <span data-testid="quota-left">{props.left === null ? t("no_quota_limit") : t("quota_left", { n: num(props.left) })}</span>
           </div>
         </div>
-        {props.qty > 0 ? (
-          <Stepper value={props.qty} onChange={(n) => setQty(p.id, n)} label={t("quantity_of", { name: p.sku })} />
-        ) : (
-          <button class="btn secondary small" data-testid="add" onClick={() => setQty(p.id, 1)}>{t("add")}</button>
-        )}
+        <div class="side">
+          {props.qty > 0 ? (
+            <Stepper value={props.qty} onChange={(n) => setQty(p.id, n)} label={t("quantity_of", { name: p.sku })} />
+          ) : (
+            <button class="btn secondary small" data-testid="add" onClick={() => setQty(p.id, 1)}>{t("add")}</button>
+          )}
+        </div>
       </div>
     </li>
   );

@@ -9,11 +9,11 @@ import { byId, groupBy } from "../data/select";
 import { useRows, useSync } from "../data/store";
 import type { Conversation, Message } from "../data/rows";
 import { navigate } from "../router";
-import { Card, Empty, Link, PhotoInput, toast } from "../ui/parts";
+import { CameraIcon, Card, Empty, Link, PhotoInput, toast } from "../ui/parts";
 
 function title(c: Conversation, others: string[]): string {
   if (c.kind === "support") return c.title ? `${t("support")} · ${c.title}` : t("support");
-  return c.title || others.join(", ") || t("conversation");
+  return c.title || others.join(", ") || t(c.kind === "direct" ? "direct_chat" : "conversation");
 }
 
 export function ChatList() {
@@ -29,7 +29,7 @@ export function ChatList() {
       const last = msgs.reduce<Message | undefined>((a, m) => (!a || m.seq > a.seq ? m : a), undefined);
       const mine = members.get(c.id)?.find((m) => m.user_id === me.user.id);
       const unread = msgs.filter((m) => m.sender_id !== me.user.id && m.seq > (mine?.last_read_seq ?? 0) && !m.pending).length;
-      const others = (members.get(c.id) ?? []).filter((m) => m.user_id !== me.user.id).map((m) => users.get(m.user_id)?.display_name ?? "…");
+      const others = (members.get(c.id) ?? []).filter((m) => m.user_id !== me.user.id).map((m) => users.get(m.user_id)?.display_name).filter((n): n is string => !!n);
       return { c, last, unread, others };
     })
     .sort((a, b) => (b.last?.created_at ?? b.c.created_at).localeCompare(a.last?.created_at ?? a.c.created_at));
@@ -41,7 +41,7 @@ export function ChatList() {
             <Link href={`/chat/${c.id}`} class="item">
               <div class="grow">
                 <div class="t">{title(c, others)}</div>
-                <div class="s" style={{ whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" }}>{last ? (last.body || "📷") : t("no_messages")}</div>
+                <div class="s" style={{ whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" }}>{last ? (last.body || t("photo")) : t("no_messages")}</div>
               </div>
               <div style={{ textAlign: "right" }}>
                 <div class="small muted">{last ? ago(last.created_at) : ""}</div>
@@ -94,7 +94,7 @@ function SupportTicket(props: { onDone: () => void }) {
 
 function Photo(props: { sha: string }) {
   const url = usePhoto(props.sha);
-  return url ? <img src={url} alt={t("photo")} loading="lazy" /> : <span class="pill">📷 {t("photo")}</span>;
+  return url ? <img src={url} alt={t("photo")} loading="lazy" /> : <span class="pill"><CameraIcon /> {t("photo")}</span>;
 }
 
 export function ChatThread(props: { id: string }) {
@@ -113,7 +113,7 @@ export function ChatThread(props: { id: string }) {
   }, [lastSeq, messages.length]);
   if (!conv) return <Empty>{t("conversation_not_found")}</Empty>;
   const others = members.filter((m) => m.user_id !== me.user.id);
-  const readBy = (m: Message) => others.filter((o) => o.last_read_seq >= m.seq).map((o) => users.get(o.user_id)?.display_name ?? "…");
+  const readBy = (m: Message) => others.filter((o) => o.last_read_seq >= m.seq).map((o) => users.get(o.user_id)?.display_name ?? t("other_member"));
   const send = async (attachments: string[] = []) => {
     const body = text.trim();
     if (!body && !attachments.length) return;
@@ -128,7 +128,7 @@ export function ChatThread(props: { id: string }) {
           const read = own && !m.pending ? readBy(m) : [];
           return (
             <div key={m.id} class={`bubble ${own ? "mine" : ""}`} data-testid="message" data-pending={m.pending ? "1" : "0"}>
-              {!own && <div class="small" style={{ fontWeight: 600 }}>{users.get(m.sender_id)?.display_name ?? "…"}</div>}
+              {!own && <div class="small" style={{ fontWeight: 600 }}>{users.get(m.sender_id)?.display_name ?? t("other_member")}</div>}
               {m.body && <div>{m.body}</div>}
               {m.attachments?.map((a) => <Photo key={a} sha={a} />)}
               <div class="meta">

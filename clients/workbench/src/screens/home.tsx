@@ -38,6 +38,7 @@ function DistributorHome(props: { orgId: string }) {
   const claims = useRows("claim").filter((c) => c.state === "open");
   const categories = byId(useRows("category"));
   const products = byId(useRows("product"));
+  const orgs = byId(useRows("organisation"));
   const low = levels.filter((s) => (s.expected_qty ?? s.counted_qty ?? 0) <= LOW_QTY).length;
   const flagged = useRows("stock_level").filter((s) => s.distributor_id === props.orgId && s.discrepancy).length;
   const limit = quotas.reduce((n, q) => n + q.limit_qty, 0);
@@ -53,11 +54,12 @@ function DistributorHome(props: { orgId: string }) {
       <Card title={t("quota_this_month")}>
         {quotas.length === 0 && <Empty>{t("no_quotas")}</Empty>}
         {quotas.map((q) => {
-          const name = q.product_id ? products.get(q.product_id)?.name : categories.get(q.category_id ?? "")?.name;
+          const what = q.product_id ? products.get(q.product_id)?.name : categories.get(q.category_id ?? "")?.name;
+          const name = `${what ?? "–"} · ${orgs.get(q.supplier_id)?.name ?? ""}`;
           const share = q.limit_qty ? q.used_qty / q.limit_qty : 0;
           return (
             <div class="qline" key={q.id}>
-              <div class="row"><span class="grow">{name ?? "–"}</span><span class="small muted">{t("left_of", { left: num(Math.max(0, q.limit_qty - q.used_qty)), limit: num(q.limit_qty) })}</span></div>
+              <div class="row"><span class="grow">{name}</span><span class="small muted">{t("left_of", { left: num(Math.max(0, q.limit_qty - q.used_qty)), limit: num(q.limit_qty) })}</span></div>
               <div style={{ height: "6px", background: "#e6ece9", borderRadius: "3px", marginTop: ".3rem" }}>
                 <div style={{ width: `${Math.round(Math.min(1, share) * 100)}%`, height: "6px", borderRadius: "3px", background: share > 0.9 ? "var(--bad)" : "var(--brand)" }} />
               </div>

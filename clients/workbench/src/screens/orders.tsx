@@ -39,7 +39,7 @@ export function OrdersList(props: { incoming?: boolean }) {
   const states = ["submitted", "confirmed", "shipped", "delivered", "draft", "rejected", "cancelled"].filter((s) => all.some((o) => o.state === s));
   return (
     <div data-testid={props.incoming ? "incoming" : "orders"}>
-      <div class="choices" style={{ marginBottom: ".6rem" }}>
+      <div class="chips-scroll">
         <button class={state ? "" : "on"} onClick={() => navigate(location.pathname.replace(/^\/app/, ""), true)}>{t("all")}</button>
         {states.map((s) => (
           <button key={s} class={state === s ? "on" : ""} onClick={() => navigate(`${location.pathname.replace(/^\/app/, "")}?state=${s}`, true)}>{t(`state_${s}` as Key)}</button>

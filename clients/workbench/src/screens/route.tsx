@@ -10,7 +10,7 @@ import { byId, groupBy, priceOf, today } from "../data/select";
 import { useRows } from "../data/store";
 import type { Inspection, InspectionTemplate, Product, Question } from "../data/rows";
 import { navigate } from "../router";
-import { Card, Empty, Link, PendingPill, PhotoInput, StatePill, Stepper, toast } from "../ui/parts";
+import { CameraIcon, Card, Empty, Link, PendingPill, PhotoInput, StatePill, Stepper, toast } from "../ui/parts";
 import { RecordProblems } from "../ui/problems";
 import { LevelRow } from "./stock";
 
@@ -324,7 +324,7 @@ function AnswerInput(props: { q: Question; value: unknown; disabled: boolean; on
       return (
         <div>
           <div class="small muted" data-testid="photo-count">{t("photos_taken", { n: num(shas.length), need: num(need) })}</div>
-          <div class="photos">{shas.map((s) => <span key={s} class="pill">📷 {s.slice(0, 6)}</span>)}</div>
+          <div class="photos">{shas.map((s) => <span key={s} class="pill"><CameraIcon /> {s.slice(0, 6)}</span>)}</div>
           {!disabled && (
             <PhotoInput label={uploading ? t("saving_photo") : t("take_photo")} testid="photo-input" onFiles={async (files) => {
               setUploading(files.length);

@@ -66,16 +66,16 @@ export function LevelRow(props: { level: StockLevel; name: string; sku: string; 
       <div class="item" style={{ cursor: "default", flexWrap: "wrap" }}>
         <div class="grow">
           <div class="t">{props.name}</div>
-          <div class="s">{props.sku} · {t("counted_at", { when: dateTime(s.observed_at) })}</div>
+          <div class="s">{props.sku} · {s.observed_at ? t("counted_at", { when: dateTime(s.observed_at) }) : t("not_counted_yet")}</div>
+          {(s.discrepancy || s.pending) && (
+            <div>{s.discrepancy && <span class="pill problem">{t("flagged")}</span>} {s.pending && <PendingPill />}</div>
+          )}
         </div>
-        <div style={{ textAlign: "right" }}>
-          <div data-testid="stock-qty" style={{ fontWeight: 700, fontSize: "1.15rem", color: (expected ?? 0) <= LOW_QTY ? "var(--warn)" : undefined }}>{num(expected)}</div>
-          {s.discrepancy && <span class="pill problem">{t("flagged")}</span>}
-          {s.pending && <PendingPill />}
+        <div class="side">
+          <span class="qty-big" data-testid="stock-qty" style={{ color: (expected ?? 0) <= LOW_QTY ? "var(--warn)" : undefined }}>{num(expected)}</span>
+          {!counting && <button class="btn secondary small" onClick={() => setCounting(true)}>{t("count")}</button>}
         </div>
-        {!counting ? (
-          <button class="btn secondary small" onClick={() => setCounting(true)}>{t("count")}</button>
-        ) : (
+        {counting && (
           <div class="row" style={{ width: "100%", marginTop: ".5rem" }}>
             <Stepper value={qty} onChange={setQty} label={t("counted_qty_of", { name: props.sku })} />
             <button class="btn small grow" onClick={save}>{t("save")}</button>

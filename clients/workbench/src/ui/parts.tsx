@@ -79,11 +79,21 @@ export function Stepper(props: { value: number; onChange: (n: number) => void; m
   );
 }
 
+/** A camera outline (no emoji font needed). */
+export function CameraIcon() {
+  return (
+    <svg class="ico-svg" viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M4 8h3l2-3h6l2 3h3v11H4z" />
+      <circle cx="12" cy="13" r="3.5" />
+    </svg>
+  );
+}
+
 /** The phone's camera (`capture`), or a file picker on desktop; hands back the chosen files. */
 export function PhotoInput(props: { label: string; onFiles: (files: File[]) => void; testid?: string; multiple?: boolean }) {
   return (
     <label class="capture">
-      📷 {props.label}
+      <CameraIcon /> {props.label}
       <input
         type="file"
         accept="image/*"

@@ -1,16 +1,22 @@
-"""A field rep's day and an inspector's acceptance with the network cut, in a phone-sized Chromium.
+"""The mobile workbench in a phone-sized Chromium against a real server, with the network cut.
 
-Everything is done offline through the SDK's outbox; back online the server holds each thing
-exactly once, the photos verify by hash, and other phones see the result live.
+A field rep's visit and an inspector's acceptance done offline through the SDK's outbox (back
+online the server holds each thing exactly once, the photos verify by hash, other phones see the
+result live); a purchase order past the quota placed offline comes back refused in plain words on
+that order (with a fix); a supplier confirming and shipping is seen live on the distributor's
+phone; a reload with no network still opens the app and keeps its outbox.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from playwright.sync_api import expect
 
 from tests.app.conftest import Api, jpeg, open_phone
+
+QUOTA_SKU = "A-00011"  # a beverages SKU of Supplier A that dist-00 may buy
 
 
 def test_offline_field_visit_counts_order_and_inspection(browser, server, api: Api) -> None:
@@ -184,3 +190,113 @@ def test_offline_acceptance_with_a_short_line_opens_a_claim(browser, server, api
     assert not inspector.errors and not supplier.errors, inspector.errors + supplier.errors
     inspector.context.close()
     supplier.context.close()
+
+
+def test_order_past_quota_offline_is_refused_on_that_order(browser, server, api: Api) -> None:
+    dist, product = api.org("dist-00"), api.product(QUOTA_SKU)
+    today = dt.date.today()
+    api.post(
+        "admin",
+        "/admin/quotas",
+        {
+            "supplier_id": api.org("sup-a")["id"],
+            "distributor_id": dist["id"],
+            "region_id": dist["region_id"],
+            "product_id": product["id"],
+            "period_start": today.replace(day=1).isoformat(),
+            "period_end": (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1).isoformat(),
+            "limit_qty": 5,
+        },
+    )
+    phone = open_phone(browser, server, "dist-north", path="/catalog")
+    page = phone.page
+    page.get_by_placeholder("Search name or SKU").fill(QUOTA_SKU)
+    row = page.locator(f'[data-testid=product][data-sku="{QUOTA_SKU}"]')
+    expect(row.get_by_test_id("quota-left")).to_have_text("quota left 5")
+    phone.offline()
+    row.get_by_test_id("add").click()
+    row.locator("input").fill("8")
+    page.get_by_test_id("go-cart").click()
+    expect(page.get_by_test_id("cart")).to_contain_text("More than the 5 left")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-state")).to_contain_text("Submitted")
+    order_id = page.evaluate("location.pathname").rsplit("/", 1)[-1]
+
+    phone.offline(False)
+    problem = page.get_by_test_id("problem")
+    expect(problem).to_have_attribute("data-code", "quota_exceeded", timeout=20_000)
+    expect(problem.get_by_test_id("problem-text")).to_have_text("Quota exceeded: only 5 left this month.")
+    expect(page.get_by_test_id("order-state")).to_contain_text("Draft")  # what the server holds
+    expect(page.get_by_test_id("problems")).to_have_attribute("data-n", "1")
+    assert api.get("dist-north", f"/orders/{order_id}")["state"] == "draft"
+    # The fix: take what the quota allows and submit again.
+    problem.get_by_role("button", name="Reduce to what is left and submit again").click()
+    expect(page.get_by_test_id("order-state")).to_contain_text("Submitted", timeout=20_000)
+    phone.synced()
+    expect(page.get_by_test_id("problem")).to_have_count(0)
+    held = api.get("dist-north", f"/orders/{order_id}")
+    assert held["state"] == "submitted" and [line["qty"] for line in held["lines"]] == [5]
+    assert not phone.errors, phone.errors
+    phone.context.close()
+
+
+def test_supplier_confirms_and_ships_the_distributor_sees_it_live(browser, server, api: Api) -> None:
+    order = api.post(
+        "dist-north",
+        "/orders",
+        {
+            "kind": "purchase",
+            "supplier_id": api.org("sup-a")["id"],
+            "lines": [{"product_id": api.product("A-00006")["id"], "qty": 4}],
+        },
+    )
+    api.post("dist-north", f"/orders/{order['id']}/submit")
+    distributor = open_phone(browser, server, "dist-north", path=f"/orders/{order['id']}")
+    expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Submitted")
+    supplier = open_phone(browser, server, "supplier-a", path="/incoming")
+    supplier.page.locator(f'[data-testid=order-row][data-id="{order["id"]}"]').click()
+    supplier.page.get_by_test_id("confirm-order").click()
+    expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Confirmed", timeout=15_000)
+    supplier.page.get_by_test_id("ship-order").click()
+    supplier.page.get_by_test_id("delivery-note").fill("DN-LIVE-7")
+    supplier.page.get_by_test_id("ship-send").click()
+    expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Shipped", timeout=15_000)
+    expect(distributor.page.get_by_test_id("order")).to_contain_text("DN-LIVE-7")
+    supplier.synced()
+    assert api.get("dist-north", f"/orders/{order['id']}")["state"] == "shipped"
+    assert not distributor.errors and not supplier.errors, distributor.errors + supplier.errors
+    distributor.context.close()
+    supplier.context.close()
+
+
+def test_reload_while_offline_opens_and_keeps_the_outbox(browser, server, api: Api) -> None:
+    dist, product = api.org("dist-00"), api.product("A-00016")
+    counted = {
+        "org_id": dist["id"],
+        "product_id": product["id"],
+        "observed_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    api.post("dist-north", "/stock/checks", {**counted, "counted_qty": 30})
+    phone = open_phone(browser, server, "dist-north", path="/stock")
+    page = phone.page
+    # the service worker controls the page once it is installed: the shell is cached
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    sku = product["sku"]
+    row = page.locator(f'[data-testid=stock-row][data-sku="{sku}"]')
+    phone.offline()
+    row.get_by_role("button", name="Count").click()
+    row.locator("input").fill("42")
+    row.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("pending")).to_have_attribute("data-n", "1")
+    page.reload()
+    expect(page.get_by_test_id("net")).to_have_text("Offline")
+    expect(page.get_by_test_id("pending")).to_have_attribute("data-n", "1")
+    expect(
+        page.locator(f'[data-testid=stock-row][data-sku="{sku}"]').get_by_test_id("stock-qty")
+    ).to_have_text("42")
+    phone.offline(False)
+    phone.synced()
+    checks = api.items("dist-north", "/stock/checks", org_id=dist["id"], product_id=product["id"])
+    assert sorted(c["counted_qty"] for c in checks) == [30, 42]
+    assert not phone.errors, phone.errors
+    phone.context.close()
