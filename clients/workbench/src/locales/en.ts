@@ -7,6 +7,7 @@ export const en = {
   not_counted_yet: "not counted yet",
   direct_chat: "Direct messages",
   other_member: "Other member",
+  a_distributor: "Distributor",
   username: "Username",
   password: "Password",
   sign_in: "Sign in",

@@ -9,6 +9,7 @@ export const zh: Record<Key, string> = {
   not_counted_yet: "尚未盘点",
   direct_chat: "私信",
   other_member: "对方",
+  a_distributor: "经销商",
   username: "用户名",
   password: "密码",
   sign_in: "登录",

@@ -19,7 +19,7 @@ export function ClaimsScreen() {
       {claims.length === 0 && <Empty>{t("no_claims")}</Empty>}
       {claims.map((c) => (
         <ClaimCard key={c.id} claim={c} seller={me.user.org_id === c.supplier_id || (c.kind === "sales" && me.user.org_id === c.distributor_id && me.user.role === "distributor_staff")}
-          party={me.user.role === "supplier_staff" ? orgName(c.distributor_id, orgs) : c.kind === "sales" ? orgName(c.terminal_id, orgs) : orgName(c.supplier_id, orgs)} products={products} />
+          party={me.user.role === "supplier_staff" ? orgs.get(c.distributor_id)?.name ?? t("a_distributor") : c.kind === "sales" ? orgName(c.terminal_id, orgs) : orgName(c.supplier_id, orgs)} products={products} />
       ))}
     </div>
   );

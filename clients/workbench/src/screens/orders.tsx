@@ -31,7 +31,8 @@ export function OrdersList(props: { incoming?: boolean }) {
   const sync = useSync();
   const state = param("state");
   const all = useRows("order").filter((o) =>
-    props.incoming ? o.kind === "purchase" && o.supplier_id === me.user.org_id
+    // a supplier sees an order once it is submitted (a distributor's draft is not incoming yet)
+    props.incoming ? o.kind === "purchase" && o.supplier_id === me.user.org_id && o.state !== "draft"
       : me.user.role === "field_staff" ? o.kind === "sales" && o.created_by === me.user.id
       : o.kind === "purchase",
   );
@@ -47,7 +48,7 @@ export function OrdersList(props: { incoming?: boolean }) {
       </div>
       <ul class="list">
         {orders.slice(0, 100).map((o) => {
-          const party = o.kind === "sales" ? orgName(o.terminal_id, orgs) : props.incoming ? orgName(o.distributor_id, orgs) : orgName(o.supplier_id, orgs);
+          const party = o.kind === "sales" ? orgName(o.terminal_id, orgs) : props.incoming ? orgs.get(o.distributor_id)?.name ?? t("a_distributor") : orgName(o.supplier_id, orgs);
           const ls = lines.get(o.id) ?? [];
           const total = orderTotal(ls);
           const problem = problemsFor(sync.problems, o.id).length > 0;
@@ -124,7 +125,7 @@ export function OrderDetail(props: { id: string }) {
       <Card>
         <div class="row">
           <div class="grow">
-            <div class="t" style={{ fontWeight: 700 }}>{order.kind === "sales" ? orgName(order.terminal_id, orgs) : seller ? orgName(order.distributor_id, orgs) : orgName(order.supplier_id, orgs)}</div>
+            <div class="t" style={{ fontWeight: 700 }}>{order.kind === "sales" ? orgName(order.terminal_id, orgs) : seller ? orgs.get(order.distributor_id)?.name ?? t("a_distributor") : orgName(order.supplier_id, orgs)}</div>
             <div class="small muted">{orderTitle(order)} · {t(order.kind === "sales" ? "sales_order" : "purchase_order")}</div>
           </div>
           <span data-testid="order-state"><StatePill state={order.state} /></span>
