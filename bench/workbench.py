@@ -129,7 +129,11 @@ async def _offline_visit_drain(browser: Any, url: str, http: httpx.AsyncClient) 
         await page.fill("[data-testid=order-search]", sku)
         await page.click("[data-testid=pick-product] >> nth=0")
     await page.click("[data-testid=place-sales-order]")
-    await page.wait_for_selector("[data-testid=order]")
+    try:
+        await page.wait_for_selector("[data-testid=order]")
+    except Exception:
+        await page.screenshot(path="/tmp/bench-fail.png")
+        raise
     await page.go_back()
     await page.click("[data-testid=visit-tab-inspection]")
     await page.click("[data-testid=template] >> text=Bench visit")

@@ -60,6 +60,8 @@ const app = await esbuild.build({
   jsxImportSource: "preact",
   outdir: join(OUT, "assets"),
   entryNames: "[name]-[hash]",
+  chunkNames: "[name]-[hash]",
+  splitting: true,
   assetNames: "[name]-[hash]",
   metafile: true,
   legalComments: "none",
@@ -67,15 +69,21 @@ const app = await esbuild.build({
   define: { "process.env.NODE_ENV": '"production"' },
 });
 const outputs = Object.keys(app.metafile.outputs).map((p) => relative(OUT, join(HERE, p)));
-const js = outputs.find((p) => p.endsWith(".js"));
+const entry = Object.entries(app.metafile.outputs).find(([, o]) => o.entryPoint?.endsWith("src/main.tsx"))[0];
+const js = relative(OUT, join(HERE, entry));
 const css = outputs.find((p) => p.endsWith(".css"));
+// The chunks the entry imports statically: preloaded from the HTML, so they load in parallel.
+const preload = app.metafile.outputs[entry].imports
+  .filter((i) => i.kind === "import-statement")
+  .map((i) => `<link rel="modulepreload" href="${BASE}${relative(OUT, join(HERE, i.path))}">`)
+  .join("\n");
 
 cpSync(join(HERE, "public"), OUT, { recursive: true });
 const template = readFileSync(join(HERE, "src", "index.html"), "utf8");
 const html = template
   .replaceAll("%BASE%", BASE)
   .replace("%CSS%", css ? `<link rel="stylesheet" href="${BASE}${css}">` : "")
-  .replace("%JS%", `<script type="module" src="${BASE}${js}"></script>`);
+  .replace("%JS%", `${preload}\n<script type="module" src="${BASE}${js}"></script>`);
 writeFileSync(join(OUT, "index.html"), html);
 
 // What the service worker precaches: the shell and every built or public file.

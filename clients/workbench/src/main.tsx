@@ -1,11 +1,16 @@
 // Entry: start the data layer from what the phone stored, render, register the service worker.
 import { render } from "preact";
 import "./styles.css";
-import { App } from "./app";
-import { boot } from "./data/sdk";
+import { App, prefetchScreens } from "./app";
+import { boot, onSignedIn } from "./data/sdk";
 
 render(<App />, document.getElementById("root")!);
-void boot();
+// Other screens load on first use; a signed-in phone not yet controlled by the service worker
+// (its first start) loads them at once, in case the signal goes before the cache is filled.
+void boot().then((signedIn) => {
+  if (signedIn && !navigator.serviceWorker?.controller) prefetchScreens();
+});
+onSignedIn(prefetchScreens);
 
 if ("serviceWorker" in navigator) {
   window.addEventListener("load", () => {

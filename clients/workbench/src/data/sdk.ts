@@ -94,8 +94,15 @@ function statusChanged(): void {
   void refreshOutbox();
 }
 
-/** Opens the phone's store, restores the session and starts syncing. */
-export async function boot(): Promise<void> {
+const signedInListeners = new Set<() => void>();
+
+/** Calls `fn` after each interactive sign-in. */
+export function onSignedIn(fn: () => void): void {
+  signedInListeners.add(fn);
+}
+
+/** Opens the phone's store, restores the session and starts syncing; true when signed in. */
+export async function boot(): Promise<boolean> {
   storage = new IndexedDbStorage(DB_NAME);
   client = createClient({
     baseUrl: location.origin,
@@ -129,6 +136,7 @@ export async function boot(): Promise<void> {
   await Promise.all([refreshOutbox(), refreshProblems(), reload("user"), reload("organisation")]);
   booted = true;
   meListeners.forEach((fn) => fn());
+  return client.session !== null;
 }
 
 export function useBooted(): boolean {
@@ -166,6 +174,7 @@ export async function signIn(username: string, password: string): Promise<void> 
   }
   refreshMe();
   client.start();
+  signedInListeners.forEach((fn) => fn());
   await Promise.all(wantedEntities().map(reload));
 }
 
