@@ -36,6 +36,7 @@ from mobile_api.routes import (
     sync,
     visits,
 )
+from mobile_api.workbench_app import routes as workbench_app
 from mobile_api.ws_hub import Hub
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -79,7 +80,7 @@ def create_app(
         }
     )
     # Counted in Redis when FIELDSYNC_REDIS_URL is set (shared by every API process), else here.
-    rate_limit = rate_limit_middleware(rate_limit_key, exclude=["/health", "/metrics", "/schema"])
+    rate_limit = rate_limit_middleware(rate_limit_key, exclude=["/health", "/metrics", "/schema", "/app"])
     app = Litestar(
         route_handlers=[
             *health.ROUTES,
@@ -94,6 +95,7 @@ def create_app(
             *visits.ROUTES,
             *replenishment.ROUTES,
             *supplier_data.ROUTES,
+            *workbench_app.ROUTES,
             *route_handlers,
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
