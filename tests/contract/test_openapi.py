@@ -87,4 +87,5 @@ async def test_an_unknown_query_parameter_is_refused_naming_the_known_ones(clien
     agent = await auth_headers(client, "support")
     queue = await client.get("/support/queue", params={"status": "open"}, headers=agent)
     assert (queue.status_code, queue.json()["code"]) == (400, "invalid_request")
-    assert (await client.get("/support/queue", params={"status": "waiting"}, headers=agent)).status_code == 200
+    waiting = await client.get("/support/queue", params={"status": "waiting"}, headers=agent)
+    assert waiting.status_code == 200
