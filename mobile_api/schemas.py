@@ -9,13 +9,15 @@ from litestar import Response
 from litestar.openapi import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import Bounded
 from backend.inserted import inserted
 
 T = TypeVar("T")
 
 
-class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base for request bodies: unknown fields are refused, not ignored."""
+class Strict(Bounded, forbid_unknown_fields=True, kw_only=True):
+    """Base for request bodies: unknown fields are refused, not ignored; every value is within
+    :mod:`backend.bounds`."""
 
 
 class Out(msgspec.Struct):

@@ -21,7 +21,7 @@ from backend.catalog import service as catalog
 from backend.catalog.importer import import_catalog_csv
 from backend.identity import ROLES, Actor, Device, Organisation, Region, User
 from backend.identity import service as identity
-from backend.identity.errors import NotAllowed
+from backend.identity.errors import OrgNotFound
 from mobile_api.deps import read_body
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
@@ -125,7 +125,7 @@ async def get_organisation(org_id: str, actor: Actor, db_session: AsyncSession) 
     if not actor.is_admin and actor.org_id not in (org.id, org.parent_id):
         suppliers = set((await db_session.execute(catalog.authorising_suppliers(actor))).scalars())
         if org.id not in suppliers:
-            raise NotAllowed("that organisation is not yours")
+            raise OrgNotFound("no such organisation")  # another one's looks missing
     return OrganisationOut.of(org)
 
 
@@ -242,7 +242,7 @@ async def create_category(data: CategoryIn, actor: Actor, db_session: AsyncSessi
 async def list_categories(
     actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, supplier_id: str | None = None
 ) -> Page[CategoryOut]:
-    stmt = select(Category)
+    stmt = await catalog.readable_catalog(select(Category), Category.supplier_id, db_session, actor)
     if supplier_id:
         stmt = stmt.where(Category.supplier_id == supplier_id)
     return await paginate(db_session, stmt, Category.id, CategoryOut.of, cursor=cursor, limit=limit)
@@ -263,7 +263,7 @@ async def list_products(
     category_id: str | None = None,
     sku: Annotated[str | None, Parameter(max_length=64, description="exact SKU")] = None,
 ) -> Page[ProductOut]:
-    stmt = select(Product)
+    stmt = await catalog.readable_catalog(select(Product), Product.supplier_id, db_session, actor)
     if supplier_id:
         stmt = stmt.where(Product.supplier_id == supplier_id)
     if sku:
@@ -275,7 +275,7 @@ async def list_products(
 
 @get("/admin/products/{product_id:str}", tags=["catalog"])
 async def get_product(product_id: str, actor: Actor, db_session: AsyncSession) -> ProductOut:
-    return ProductOut.of(await catalog.get_product(db_session, product_id))
+    return ProductOut.of(await catalog.get_product(db_session, product_id, actor))
 
 
 class ImportOut(msgspec.Struct):

@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import INT64_MAX
 from backend.identity import Actor
 from backend.inventory import StockCheck, StockLevel, StockMovement
 from backend.inventory import service as inventory
@@ -146,7 +147,7 @@ async def list_stock_levels(
     org_id: QueryId,
     product_id: QueryId,
     discrepancy: bool | None = None,
-    below: Annotated[int | None, Parameter(ge=0, default=None)] = None,
+    below: Annotated[int | None, Parameter(ge=0, le=INT64_MAX, default=None)] = None,
 ) -> Page[StockLevelOut]:
     stmt = inventory.levels_query(
         actor, org_id=org_id, product_id=product_id, discrepancy=discrepancy, below=below

@@ -16,6 +16,7 @@ from litestar import Request, Response, delete, head, patch, post, route
 from litestar.exceptions import InternalServerException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.bounds import header_int
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.identity import Actor
@@ -100,16 +101,16 @@ async def _authenticate(request: Request[Any, Any, Any]) -> Actor:
 
 
 def _int_header(request: Request[Any, Any, Any], name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.isdigit() or len(raw) > 18:
-        raise UploadInvalid(f"{name} must be a whole number")
-    return int(raw)
+    value = header_int(request.headers.get(name))
+    if value is None:
+        raise UploadInvalid(f"{name} must be a whole number (ASCII digits)")
+    return value
 
 
 async def _read_chunk(request: Request[Any, Any, Any], limit: int) -> tuple[bytes, bool]:
     """The request body (at most ``limit`` bytes) and whether the client went away before the end."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    length = header_int(request.headers.get("content-length"))
+    if length is not None and length > limit:
         raise UploadTooLarge(f"the chunk is larger than the {limit} bytes left in the upload")
     chunks: list[bytes] = []
     received = 0

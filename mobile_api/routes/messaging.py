@@ -11,6 +11,7 @@ from litestar import Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import INT64_MAX
 from backend.identity import Actor
 from backend.messaging import Conversation, ConversationMember, MessageRevision, support
 from backend.messaging import service as messaging
@@ -171,7 +172,7 @@ async def list_messages(
     actor: Actor,
     db_session: AsyncSession,
     limit: Limit,
-    after_seq: Annotated[int, Parameter(ge=0, default=0)],
+    after_seq: Annotated[int, Parameter(ge=0, le=INT64_MAX, default=0)],
 ) -> list[MessageOut]:
     rows = await messaging.list_messages(db_session, actor, conversation_id, after_seq=after_seq, limit=limit)
     return [MessageOut.of(m) for m in rows]

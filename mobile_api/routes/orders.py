@@ -83,6 +83,7 @@ class OrderOut(msgspec.Struct):
     version: int
     lines: list[OrderLineOut] | None = None
     actions: list[str] | None = None
+    number: str | None = None  # PO-2026-000123 / SO-…: to read aloud (None for rows older than it)
 
     @classmethod
     def of(cls, o: Order, lines: list[OrderLine] | None = None, actions: list[str] | None = None) -> OrderOut:
@@ -106,6 +107,7 @@ class OrderOut(msgspec.Struct):
             o.version,
             [OrderLineOut.of(line) for line in lines] if lines is not None else None,
             actions,
+            o.number,
         )
 
 
@@ -128,6 +130,7 @@ class DeliveryOut(msgspec.Struct):
     shipped_at: datetime
     accepted_at: datetime | None
     lines: list[DeliveryLineOut] | None = None
+    number: str | None = None  # DN-2026-000123
 
     @classmethod
     def of(cls, d: Delivery, lines: list[DeliveryLine] | None = None) -> DeliveryOut:
@@ -145,6 +148,7 @@ class DeliveryOut(msgspec.Struct):
             [DeliveryLineOut(x.id, x.order_line_id, x.product_id, x.qty) for x in lines]
             if lines is not None
             else None,
+            d.number,
         )
 
 
