@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     message_max_chars: int = 4000
     requests_per_minute: int = 600
     support_first_response_s: int = 3600
+    # the support desk's SLA clock stopped at this ISO time (tests, demos); empty: the wall clock
+    support_clock_at: str = ""
     stock_discrepancy_ratio: float = 0.2
     run_worker_in_process: bool = True
     log_json: bool = False
@@ -60,6 +62,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_mutations_per_minute: int = 6000
     # field operations (issue 4; documented in docs/field-operations.md)
     stock_low_qty: int = 10
+    # graceful drain on SIGTERM (issue 18; documented in docs/operations.md)
+    drain_delay_s: float = 2.0
+    drain_timeout_s: float = 20.0
+    # visits and replenishment (issue 17; documented in docs/visits-and-replenishment.md)
+    visit_plan_days: int = 7
+    replenishment_service_level: float = 0.95
+    replenishment_review_days: int = 7
 
     @property
     def resolved_database_url(self) -> str:
@@ -231,9 +240,14 @@ DESCRIPTIONS = {
     "message_max_chars": "longest chat message",
     "requests_per_minute": "requests per minute per signed-in device (or per address before sign-in)",
     "support_first_response_s": "support queue target: first answer within this many seconds",
+    "support_clock_at": "stop the support desk's SLA clock at this ISO time (tests and demos; "
+    "empty: wall clock)",
     "stock_discrepancy_ratio": "stock checks: a count further than this fraction from the expected stock "
     "is flagged as a discrepancy",
     "stock_low_qty": "workbench: a warehouse SKU whose expected stock is at or below this is low",
+    "visit_plan_days": "how many local days ahead the worker plans each rep's visits",
+    "replenishment_service_level": "share of replenishment cycles without a stock-out (sets safety stock)",
+    "replenishment_review_days": "days between two orders a replenishment suggestion has to cover",
     "run_worker_in_process": "run the job scheduler inside `fieldsync serve` (false when workers run apart)",
     "log_json": "one JSON object a line (also on whenever FIELDSYNC_ENV=production)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
@@ -248,4 +262,7 @@ DESCRIPTIONS = {
     "push_batch_size": "push notifications sent per FCM request (at most 500)",
     "push_max_attempts": "attempts before a push notification is given up",
     "sync_mutations_per_minute": "sync mutations one device may push per minute; 0 turns the limit off",
+    "drain_delay_s": "after SIGTERM, seconds the API stays up but unready, so the load balancer stops "
+    "sending to it",
+    "drain_timeout_s": "then, seconds in-flight requests get to finish before they are cancelled",
 }

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.catalog import Category, ChannelAuthorisation, PriceEntry, Product, RegionalQuota
 from backend.db import utcnow
 from backend.demo_network import DemoNetwork
+from backend.forecasting import demo as forecasting_demo
 from backend.identity import Actor, Organisation, Region, User
 from backend.identity import service as identity
 from backend.identity.passwords import hash_password
@@ -20,6 +21,8 @@ from backend.inspections import demo as inspections_demo
 from backend.inventory import demo as inventory_demo
 from backend.messaging import demo as messaging_demo
 from backend.orders import demo as orders_demo
+from backend.requests import demo as requests_demo
+from backend.visits import demo as visits_demo
 
 DEMO_PASSWORD = "fieldsync-demo"
 SYSTEM = Actor(user_id="system", org_id="system", org_kind="service_provider", role="admin")
@@ -233,7 +236,16 @@ async def seed_demo(
             products=products,
             users=users,
         )
-        for seeder in (orders_demo.seed, inventory_demo.seed, inspections_demo.seed, messaging_demo.seed):
+        seeders = (
+            orders_demo,
+            inventory_demo,
+            inspections_demo,
+            messaging_demo,
+            visits_demo,
+            forecasting_demo,
+            requests_demo,
+        )
+        for seeder in (m.seed for m in seeders):
             await seeder(session, net)
             await session.flush()
     return out

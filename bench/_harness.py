@@ -3,7 +3,8 @@
 A benchmark is a script ``bench/<name>.py`` whose ``main`` calls :func:`run` with a coroutine
 ``measure(target) -> dict`` run once per database (SQLite always; PostgreSQL when
 ``FIELDSYNC_TEST_DATABASE_URL`` is set, or as chosen with ``--db``). The figures of all runs
-go to stdout as exactly one JSON line; a short human summary goes to stderr.
+go to stdout as one JSON line (or one per case, when the benchmark splits them: see
+``Bench.lines``); a short human summary goes to stderr.
 
 Each benchmark measures the raw limit in the same run (the same rows written or read by the
 database directly, no HTTP, no rules) and reports figures as absolute values and as a ratio
@@ -268,6 +269,8 @@ class Bench:
     summarise: Summarise
     add_arguments: Callable[[argparse.ArgumentParser], None] = lambda _p: None
     notes: dict[str, Any] = field(default_factory=dict)
+    # Splits the run's figures into several JSON lines (one per case); default: one line.
+    lines: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
 
 
 def backends(choice: str) -> list[str]:
@@ -313,7 +316,8 @@ def run(bench: Bench, argv: Sequence[str] | None = None) -> int:
     out["machine_after"] = machine()
     out["seconds"] = round(time.perf_counter() - started, 1)
     out.update(bench.notes)
-    print(json.dumps(out, sort_keys=True), flush=True)
+    for line in bench.lines(out) if bench.lines is not None else [out]:
+        print(json.dumps(line, sort_keys=True), flush=True)
     for backend, figures in out["results"].items():
         if "error" in figures:
             print(f"{bench.name} [{backend}]: FAILED {figures['error']}", file=sys.stderr)

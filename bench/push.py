@@ -41,6 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phones", type=int, default=50, help="simulated phones pushing at once")
     parser.add_argument("--batches", type=int, default=4, help="batches each phone pushes per variant")
     parser.add_argument("--batch-size", type=int, default=100, help="mutations per batch")
+    parser.add_argument(
+        "--solo-batches", type=int, default=50, help="batches the one phone pushes one after the other"
+    )
+    parser.add_argument(
+        "--overhead-requests", type=int, default=300, help="empty pushes timed for the per-request cost"
+    )
+    parser.add_argument(
+        "--cases", default="solo,fleet", help="which cases to run: solo (one phone), fleet (--phones at once)"
+    )
 
 
 async def make_phones(target: h.Target, count: int) -> list[tuple[str, mix.World]]:
@@ -185,11 +194,14 @@ async def run_variant(
     kinds: list[mix.Kind],
     args: argparse.Namespace,
     rng: random.Random,
+    batches_each: int | None = None,
 ) -> dict[str, Any]:
-    """Every phone pushes ``args.batches`` batches, all phones at once; then the raw rewrite."""
+    """Every phone pushes ``batches_each`` (``args.batches``) batches one after the other, all
+    phones at once; then the raw rewrite."""
     # Envelopes are built before the clock starts: the figures are the server's, not the encoder's.
     size = args.batch_size
-    bodies = [[p.envelope(mix.batch(kinds, p.world, rng, size)) for _ in range(args.batches)] for p in phones]
+    each = args.batches if batches_each is None else batches_each
+    bodies = [[p.envelope(mix.batch(kinds, p.world, rng, size)) for _ in range(each)] for p in phones]
     engine = target.engine()
     try:
         before = await rawcopy.snapshot(engine)
@@ -227,7 +239,7 @@ async def run_variant(
         await rawcopy.delete_rows(engine, rows)
     finally:
         await engine.dispose()
-    batches = len(phones) * args.batches
+    batches = len(phones) * each
     raw_s = await rawcopy.rewrite(target.url, rows, transactions=batches, writers=min(len(phones), 10))
     raw_mutations_per_s = mutations / raw_s if raw_s else 0.0
     applied_per_s = applied / wall
@@ -244,12 +256,33 @@ async def run_variant(
         "batch_latency": h.latency_ms(latencies),
         "server_cpu_s": round(cpu, 2),
         "server_cpu_ms_per_1000": round(cpu / mutations * 1e6, 1) if mutations else 0.0,
+        "server_cpu_s_per_1000": round(cpu / mutations * 1e3, 3) if mutations else 0.0,
         "rows_written": rawcopy.total(rows),
         "rows_by_table": {t: len(r) for t, r in rows.items()},
         "raw_seconds": round(raw_s, 3),
         "raw_mutations_per_s": round(raw_mutations_per_s, 1),
         "raw_rows_per_s": round(rawcopy.total(rows) / raw_s, 1) if raw_s else 0.0,
         "ratio_to_raw": h.ratio(applied_per_s, raw_mutations_per_s),
+    }
+
+
+async def request_overhead(server: h.Server, phone: PhoneSession, requests: int) -> dict[str, Any]:
+    """What a push costs apart from its mutations: ``requests`` empty batches, one after the other
+    (sign-in check, rate limits, decoding, the transaction and sync bookkeeping, the reply)."""
+    body = phone.envelope([])
+    latencies = []
+    cpu_before = server.cpu_seconds()
+    for _ in range(requests):
+        started = time.perf_counter()
+        status, reply = await phone.push(body)
+        latencies.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"empty push failed: HTTP {status} {reply['error'][:200]}")
+    cpu = server.cpu_seconds() - cpu_before
+    return {
+        "requests": requests,
+        "latency": h.latency_ms(latencies),
+        "server_cpu_ms_per_request": round(cpu / requests * 1000, 3) if requests else 0.0,
     }
 
 
@@ -270,7 +303,18 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
             # Warm up: one small batch each (sync state rows, caches, connection pool).
             warm = mix.usable(mix.MIXED, available)
             await asyncio.gather(*(p.push(p.envelope(mix.batch(warm, p.world, rng, 5))) for p in phones))
+            cases = set(args.cases.split(","))
+            if "solo" in cases:
+                # One phone, batches one after the other (the phone waits for each reply).
+                chosen = mix.usable(mix.STOCK_ONLY, available)
+                h.log(f"one phone: {args.solo_batches} batches of {args.batch_size} stock checks, sequential")
+                figures["one_phone"] = await run_variant(
+                    target, server, phones[:1], chosen, args, rng, batches_each=args.solo_batches
+                )
+                figures["empty_push"] = await request_overhead(server, phones[0], args.overhead_requests)
             for variant, kinds in (("mixed", mix.MIXED), ("stock_check", mix.STOCK_ONLY)):
+                if "fleet" not in cases:
+                    break
                 chosen = mix.usable(kinds, available)
                 if not chosen:
                     figures[variant] = {"skipped": "the server publishes none of these mutations"}
@@ -284,7 +328,7 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
 
 def summarise(backend: str, f: dict[str, Any]) -> str:
     parts = []
-    for variant in ("mixed", "stock_check"):
+    for variant in ("one_phone", "mixed", "stock_check"):
         v = f.get(variant, {})
         if "skipped" in v or not v:
             parts.append(f"{variant}: skipped")
@@ -296,11 +340,36 @@ def summarise(backend: str, f: dict[str, Any]) -> str:
             f"{v['server_cpu_ms_per_1000']} server CPU ms per 1,000; statuses {v['statuses']}"
             + (f"; FAILED batches {v['failed_batches']}" if v["failed_batches"] else "")
         )
+    if "empty_push" in f:
+        e = f["empty_push"]
+        parts.append(
+            f"empty push ({e['requests']} requests): {e['server_cpu_ms_per_request']} server CPU ms "
+            f"per request, p50 {e['latency']['p50_ms']} ms"
+        )
     parts.append(f"server peak RSS {f['server_peak_rss_mib']} MiB")
     return "\n    ".join(parts)
 
 
-BENCH = h.Bench("push", measure, summarise, add_arguments)
+def lines(out: dict[str, Any]) -> list[dict[str, Any]]:
+    """One JSON line per case: the one phone, then the fleet (each with its raw limit)."""
+    split = []
+    for case, variants in (("one_phone", ("one_phone", "empty_push")), ("fleet", ("mixed", "stock_check"))):
+        results = {}
+        for backend, figures in out["results"].items():
+            if "error" in figures:
+                results[backend] = figures
+                continue
+            picked = {v: figures[v] for v in variants if v in figures}
+            if picked:
+                shared_keys = ("server_peak_rss_mib", "server_baseline_rss_mib", "seed_demo_s")
+                shared = {k: figures[k] for k in shared_keys}
+                results[backend] = {**picked, **shared}
+        if results:
+            split.append({**out, "case": case, "results": results})
+    return split
+
+
+BENCH = h.Bench("push", measure, summarise, add_arguments, lines=lines)
 
 if __name__ == "__main__":
     raise SystemExit(h.run(BENCH))

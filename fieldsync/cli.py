@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import signal
 import socket
 import sys
 import time
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 from backend.config import ConfigError, Settings, describe, load_settings, unknown_variables
 from backend.identity.models import ORG_KINDS, ROLES
-from fieldsync import cmd_evidence, cmd_simulate
+from fieldsync import cmd_evidence, cmd_forecast, cmd_simulate
 
 EPILOG = (
     "Settings come from environment variables (README.md describes each):\n"
@@ -155,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = "off" if args.no_worker or not settings.run_worker_in_process else "in-process"
     print(
         f"fieldsync serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema, "
-        f"worker {worker}); Ctrl-C stops it.",
+        f"support console: http://{host}:{port}/console, worker {worker}); Ctrl-C stops it.",
         file=sys.stderr,
     )
     print(_app_banner(host, port), file=sys.stderr)
@@ -168,6 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,  # fieldsync.http logs every request, with its request id
         proxy_headers=True,
+        timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)),  # mobile_api/drain.py
         ws="auto",  # the websockets library (sans-I/O) where installed
     )
     return 0
@@ -184,16 +186,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 async def _run_worker(settings: Settings) -> None:
     from backend.db import make_engine, make_session_factory
-    from workers.scheduler import build_scheduler
+    from workers.scheduler import build_scheduler, wait_for_running
 
     engine = make_engine(settings.resolved_database_url)
     scheduler = build_scheduler(settings, make_session_factory(engine))
     scheduler.start()
     print(f"fieldsync worker running {len(scheduler.get_jobs())} jobs; Ctrl-C stops it.", file=sys.stderr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        # SIGTERM: start nothing new, let the runs in progress finish (bounded), give leases back
         scheduler.shutdown(wait=False)
+        left = await wait_for_running(settings.drain_timeout_s)
+        if left:
+            print(f"fieldsync worker: {left} job run(s) cut short; their leases lapse", file=sys.stderr)
         await engine.dispose()
 
 
@@ -341,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_user_create)
     cmd_evidence.add_parser(sub)
     cmd_simulate.add_parser(sub)
+    cmd_forecast.add_parser(sub)
     return parser
 
 

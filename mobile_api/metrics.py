@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from backend.jobstate import JobState
 
 log = logging.getLogger("fieldsync.http")
 
@@ -61,3 +63,36 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             log.info("%s %s %s %.1fms", scope["method"], scope["path"], status["code"], elapsed * 1000)
 
     return middleware
+
+
+def job_metrics(jobs: list[JobState]) -> bytes:
+    """Prometheus text for every scheduled job's last run (read from the database on each scrape,
+    so any API process shows what the workers did)."""
+    registry = CollectorRegistry()
+    started = Gauge(
+        "fieldsync_job_last_run_timestamp_seconds",
+        "When the job last started (Unix time)",
+        ["job"],
+        registry=registry,
+    )
+    duration = Gauge(
+        "fieldsync_job_last_duration_seconds", "How long its last run took", ["job"], registry=registry
+    )
+    outcome = Gauge(
+        "fieldsync_job_last_outcome",
+        "1 for the outcome of its last run (ok, failed, running)",
+        ["job", "outcome"],
+        registry=registry,
+    )
+    runs = Gauge("fieldsync_job_runs", "Runs finished (all workers)", ["job"], registry=registry)
+    failures = Gauge("fieldsync_job_failures", "Runs that failed (all workers)", ["job"], registry=registry)
+    for job in jobs:
+        if job.started_at is not None:
+            started.labels(job.name).set(job.started_at.timestamp())
+        if job.duration_s is not None:
+            duration.labels(job.name).set(job.duration_s)
+        if job.outcome:
+            outcome.labels(job.name, job.outcome).set(1)
+        runs.labels(job.name).set(job.runs)
+        failures.labels(job.name).set(job.failures)
+    return generate_latest(registry)

@@ -6,7 +6,8 @@ to, the support queue for agents), then says ``{"type": "ready", ...}``; anythin
 from then on arrives. Server → client: ``message``, ``message.edited``, ``message.deleted``,
 ``read``, ``typing``, ``member.added``, ``member.removed``, ``conversation``,
 ``support.updated``, ``support.note`` (agents), ``pull`` (debounced "pull now" hint).
-Client → server: ``{"type": "typing", "conversation_id"}``,
+Client → server: ``{"type": "typing", "conversation_id"}``, ``{"type": "viewing",
+"conversation_id"}`` (agents: the ticket they have open, announced to the other agents),
 ``{"type": "read", "conversation_id", "seq"}``, ``{"type": "ping"}``, and
 ``{"type": "send", "conversation_id", "client_message_id", "body", "attachments"?}``: a message
 sent over the socket, answered ``{"type": "sent", "client_message_id", "message"}`` once it is
@@ -30,6 +31,7 @@ from litestar import WebSocket, websocket
 from litestar.channels import Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
+from backend.bounds import OutOfBounds, check_depth, check_value
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.messaging import SUPPORT_SCOPE, presence
@@ -189,6 +191,19 @@ class Connection:
                 {"type": "typing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
                 f"conv:{conversation_id}",
             )
+        elif (
+            kind == "viewing"
+            and messaging.is_agent(self.actor)
+            and (
+                conversation_id is None
+                or (isinstance(conversation_id, str) and 0 < len(conversation_id) <= 64)
+            )
+        ):
+            # "also viewing": agents say which ticket they have open (None: none); only agents hear it
+            self.hub.publish(
+                {"type": "viewing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
+                SUPPORT_SCOPE,
+            )
         elif kind == "read" and conversation_id in self.conversations and isinstance(message.get("seq"), int):
             async with self.socket.app.state.session_factory() as session, session.begin():
                 await messaging.mark_read(
@@ -259,9 +274,11 @@ async def live_socket(socket: WebSocket) -> None:
         )
         while True:
             raw = await socket.receive_data("text")
-            try:
+            try:  # the same bounds as an HTTP body: depth, U+0000, int64, years
+                check_depth(raw.encode() if isinstance(raw, str) else raw, msgpack=False)
                 message = msgspec.json.decode(raw)
-            except msgspec.DecodeError:
+                check_value(message)
+            except (msgspec.DecodeError, OutOfBounds):
                 message = {}
             try:
                 await conn.handle(message if isinstance(message, dict) else {})

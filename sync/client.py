@@ -81,6 +81,7 @@ class UploadStats:
     resumed: int = 0  # uploads continued from the server's offset (HEAD) after an interruption
     dropped: int = 0  # connections dropped mid-chunk
     offset_mismatches: int = 0
+    locked: int = 0  # 423: another request of ours still writes the upload (a lost reply)
 
 
 @dataclass
@@ -463,6 +464,9 @@ class ReferenceClient:
             elif reply.status_code in (404, 410):  # gone: the next call starts again
                 self._set_upload(sha256, location=None)
                 return True
+            elif reply.status_code == 423:  # upload_locked: an earlier PATCH still runs; later
+                stats.locked += 1
+                return False
             elif reply.status_code in _TUS_FINAL:
                 return self._refused(stats, sha256, reply)
             elif reply.status_code != 460:  # 460: checksum mismatch, nothing kept: send it again

@@ -12,6 +12,7 @@ reply loses nothing and a retry gets the stored results back as ``duplicate``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -32,10 +33,13 @@ from backend.errors import DomainError
 from backend.identity import Actor
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
+from sync.batch import BatchRun, apply_in_sets
 from sync.errors import BatchTooLarge
 from sync.mutations import REGISTRY, MutationContext
 from sync.mutations.registry import Mutation
 from sync.push_guard import Replay, WriteGuard, lock_in_order
+from sync.push_identity import SEQ_GAP, settle
+from sync.push_identity import rejected as _rejected
 from sync.ratelimit import check_push_rate
 
 log = logging.getLogger("fieldsync.sync")
@@ -43,6 +47,9 @@ log = logging.getLogger("fieldsync.sync")
 # Set in ``session.info`` of a session that carried a push (the crash test hooks its commit).
 PUSH_MARK_KEY = "fieldsync_sync_push"
 _KEEP_KEY = "fieldsync_push_loaded"
+# Set in ``session.info`` to apply every mutation by its one-by-one handler (no set handlers):
+# the reference the set path is tested against.
+ONE_BY_ONE_KEY = "fieldsync_push_one_by_one"
 
 
 def check_envelope(request: p.PushRequest, settings: Settings) -> None:
@@ -54,10 +61,10 @@ def check_envelope(request: p.PushRequest, settings: Settings) -> None:
         )
 
 
-def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
+async def admit_batch(actor: Actor, settings: Settings, request: p.PushRequest) -> None:
     """Refuse an envelope over the limits, and count the batch against the device's rate, once."""
     check_envelope(request, settings)
-    check_push_rate(actor, request.client_id, len(request.mutations), settings)
+    await check_push_rate(actor, request.client_id, len(request.mutations), settings)
 
 
 async def apply_admitted_batch(
@@ -114,9 +121,23 @@ async def _apply_batch(
     try:
         batch_savepoint = await session.begin_nested()
         try:
-            outcome = await _apply_in_order(
-                session, actor, settings, client_id, ordered, last_seq, dict(by_id), dict(by_seq), guard
-            )
+            if session.info.get(ONE_BY_ONE_KEY):
+                unguarded: Runner = lambda m: _run_unguarded(session, actor, settings, m, guard)  # noqa: E731
+                outcome = await _apply_in_order(
+                    session,
+                    actor,
+                    settings,
+                    client_id,
+                    ordered,
+                    last_seq,
+                    dict(by_id),
+                    dict(by_seq),
+                    unguarded,
+                )
+            else:
+                outcome = await _apply_as_sets(
+                    session, actor, settings, client_id, ordered, last_seq, by_id, by_seq, guard
+                )
             await session.flush()
         except Replay:
             await batch_savepoint.rollback()
@@ -125,11 +146,59 @@ async def _apply_batch(
             return outcome
     finally:
         guard.remove()
+    guarded: Runner = lambda m: _run_one(session, actor, settings, m)  # noqa: E731
     outcome = await _apply_in_order(
-        session, actor, settings, client_id, ordered, last_seq, by_id, by_seq, None
+        session, actor, settings, client_id, ordered, last_seq, by_id, by_seq, guarded
     )
     await session.flush()
     return outcome
+
+
+Runner = Callable[[p.MutationIn], Awaitable[p.MutationResult]]
+
+
+async def _apply_as_sets(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    client_id: str,
+    ordered: list[p.MutationIn],
+    last_seq: int,
+    by_id: dict[str, dict[str, Any]],
+    by_seq: dict[int, dict[str, Any]],
+    guard: WriteGuard,
+) -> Outcome:
+    """The bookkeeping runs twice: first only to learn which mutations run (their handlers do not),
+    then, once :func:`sync.batch.apply_in_sets` has applied those as sets, to answer and store."""
+    to_run: list[p.MutationIn] = []
+
+    async def note(m: p.MutationIn) -> p.MutationResult:
+        to_run.append(m)
+        return p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED)
+
+    await _apply_in_order(
+        session, actor, settings, client_id, ordered, last_seq, dict(by_id), dict(by_seq), note
+    )
+    run = BatchRun(
+        session,
+        actor,
+        settings,
+        prepare=lambda m: _prepare(session, actor, settings, m),
+        single=lambda m: _run_unguarded(session, actor, settings, m, guard),
+        applied=lambda m, data: p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED, data=data),
+        refused=_refused,
+    )
+    done = await apply_in_sets(run, to_run)
+
+    async def answer(m: p.MutationIn) -> p.MutationResult:
+        result = done.pop(id(m), None)
+        if result is None:
+            raise Replay(f"mutation {m.seq} was not planned")  # cannot happen; the safe way out
+        return result
+
+    return await _apply_in_order(
+        session, actor, settings, client_id, ordered, last_seq, dict(by_id), dict(by_seq), answer
+    )
 
 
 async def _apply_in_order(
@@ -141,34 +210,26 @@ async def _apply_in_order(
     last_seq: int,
     by_id: dict[str, dict[str, Any]],
     by_seq: dict[int, dict[str, Any]],
-    guard: WriteGuard | None,
+    run: Runner,
 ) -> Outcome:
-    """(results, rows to store, the new last seq, the expected seq after a gap); each mutation in
-    its own savepoint without ``guard``, else unguarded and :class:`Replay` when that is unsafe."""
+    """(results, rows to store, the new last seq, the expected seq after a gap); ``run`` gives the
+    result of each mutation that is neither a duplicate nor past a gap."""
     results: list[p.MutationResult] = []
     fresh: list[dict[str, Any]] = []
     expected_seq: int | None = None
     for m in ordered:
-        stored = by_id.get(m.id) or by_seq.get(m.seq)
-        if stored is not None or m.seq <= last_seq:
-            # Already applied (by id, or its seq by any id): never again; the stored result comes back.
-            results.append(_duplicate(m, stored))
+        settled = settle(m, last_seq, by_id, by_seq)  # the identity rule: sync/push_identity.py
+        if settled is not None:
+            results.append(settled.result)
+            if settled.result.code == SEQ_GAP:
+                expected_seq = last_seq + 1
+            elif settled.acknowledged:
+                row = _stored_row(actor.user_id, client_id, m, settled.result, named=False)
+                fresh.append(row)
+                by_seq[m.seq] = row
+                last_seq = m.seq
             continue
-        if m.seq != last_seq + 1:
-            expected_seq = last_seq + 1
-            results.append(
-                _rejected(
-                    m,
-                    "seq_gap",
-                    f"expected seq {expected_seq} next; push the missing mutations first",
-                    {"expected_seq": expected_seq},
-                )
-            )
-            continue
-        if guard is None:
-            result = await _run_one(session, actor, settings, m)
-        else:
-            result = await _run_unguarded(session, actor, settings, m, guard)
+        result = await run(m)
         row = _stored_row(actor.user_id, client_id, m, result)
         fresh.append(row)
         by_id[m.id] = by_seq[m.seq] = row
@@ -235,20 +296,6 @@ async def _stored_results(
     )
     found = [dict(r._mapping) for r in rows]
     return {r["mutation_id"]: r for r in found}, {r["seq"]: r for r in found}
-
-
-def _duplicate(m: p.MutationIn, stored: dict[str, Any] | None) -> p.MutationResult:
-    if stored is None:
-        return p.MutationResult(id=m.id, seq=m.seq, status=p.DUPLICATE)
-    return p.MutationResult(
-        id=m.id,
-        seq=stored["seq"],
-        status=p.DUPLICATE,
-        code=stored["code"],
-        message=stored["message"],
-        data=stored["data"],
-        original_status=stored["status"],
-    )
 
 
 def _lock_names(
@@ -341,19 +388,19 @@ async def _run_one(
     return p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED, data=data)
 
 
-def _rejected(m: p.MutationIn, code: str, message: str, details: Any = None) -> p.MutationResult:
-    return p.MutationResult(id=m.id, seq=m.seq, status=p.REJECTED, code=code, message=message, data=details)
-
-
 def _tx_value(session: AsyncSession) -> Any:
     return transaction_id_expression(is_postgres(session))
 
 
-def _stored_row(user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult) -> dict[str, Any]:
+def _stored_row(
+    user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult, *, named: bool = True
+) -> dict[str, Any]:
+    """The stored result; not ``named`` for a seq acknowledged by an ``id_reused`` rejection (the
+    id already names its first mutation)."""
     return {
         "user_id": user_id,
         "client_id": client_id,
-        "mutation_id": m.id,
+        "mutation_id": m.id if named else None,
         "seq": m.seq,
         "name": m.name[:64],
         "status": result.status,

@@ -14,6 +14,10 @@ Job = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[object]]
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
+    """``exclusive`` jobs run once per interval across all workers (a lease, backend/jobstate);
+    the others (queue consumers that claim their own rows, like push delivery) run in every worker."""
+
     name: str
     func: Job
     every_s: float
+    exclusive: bool = True

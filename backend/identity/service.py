@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, select, update
@@ -139,16 +139,36 @@ async def authenticate(
         )
     if not verify_password(user.password_hash if user else None, password) or user is None:
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.locked_until = now + timedelta(seconds=lockout_s)
-                user.failed_logins = 0
+            await _count_failure(session, user, now, max_failures=max_failures, lockout_s=lockout_s)
         raise errors.InvalidCredentials("wrong username or password")
     if not user.active:
         raise errors.InvalidCredentials("this account is disabled")
     user.failed_logins = 0
     user.locked_until = None
     return user
+
+
+async def _count_failure(
+    session: AsyncSession, user: User, now: datetime, *, max_failures: int, lockout_s: int
+) -> None:
+    """Count one wrong password in the database, atomically (``failed_logins + 1`` in the
+    statement), so API processes guessing at once can't lose each other's counts; lock the
+    account when the count reaches ``max_failures``."""
+    failures = await session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
+    if failures is not None and failures >= max_failures:
+        await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=0, locked_until=now + timedelta(seconds=lockout_s))
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(user, ["failed_logins", "locked_until"])
 
 
 def _hash_token(raw: str) -> str:

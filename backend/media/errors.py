@@ -59,3 +59,9 @@ class ChecksumUnsupported(InvalidInput):
 
 class UploadInvalid(InvalidInput):
     code = "upload_invalid"
+
+
+class UploadLocked(Conflict):
+    """Another request (on any API process) is writing this upload now; tus answers 423."""
+
+    code = "upload_locked"

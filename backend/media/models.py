@@ -35,6 +35,10 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The PATCH writing this upload now (any API process), until when: a second PATCH meanwhile
+    # gets 423 upload_locked (backend/media/upload_lock.py).
+    writer: Mapped[str | None] = mapped_column(String(32), default=None)
+    writer_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Photo(Base):

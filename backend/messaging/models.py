@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.changefeed import Syncable
@@ -41,7 +41,10 @@ class Conversation(Syncable, Base):
 
     __tablename__ = "conversations"
     __sync_entity__ = "conversation"
-    __sync_exclude__: ClassVar[frozenset[str]] = frozenset({"last_seq", "escalated_at"})
+    __table_args__ = (Index("ix_conversations_kind_last_message_at", "kind", "last_message_at"),)
+    __sync_exclude__: ClassVar[frozenset[str]] = frozenset(
+        {"last_seq", "escalated_at", "team_id", "snoozed_until", "next_response_due_at", "resolution_due_at"}
+    )
     __sync_types__: ClassVar[dict[str, Any]] = {
         "kind": Literal[CONVERSATION_KINDS],
         "status": Literal[SUPPORT_STATUSES] | None,
@@ -65,6 +68,12 @@ class Conversation(Syncable, Base):
     first_response_at: Mapped[datetime | None] = mapped_column(default=None)
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the support desk (issue 16; agents only, not replicated)
+    team_id: Mapped[str | None] = mapped_column(IdStr, default=None, index=True)
+    snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    next_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    merged_into_id: Mapped[str | None] = mapped_column(IdStr, default=None)
 
     @classmethod
     def sync_scopes(cls, get: Any) -> set[str]:
@@ -112,6 +121,8 @@ class Message(Syncable, Base):
     client_message_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text, default="")
     attachments: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    # e.g. {"kind": "csat", "quick_replies": ["1", …, "5"]}: what the phone shows as buttons
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -180,3 +191,6 @@ class LiveConnection(Base):
     node_id: Mapped[str] = mapped_column(String(64), index=True)
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+from backend.messaging import desk_models  # noqa: E402,F401 - the desk's tables join the metadata

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
@@ -26,7 +26,7 @@ from backend.db import utcnow
 from backend.errors import DomainError
 from backend.events import queue_event
 from backend.identity import Actor, Organisation, User
-from backend.messaging import errors, presence
+from backend.messaging import attachments, desk_hooks, errors, presence
 from backend.messaging.models import (
     SUPPORT_SCOPE,
     Conversation,
@@ -64,6 +64,10 @@ def configure(settings: Settings) -> None:
         edit_window_s=settings.message_edit_window_s,
         first_response_s=settings.support_first_response_s,
     )
+    from backend.messaging import sla
+
+    at = settings.support_clock_at
+    sla.freeze(datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None)
 
 
 def policy() -> Policy:
@@ -315,6 +319,7 @@ class SendRequest:
     client_message_id: str
     body: str = ""
     attachments: Sequence[str] = ()
+    meta: dict[str, Any] | None = None  # set by the server only (the CSAT question's quick replies)
 
 
 async def send_message(
@@ -400,12 +405,13 @@ async def send_messages(
         ).scalars()
     }
     now = utcnow()
+    desk = await desk_hooks.load(session, [c for c in convs.values() if c.kind == "support"])
     new: list[tuple[SendRequest, Message]] = []
     for i, req in enumerate(requests):
         if results[i] is not None:
             continue
         try:
-            results[i] = _append(req, convs, members, sent_before, now, new)
+            results[i] = _append(req, convs, members, sent_before, now, new, desk)
         except DomainError as exc:
             results[i] = exc
     if not new:
@@ -430,6 +436,7 @@ async def send_messages(
             queue_event(
                 session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": msg.conversation_id}
             )
+    await attachments.link_photos(session, [(r.actor, m) for r, m in new])
     await _owe_chat_pushes(session, touched, new)
     return results  # type: ignore[return-value]
 
@@ -441,6 +448,7 @@ def _append(
     sent_before: dict[tuple[str, str], Message],
     now: Any,
     new: list[tuple[SendRequest, Message]],
+    desk: desk_hooks.DeskBatch | None = None,
 ) -> Message:
     """Check one request against what the batch loaded and appended so far; the new message."""
     conv = convs.get(req.conversation_id)
@@ -465,27 +473,15 @@ def _append(
         client_message_id=req.client_message_id,
         body=body,
         attachments=atts,
+        meta=req.meta,
         created_at=now,
     )
     sent_before[(req.actor.user_id, req.client_message_id)] = msg
     member.last_read_seq = max(member.last_read_seq, seq)
-    if conv.kind == "support":
-        _support_after_message(conv, member, now)
+    if conv.kind == "support" and desk is not None:
+        desk_hooks.after_message(desk, conv, member, msg)
     new.append((req, msg))
     return msg
-
-
-def _support_after_message(conv: Conversation, member: ConversationMember, now: Any) -> None:
-    if member.role == "agent":
-        conv.waiting_since = None
-        if conv.first_response_at is None:
-            conv.first_response_at = now
-        return
-    if conv.waiting_since is None:
-        conv.waiting_since = now
-    if conv.status == "resolved":
-        conv.status = "claimed" if conv.assignee_id else "waiting"
-        conv.resolved_at = None
 
 
 async def _owe_chat_pushes(

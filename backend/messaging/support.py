@@ -11,16 +11,17 @@ job marks breaches and alerts supervisors (administrators).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.events import queue_event
 from backend.identity import Actor, Organisation, User
-from backend.messaging import errors
+from backend.messaging import csat, desk, errors, sla
+from backend.messaging.desk_models import SlaBreach
 from backend.messaging.models import (
     SUPPORT_SCOPE,
     CannedReply,
@@ -86,7 +87,10 @@ async def open_support_conversation(
     if conv is not None and (conv.kind != "support" or conv.created_by != actor.user_id):
         raise errors.InvalidConversation("that conversation id is taken", code="conversation_exists")
     if conv is None:
-        now = utcnow()
+        now = sla.now()
+        team = await desk.default_team(session)
+        targets = sla.Targets.of(team, policy().first_response_s)
+        calendar = sla.Calendar.of(team)
         conv = Conversation(
             kind="support",
             title=subject,
@@ -94,8 +98,11 @@ async def open_support_conversation(
             customer_org_id=actor.org_id,
             status="waiting",
             last_seq=0,
+            created_at=now,
             waiting_since=now,
-            first_response_due_at=now + timedelta(seconds=policy().first_response_s),
+            team_id=team.id if team else None,
+            first_response_due_at=calendar.add(now, targets.first_response_s),
+            resolution_due_at=calendar.add(now, targets.resolution_s),
         )
         if conversation_id:
             conv.id = conversation_id
@@ -106,6 +113,7 @@ async def open_support_conversation(
     await send_message(
         session, actor, conversation_id=conv.id, client_message_id=client_message_id, body=body
     )
+    await desk.route_waiting(session)
     return conv
 
 
@@ -158,19 +166,30 @@ async def assign(session: AsyncSession, actor: Actor, conversation_id: str, *, a
     agent = await session.get(User, agent_id)
     if agent is None or not agent.active or agent.role not in ("support_agent", "admin"):
         raise errors.NotAnAgent("assign to an active support agent", code="invalid_agent")
+    previous = conv.assignee_id
     await _set_assignee(session, conv, agent_id)
     await session.flush()
     _announce(session, conv, "assigned")
+    if previous and previous != agent_id:
+        await desk.route_waiting(session)
     return conv
 
 
-async def resolve(session: AsyncSession, actor: Actor, conversation_id: str) -> Conversation:
+async def resolve(
+    session: AsyncSession, actor: Actor, conversation_id: str, *, ask_rating: bool = True
+) -> Conversation:
+    """Resolve: the next-response and resolution clocks stop, the customer is asked for a 1-5
+    rating (once per ticket), and the agent's freed place may bring them a queued ticket."""
     conv = await _support_conversation(session, actor, conversation_id)
     if conv.status == "resolved":
         return conv
-    conv.status, conv.resolved_at, conv.waiting_since = "resolved", utcnow(), None
+    conv.status, conv.resolved_at, conv.waiting_since = "resolved", sla.now(), None
+    conv.next_response_due_at = conv.resolution_due_at = conv.snoozed_until = None
     await session.flush()
     _announce(session, conv, "resolved")
+    if ask_rating:
+        await csat.request_rating(session, actor, conv)
+    await desk.route_waiting(session)
     return conv
 
 
@@ -180,6 +199,9 @@ async def reopen(session: AsyncSession, actor: Actor, conversation_id: str) -> C
         raise errors.InvalidTransition("only a resolved conversation reopens")
     conv.status = "claimed" if conv.assignee_id else "waiting"
     conv.resolved_at = None
+    team = await desk.team_of(session, conv)
+    targets = sla.Targets.of(team, policy().first_response_s)
+    conv.resolution_due_at = sla.Calendar.of(team).add(sla.now(), targets.resolution_s)
     await session.flush()
     _announce(session, conv, "reopened")
     return conv
@@ -215,6 +237,7 @@ async def add_note(session: AsyncSession, actor: Actor, conversation_id: str, *,
         SUPPORT_SCOPE,
         {"type": "support.note", "conversation_id": conv.id, "note": note.sync_data()},
     )
+    await desk.notify_mentions(session, actor, conv, note)
     return note
 
 
@@ -320,46 +343,120 @@ async def save_canned_reply(session: AsyncSession, actor: Actor, *, title: str, 
 
 
 async def escalate_breaches(session: AsyncSession, *, now: datetime | None = None) -> list[str]:
-    """Mark support conversations past their first-response deadline and alert supervisors.
+    """Record each target a ticket missed (first response, next response, resolution) once, and
+    tell people: the team lead by an internal note that @mentions them (their chat in the
+    console) and a push; for a first response also every active administrator, as before.
 
-    Each breach escalates once. Supervisors are the active administrators.
+    Returns the ids of the tickets with a new breach.
     """
-    now = now or utcnow()
+    now = now or sla.now()
+    overdue_first = and_(Conversation.first_response_at.is_(None), Conversation.first_response_due_at < now)
     stmt = (
         select(Conversation)
         .where(
             Conversation.kind == "support",
             Conversation.status != "resolved",
-            Conversation.first_response_at.is_(None),
-            Conversation.escalated_at.is_(None),
-            Conversation.first_response_due_at < now,
+            or_(overdue_first, Conversation.next_response_due_at < now, Conversation.resolution_due_at < now),
         )
+        .order_by(Conversation.id)
         .limit(500)
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    breached = list((await session.execute(stmt)).scalars())
-    if not breached:
+    candidates = list((await session.execute(stmt)).scalars())
+    if not candidates:
         return []
+    known = {
+        (b.conversation_id, b.target, b.due_at)
+        for b in (
+            await session.execute(
+                select(SlaBreach).where(SlaBreach.conversation_id.in_([c.id for c in candidates]))
+            )
+        ).scalars()
+    }
     supervisors = list(
         (await session.execute(select(User.id).where(User.role == "admin", User.active))).scalars()
     )
-    for conv in breached:
-        conv.escalated_at = now
-        _announce(session, conv, "escalated")
-        for user_id in supervisors:
-            await notifications.enqueue(
-                session,
-                user_id=user_id,
-                kind="alert",
-                title="Support response overdue",
-                body=f"No first response yet: {conv.title}",
-                data={"conversation_id": conv.id},
-                collapse_key=f"sla:{conv.id}"[:64],
-                now=now,
+    teams = {t.id: t for t in await desk.teams(session)}
+    breached: list[str] = []
+    for conv in candidates:
+        missed = [
+            (target, due)
+            for target, due in (
+                ("first_response", conv.first_response_due_at if conv.first_response_at is None else None),
+                ("next_response", conv.next_response_due_at),
+                ("resolution", conv.resolution_due_at),
             )
+            if due is not None and due < now and (conv.id, target, due) not in known
+        ]
+        if not missed:
+            continue
+        breached.append(conv.id)
+        team = teams.get(conv.team_id or "")
+        for target, due in missed:
+            session.add(
+                SlaBreach(
+                    conversation_id=conv.id,
+                    target=target,
+                    due_at=due,
+                    breached_at=now,
+                    team_id=conv.team_id,
+                    agent_id=conv.assignee_id,
+                )
+            )
+            if target == "first_response":
+                conv.escalated_at = now
+            await _alert_breach(
+                session, conv, target, team, supervisors if target == "first_response" else [], now
+            )
+        _announce(session, conv, "escalated")
     await session.flush()
-    return [c.id for c in breached]
+    return breached
+
+
+async def _alert_breach(
+    session: AsyncSession, conv: Conversation, target: str, team: Any, supervisors: list[str], now: datetime
+) -> None:
+    what = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
+    lead = await session.get(User, team.lead_id) if team is not None and team.lead_id else None
+    if lead is not None and lead.active:
+        note = SupportNote(
+            conversation_id=conv.id,
+            author_id=lead.id,
+            body=f"SLA breached: {what[target]} target missed. @{lead.username} please take a look.",
+        )
+        session.add(note)
+        await session.flush()
+        queue_event(
+            session,
+            SUPPORT_SCOPE,
+            {"type": "support.note", "conversation_id": conv.id, "note": note.sync_data()},
+        )
+        queue_event(
+            session,
+            f"user:{lead.id}",
+            {
+                "type": "support.mention",
+                "conversation_id": conv.id,
+                "note_id": note.id,
+                "title": conv.title,
+                "body": note.body,
+                "sla": target,
+            },
+        )
+    for user_id in {*supervisors, *([lead.id] if lead is not None and lead.active else [])}:
+        await notifications.enqueue(
+            session,
+            user_id=user_id,
+            kind="alert",
+            title="Support response overdue"
+            if target == "first_response"
+            else f"Support {what[target]} overdue",
+            body=f"No {what[target]} in time: {conv.title}",
+            data={"conversation_id": conv.id, "target": target},
+            collapse_key=f"sla:{conv.id}"[:64],
+            now=now,
+        )
 
 
 # --- customer context -------------------------------------------------------------------
@@ -378,10 +475,16 @@ async def customer_context(session: AsyncSession, actor: Actor, conversation_id:
         "organisation": {"id": org.id, "name": org.name, "kind": org.kind, "code": org.code} if org else None,
         "recent_orders": [],
         "open_discrepancies": [],
+        "stock_discrepancies": [],
+        "inspections": [],
+        "labels": (await desk.labels_of(session, [conv.id])).get(conv.id, []),
     }
-    if org is not None:
-        from backend.messaging import context as domain_context
+    from backend.messaging import context as domain_context
 
+    if org is not None:
         context["recent_orders"] = await domain_context.recent_orders(session, org.id)
         context["open_discrepancies"] = await domain_context.open_discrepancies(session, org.id)
+        context["stock_discrepancies"] = await domain_context.stock_discrepancies(session, org.id)
+        context["inspections"] = await domain_context.recent_inspections(session, org.id)
+    context["device"] = await domain_context.last_device(session, conv.created_by) if customer else None
     return context

@@ -52,6 +52,8 @@ class Order(PartyColumns, Syncable, Base):
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     state: Mapped[str] = mapped_column(String(12), default="draft")
+    # a number people read aloud (PO-2026-000123), given at creation (backend/orders/numbers.py)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True, default=None)
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -110,6 +112,8 @@ class Delivery(PartyColumns, Syncable, Base):
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), unique=True)
     state: Mapped[str] = mapped_column(String(12), default="in_transit")  # in_transit | accepted
+    # DN-2026-000123
+    number: Mapped[str | None] = mapped_column(String(20), unique=True, index=True, default=None)
     delivery_note: Mapped[str] = mapped_column(Text, default="")
     shipped_at: Mapped[datetime] = mapped_column(default=utcnow)
     shipped_by: Mapped[str] = mapped_column(String(32))

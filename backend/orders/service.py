@@ -33,6 +33,7 @@ from backend.orders.errors import (
     TerminalNotFound,
 )
 from backend.orders.models import KINDS, STATES, Delivery, DeliveryLine, Order, OrderLine
+from backend.orders.numbers import next_number
 from backend.orders.states import ROLES, check_step
 from backend.territory.service import require_terminal_access
 
@@ -195,6 +196,7 @@ async def create_order(
         terminal_id=terminal_id,
         state="draft",
         created_by=actor.user_id,
+        number=await next_number(session, kind, Order, utcnow()),
     )
     session.add(order)
     await session.flush()
@@ -342,6 +344,7 @@ async def ship_order(
         delivery_note=note,
         shipped_at=now,
         shipped_by=actor.user_id,
+        number=await next_number(session, "delivery", Delivery, now),
         **parties,
     )
     session.add(delivery)

@@ -6,10 +6,13 @@ and inspections ask :func:`require_terminal_access` before a field user touches 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.batchcache import batch_cache
+from backend.errors import DomainError
 from backend.identity import Actor, Organisation, User
 from backend.identity.errors import NotAllowed, UserNotFound
 from backend.territory.errors import AssignmentNotFound, NotOnRoute, NotRouteUser, TerminalNotFound
@@ -20,15 +23,33 @@ ROUTE_ROLES = ("field_staff", "inspector")
 
 async def get_terminal(session: AsyncSession, terminal_id: str) -> Organisation:
     terminal = await session.get(Organisation, terminal_id)
-    if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None:
-        raise TerminalNotFound(f"terminal {terminal_id} does not exist")
-    return terminal
+    if (refusal := terminal_refusal(terminal_id, terminal)) is not None:
+        raise refusal
+    return terminal  # type: ignore[return-value]  # not None: refused above
+
+
+class OrgFacts(Protocol):
+    """What the rules read of an organisation (an ``Organisation`` or a row read in bulk)."""
+
+    id: str
+    kind: str
+    parent_id: str | None
+
+
+def terminal_refusal(terminal_id: str, org: OrgFacts | None) -> TerminalNotFound | None:
+    """Why ``org`` (read by id ``terminal_id``) is not a terminal, or ``None`` if it is one."""
+    if org is None or org.kind != "terminal" or org.parent_id is None:
+        return TerminalNotFound(f"terminal {terminal_id} does not exist")
+    return None
 
 
 def require_route_manager(actor: Actor, distributor_id: str) -> None:
-    """Administrators, or staff of the distributor that serves the terminal."""
+    """Administrators, or staff of the distributor that serves the terminal (another
+    distributor's terminal looks missing)."""
     if actor.is_admin or (actor.role == "distributor_staff" and actor.org_id == distributor_id):
         return
+    if actor.org_id != distributor_id:
+        raise TerminalNotFound("no such terminal")
     raise NotAllowed("only an administrator or the distributor's staff may change routes")
 
 
@@ -66,17 +87,32 @@ def _forget_route(session: AsyncSession, user_id: str, terminal_id: str) -> None
 async def require_terminal_access(session: AsyncSession, actor: Actor, terminal: Organisation) -> None:
     """Who may work at a terminal: its distributor's staff and inspectors, field staff on whose
     route it is, and administrators."""
+    if needs_route(actor, terminal):
+        on_route = await is_on_route(session, actor.user_id, terminal.id)
+    else:
+        on_route = False
+    if (refusal := terminal_access_refusal(actor, terminal, on_route)) is not None:
+        raise refusal
+
+
+def needs_route(actor: Actor, terminal: OrgFacts) -> bool:
+    """Whether :func:`terminal_access_refusal` depends on the actor's route (a field user of the
+    terminal's distributor)."""
+    return not actor.is_admin and actor.org_id == terminal.parent_id and actor.role == "field_staff"
+
+
+def terminal_access_refusal(actor: Actor, terminal: OrgFacts, on_route: bool) -> DomainError | None:
+    """The rule of :func:`require_terminal_access` on facts read already (``on_route``: the
+    terminal is on the actor's route; only read when :func:`needs_route`)."""
     if actor.is_admin:
-        return
+        return None
     if actor.org_id != terminal.parent_id:
-        raise NotAllowed("that terminal is served by another distributor")
+        return TerminalNotFound("no such terminal")  # another distributor's looks missing
     if actor.role in ("distributor_staff", "inspector"):
-        return
+        return None
     if actor.role == "field_staff":
-        if await is_on_route(session, actor.user_id, terminal.id):
-            return
-        raise NotOnRoute("that terminal is not on your route")
-    raise NotAllowed("your role may not work at terminals")
+        return None if on_route else NotOnRoute("that terminal is not on your route")
+    return NotAllowed("your role may not work at terminals")
 
 
 async def assign_terminal(

@@ -6,6 +6,10 @@ from datetime import date, datetime
 
 import msgspec
 
+from backend.requests.service import RequestFigures
+from backend.sellthrough.service import SellThroughSummary
+from backend.visits.figures import VisitFigures
+
 
 class StateCount(msgspec.Struct):
     kind: str
@@ -73,6 +77,8 @@ class DistributorFigures(msgspec.Struct):
     stock: StockSummary
     discrepancies: DiscrepancySummary
     inspections: InspectionSummary
+    visits: VisitFigures | None = None  # issue 17
+    requests: RequestFigures | None = None  # issue 17: the distributor's requests to suppliers
 
 
 class SellInRow(msgspec.Struct):
@@ -106,3 +112,6 @@ class SupplierFigures(msgspec.Struct):
     acceptance: AcceptanceSummary
     quota_totals: QuotaTotals
     quotas: list[QuotaUseRow]
+    visits: VisitFigures | None = None  # issue 17: over the distributors the supplier authorises
+    sell_through: SellThroughSummary | None = None  # issue 17
+    requests: RequestFigures | None = None  # issue 17: requests distributors filed to the supplier

@@ -41,6 +41,7 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
             "FIELDSYNC_RUN_WORKER_IN_PROCESS": "false",
             "FIELDSYNC_REQUESTS_PER_MINUTE": "100000000",
             "FIELDSYNC_SYNC_MUTATIONS_PER_MINUTE": "0",
+            "FIELDSYNC_DRAIN_DELAY_S": "0",  # no load balancer to wait for
             "FIELDSYNC_LOG_LEVEL": "WARNING",
         }
     )
@@ -51,12 +52,20 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
 class ServerProcess:
     """Start with ``ServerProcess(url, workdir)``; ``.url`` is its base URL; ``.stop()`` ends it."""
 
-    def __init__(self, database_url: str, workdir: Path, *, ready_timeout: float = 60.0, **settings: Any):
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        *,
+        ready_timeout: float = 60.0,
+        port: int | None = None,
+        **settings: Any,
+    ):
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()  # a fixed port: restarted behind a load balancer
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -73,6 +82,8 @@ class ServerProcess:
                 "--no-access-log",
                 "--ws",
                 "websockets",
+                "--timeout-graceful-shutdown",
+                str(max(1, round(float(settings.get("drain_timeout_s", 20))))),
             ],
             cwd=ROOT,
             env=server_env(database_url, workdir / "var", **settings),
@@ -98,7 +109,8 @@ class ServerProcess:
         raise RuntimeError(f"server did not answer within {timeout}s: {self.log_tail()}")
 
     def log_tail(self, chars: int = 3000) -> str:
-        self._log.flush()
+        with contextlib.suppress(ValueError):  # closed once stopped
+            self._log.flush()
         with contextlib.suppress(OSError):
             return self.log_path.read_text(errors="replace")[-chars:]
         return ""
@@ -123,6 +135,13 @@ class ServerProcess:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return 0.0
 
+    def kill(self) -> None:
+        """``kill -9``: no drain, no clean-up (what a crash or the OOM killer does)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -134,6 +153,52 @@ class ServerProcess:
         self._log.close()
 
     def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class WorkerProcess:
+    """``fieldsync worker`` in its own process (the job scheduler alone), configured like a server."""
+
+    def __init__(self, database_url: str, workdir: Path, **settings: Any):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / f"worker-{time.monotonic_ns()}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fieldsync", "worker"],
+            cwd=ROOT,
+            env=server_env(database_url, workdir / "var", **settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log_tail(self, chars: int = 3000) -> str:
+        with contextlib.suppress(ValueError):  # closed once stopped
+            self._log.flush()
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-chars:]
+        return ""
+
+    def kill(self) -> None:
+        """``kill -9``."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> WorkerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

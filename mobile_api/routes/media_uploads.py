@@ -16,10 +16,11 @@ from litestar import Request, Response, delete, head, patch, post, route
 from litestar.exceptions import InternalServerException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.bounds import header_int
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.identity import Actor
-from backend.media import uploads
+from backend.media import upload_lock, uploads
 from backend.media.errors import ImageInvalid, UploadInvalid, UploadTooLarge
 from backend.media.imaging import ImageRejected
 from backend.media.models import Upload
@@ -33,12 +34,13 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 BASE = "/media/uploads"
 
 # tus-specific statuses for some domain codes; everything else follows mobile_api.errors.
-_TUS_STATUS = {
+TUS_STATUS = {
     "checksum_mismatch": 460,
     "checksum_algorithm_unsupported": 400,
     "upload_gone": 410,
     "upload_invalid": 400,
     "upload_offset_mismatch": 409,
+    "upload_locked": 423,  # another PATCH of this upload is running (any process); retry shortly
 }
 
 
@@ -72,10 +74,12 @@ def _error(status: int, code: str, message: str, details: Any = None, **extra: s
 
 
 def _from_domain(exc: DomainError) -> Response[Any]:
-    status = _TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
+    status = TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
     extra = {}
     if isinstance(exc.details, dict) and "offset" in exc.details:
         extra["Upload-Offset"] = str(exc.details["offset"])
+    if isinstance(exc.details, dict) and "retry_after_s" in exc.details:
+        extra["Retry-After"] = str(exc.details["retry_after_s"])
     return _error(status, exc.code, exc.message, exc.details, **extra)
 
 
@@ -97,16 +101,16 @@ async def _authenticate(request: Request[Any, Any, Any]) -> Actor:
 
 
 def _int_header(request: Request[Any, Any, Any], name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.isdigit() or len(raw) > 18:
-        raise UploadInvalid(f"{name} must be a whole number")
-    return int(raw)
+    value = header_int(request.headers.get(name))
+    if value is None:
+        raise UploadInvalid(f"{name} must be a whole number (ASCII digits)")
+    return value
 
 
 async def _read_chunk(request: Request[Any, Any, Any], limit: int) -> tuple[bytes, bool]:
     """The request body (at most ``limit`` bytes) and whether the client went away before the end."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    length = header_int(request.headers.get("content-length"))
+    if length is not None and length > limit:
         raise UploadTooLarge(f"the chunk is larger than the {limit} bytes left in the upload")
     chunks: list[bytes] = []
     received = 0
@@ -203,7 +207,7 @@ async def tus_create(request: Request[Any, Any, Any]) -> Response[Any]:
         if upload.offset == 0:
             headers.pop("Upload-Offset")
         headers.pop("Upload-Length")
-        return Response(None, status_code=201, headers=headers)
+        return Response(b"", status_code=201, headers=headers, media_type="text/plain")  # no body, not `null`
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)
     except DomainError as exc:
@@ -223,12 +227,12 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
                 f"{key} {base64.b64encode(value.encode()).decode()}".strip()
                 for key, value in upload.meta.items()
             )
-        return Response(None, status_code=200, headers=headers)
+        return Response(b"", status_code=200, headers=headers, media_type="text/plain")  # no `null`
     except TusError as exc:
-        return Response(None, status_code=exc.status, headers=_headers(**exc.headers))
+        return Response(b"", status_code=exc.status, headers=_headers(**exc.headers), media_type="text/plain")
     except DomainError as exc:
         failed = _from_domain(exc)
-        return Response(None, status_code=failed.status_code, headers=_headers())
+        return Response(b"", status_code=failed.status_code, headers=_headers(), media_type="text/plain")
 
 
 @patch(f"{BASE}/{{upload_id:str}}", tags=["media"], request_max_body_size=None, status_code=200)
@@ -240,7 +244,8 @@ async def tus_patch(request: Request[Any, Any, Any], upload_id: str) -> Response
         async with _factory(request)() as session:
             upload = await uploads.get_upload(session, actor, upload_id)
         uploads.check_offset(upload, offset)  # fail fast, before reading the body
-        upload = await _append(request, actor, upload, open_storage(_settings(request)))
+        async with upload_lock.writing(_factory(request), upload.id):  # one writer, any process
+            upload = await _append(request, actor, upload, open_storage(_settings(request)))
         return Response(None, status_code=204, headers=_completed_headers(upload))
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)

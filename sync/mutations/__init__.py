@@ -1,6 +1,17 @@
 """Named mutations, one module per domain; importing this package registers them all."""
 
-from sync.mutations import acceptance, field, media, messaging, orders, profile
+from sync.mutations import (
+    acceptance,
+    field,
+    field_set,
+    media,
+    messaging,
+    orders,
+    profile,
+    replenishment,
+    requests,
+    visits,
+)
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
 
 __all__ = [
@@ -10,9 +21,13 @@ __all__ = [
     "MutationContext",
     "acceptance",
     "field",
+    "field_set",
     "media",
     "messaging",
     "mutation",
     "orders",
     "profile",
+    "replenishment",
+    "requests",
+    "visits",
 ]

@@ -283,12 +283,11 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
 
   private async runSync(): Promise<SyncReport> {
     await this.ready;
-    const report: SyncReport = { pushed: 0, results: [], pulled: 0, pages: 0, repaired: [], revoked: [], resyncRequired: [], uploaded: [] };
+    const report: SyncReport = { pushed: 0, results: [], pulled: 0, pages: 0, repaired: [], revoked: [], resyncRequired: [], uploaded: [], interrupted: [] };
     this.setStatus({ syncing: true });
     const authorized = <T>(call: (token: string) => Promise<T>) => this.auth.authorized(call);
     try {
       await this.auth.token();
-      let uploadError: Error | null = null;
       try {
         report.uploaded = await uploadPending({
           storage: this.storage,
@@ -299,7 +298,8 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
         });
       } catch (error) {
         if (!(error instanceof UploadInterrupted)) throw error;
-        uploadError = error;
+        report.interrupted.push(error.sha256); // resumed by the next sync; the rest goes on
+        this.emit("error", error);
       }
       if (report.uploaded.length > 0) await this.updateCounts();
       let batch = this.pushBatch;
@@ -326,7 +326,6 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
         },
       });
       Object.assign(report, { pulled: pulled.pulled, pages: pulled.pages, repaired: pulled.repaired, revoked: pulled.revoked, resyncRequired: pulled.resyncRequired });
-      if (uploadError !== null) throw uploadError;
       const now = Date.now();
       await this.storage.setMeta({ last_synced_at: now });
       this.failures = 0;
@@ -410,7 +409,8 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
   private async loopOnce(): Promise<void> {
     if (!this.running || !this.auth.signedIn) return;
     try {
-      await this.sync();
+      const report = await this.sync();
+      if (report.interrupted.length > 0) throw new NetworkError(`photo upload interrupted (${report.interrupted.length})`);
       if (this.running && this.loopTimer === null) this.requestSync(this.options.syncIntervalMs ?? 30_000);
     } catch (error) {
       if (error instanceof AuthError || error instanceof UpgradeRequiredError) {

@@ -49,6 +49,11 @@ export interface MutationResult {
   data: unknown;
   /** When the result arrived (ISO 8601). */
   at: string;
+  /**
+   * True when the server answered `duplicate` (a retry of a mutation it had already run; `status`
+   * is then the original one). Only on results fresh from a push, not on stored ones.
+   */
+  duplicate?: boolean;
 }
 
 /** A mutation not yet acknowledged by the server. */
@@ -100,6 +105,8 @@ export interface SyncReport {
   revoked: string[];
   resyncRequired: string[];
   uploaded: string[];
+  /** Photos whose upload was interrupted (offline, server error); the next sync resumes them. */
+  interrupted: string[];
 }
 
 /** Options of `uploadPhoto`. */

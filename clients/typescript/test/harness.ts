@@ -250,6 +250,25 @@ export class Server {
   }
 }
 
+/** The server the global setup started for the files that share one (see global-setup.ts). */
+export function sharedServerUrl(): string {
+  const url = process.env.FIELDSYNC_SDK_SHARED_URL;
+  if (!url) throw new Error("the global setup did not run (FIELDSYNC_SDK_SHARED_URL unset)");
+  return url;
+}
+
+/** Admin calls against any server URL (the shared one has no Server object in the workers). */
+export async function loginAt(url: string, username: string): Promise<{ token: string; user: { id: string }; deviceId: string }> {
+  const r = await fetch(`${url}/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD, client_id: `admin-${Math.random().toString(36).slice(2)}`, platform: "cli" }),
+  });
+  if (!r.ok) throw new Error(`login ${username}: ${r.status} ${await r.text()}`);
+  const body = (await r.json()) as { access_token: string; user: { id: string }; device_id: string };
+  return { token: body.access_token, user: body.user, deviceId: body.device_id };
+}
+
 /** A throw-away directory for SQLite replicas. */
 export function scratchDir(prefix = "fieldsync-replica-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

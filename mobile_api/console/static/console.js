@@ -1,202 +1,656 @@
-// fieldsync support console: signs an agent in, shows the shared queue and one conversation,
-// and keeps both live over the WebSocket. Plain JavaScript, no build step.
+// fieldsync support console: the agent signs in, works tickets from status views with filters
+// and search, and stays live over the WebSocket (messages, typing, who else is viewing, read
+// state). Plain JavaScript, no build step; strings in i18n.js; times and numbers through Intl.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, me: null, queue: [], current: null, socket: null, createdBy: null };
+const VIEWS = ["open", "pending", "snoozed", "resolved", "all"];
+const state = {
+  token: null, me: null, socket: null, view: "open", tickets: [], counts: {}, current: null,
+  ticket: null, people: {}, messages: [], notes: [], agents: [], teams: [], macros: [], canned: [],
+  labels: [], choices: null, viewers: {}, typing: {}, mode: "reply", fetchedAt: Date.now(), page: "inbox",
+  searching: "", lastTypingSent: 0, refreshTimer: null,
+};
 
+// --- helpers -----------------------------------------------------------------------------
 async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: Object.assign(
-      { "Content-Type": "application/json" },
-      state.token ? { Authorization: "Bearer " + state.token } : {}
-    ),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: Object.assign({ "Content-Type": "application/json" },
+        state.token ? { Authorization: "Bearer " + state.token } : {}),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) { throw new Error(t("err.network")); }
+  const type = res.headers.get("content-type") || "";
+  const data = type.includes("json") ? await res.json() : await res.text();
   if (!res.ok) throw new Error((data && data.message) || res.statusText);
   return data;
 }
 
-function fmtDuration(s) {
-  const sign = s < 0 ? "-" : "";
-  s = Math.abs(Math.round(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return sign + (h ? h + "h " : "") + (h || m ? m + "m " : "") + sec + "s";
+function esc(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
+const locale = () => I18N.lang;
+const fmtNumber = (n, opts) => new Intl.NumberFormat(locale(), opts).format(n);
+const fmtExact = (d) => new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "medium" }).format(new Date(d));
+const fmtTime = (d) => new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(new Date(d));
+const fmtShort = (d) => new Intl.DateTimeFormat(locale(), { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }).format(new Date(d));
 
+function fmtRelative(d) {
+  const s = (new Date(d).getTime() - Date.now()) / 1000;
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  const a = Math.abs(s);
+  if (a < 45) return rtf.format(0, "second");
+  if (a < 3600) return rtf.format(Math.round(s / 60), "minute");
+  if (a < 86400) return rtf.format(Math.round(s / 3600), "hour");
+  return rtf.format(Math.round(s / 86400), "day");
+}
+function timeEl(d, cls) {
+  return `<time class="${cls || ""}" datetime="${esc(d)}" title="${esc(fmtExact(d))}" data-rel="1">${esc(fmtRelative(d))}</time>`;
+}
+function fmtDuration(seconds, down) {
+  // time left is rounded up to the minute, time overdue down: neither says more than is true
+  const minutes = Math.abs(seconds) / 60;
+  const s = Math.max(0, down ? Math.floor(minutes) : Math.ceil(minutes)) * 60;
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const unit = (n, u) => new Intl.NumberFormat(locale(), { style: "unit", unit: u, unitDisplay: "narrow" }).format(n);
+  if (!down && Math.abs(seconds) < 60) return unit(Math.round(Math.abs(seconds)), "second");
+  if (d) return unit(d, "day") + " " + unit(h, "hour");
+  if (h) return unit(h, "hour") + " " + unit(m, "minute");
+  return unit(m, "minute");
+}
+function dayLabel(d) {
+  const day = new Date(d); const today = new Date();
+  const key = (x) => x.getFullYear() + "-" + x.getMonth() + "-" + x.getDate();
+  const yesterday = new Date(Date.now() - 86400000);
+  if (key(day) === key(today)) return t("day.today");
+  if (key(day) === key(yesterday)) return t("day.yesterday");
+  return new Intl.DateTimeFormat(locale(), { weekday: "long", year: "numeric", month: "long", day: "numeric" }).format(day);
+}
 function showError(id, err) { $(id).textContent = err ? String(err.message || err) : ""; }
+function toast(text) {
+  const el = document.createElement("div");
+  el.className = "toast"; el.textContent = text; $("toasts").append(el);
+  setTimeout(() => el.remove(), 6000);
+}
+function agentName(id) { const a = state.agents.find((x) => x.id === id); return a ? a.name : "?"; }
+function mediaUrl(sha, variant) { return `/media/photos/${sha}/${variant}?access_token=${encodeURIComponent(state.token)}`; }
+function uid() { return (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now()).replace(/-/g, ""); }
 
-// --- sign in ---------------------------------------------------------------------------
+// --- sign in -----------------------------------------------------------------------------
 $("signin").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   showError("signin-error", null);
   try {
     const tokens = await api("POST", "/auth/login", {
-      username: $("username").value, password: $("password").value, client_id: "console", platform: "web",
+      username: $("username").value, password: $("password").value, client_id: "console-" + uid().slice(0, 12), platform: "web",
     });
-    if (!["support_agent", "admin"].includes(tokens.user.role)) throw new Error("this console is for support agents");
-    state.token = tokens.access_token;
-    state.me = tokens.user;
+    if (!["support_agent", "admin"].includes(tokens.user.role)) throw new Error(t("signin.notAgent"));
+    state.token = tokens.access_token; state.me = tokens.user;
     sessionStorage.setItem("fs-console", JSON.stringify({ token: state.token, me: state.me }));
     await start();
   } catch (err) { showError("signin-error", err); }
 });
-
-$("signout").addEventListener("click", () => {
-  sessionStorage.removeItem("fs-console");
-  location.reload();
-});
+$("signout").addEventListener("click", () => { sessionStorage.removeItem("fs-console"); location.reload(); });
 
 async function start() {
-  $("signin-view").hidden = true;
-  $("console-view").hidden = false;
-  $("signout").hidden = false;
-  $("whoami").textContent = "Signed in as " + state.me.display_name;
-  const [agents, canned] = await Promise.all([api("GET", "/support/agents"), api("GET", "/support/canned-replies")]);
-  $("assign-to").innerHTML = agents.map((a) => `<option value="${a.id}">${escapeHtml(a.name)}</option>`).join("");
-  $("canned").innerHTML = '<option value="">—</option>' +
-    canned.map((c) => `<option value="${escapeHtml(c.body)}">${escapeHtml(c.title)}</option>`).join("");
+  $("signin-view").hidden = true; $("console-view").hidden = false;
+  for (const id of ["signout", "page-nav", "presence-wrap", "unread-badge"]) $(id).hidden = false;
+  $("whoami").textContent = state.me.display_name;
+  await loadReference();
   connect();
-  await refreshQueue();
-  setInterval(tick, 1000);
+  await refreshTickets();
+  setInterval(tick, 15000);
+  setInterval(() => sendViewing(), 15000);
+  setInterval(() => refreshTickets().catch(() => {}), 60000);  // snoozes end and clocks move without an event
 }
 
-function escapeHtml(s) {
-  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+async function loadReference() {
+  const [agents, canned, teams, macros, labels, choices] = await Promise.all([
+    api("GET", "/support/agents"), api("GET", "/support/canned-replies"), api("GET", "/support/teams"),
+    api("GET", "/support/macros"), api("GET", "/support/labels"), api("GET", "/support/filters"),
+  ]);
+  Object.assign(state, { agents, canned, teams, macros, labels: labels.map((l) => l.label), choices });
+  const mine = agents.find((a) => a.id === state.me.id);
+  if (mine) $("presence").value = mine.status;
+  renderPresence();
+  renderStatic();
 }
 
-// --- live socket -----------------------------------------------------------------------
+function renderStatic() {
+  const opt = (v, label, sel) => `<option value="${esc(v)}"${sel ? " selected" : ""}>${esc(label)}</option>`;
+  const keep = (id) => $(id).value;
+  const fa = keep("f-assignee"), ft = keep("f-team"), fl = keep("f-label"), fo = keep("f-org"), fr = keep("f-region");
+  $("f-assignee").innerHTML = opt("", t("filters.any")) + opt("me", t("filters.me"), fa === "me") + opt("none", t("filters.nobody"), fa === "none") +
+    state.agents.map((a) => opt(a.id, a.name, fa === a.id)).join("");
+  $("f-team").innerHTML = opt("", t("filters.any")) + state.teams.map((x) => opt(x.id, x.name, ft === x.id)).join("");
+  $("f-label").innerHTML = opt("", t("filters.any")) + state.labels.map((l) => opt(l, l, fl === l)).join("");
+  const choices = state.choices || { organisations: [], regions: [] };
+  $("f-org").innerHTML = opt("", t("filters.any")) + choices.organisations.map((o) => opt(o.id, o.name, fo === o.id)).join("");
+  $("f-region").innerHTML = opt("", t("filters.any")) + choices.regions.map((r) => opt(r.id, r.name, fr === r.id)).join("");
+  $("assign-to").innerHTML = state.agents.map((a) => opt(a.id, `${a.name} · ${t("presence." + a.status)} (${a.open}/${a.capacity})`)).join("");
+  $("canned").innerHTML = opt("", t("compose.cannedPick")) + state.canned.map((c) => opt(c.id, c.title)).join("");
+  $("macro").innerHTML = opt("", t("macro.pick")) + state.macros.map((m) => opt(m.id, m.title)).join("");
+  $("snooze").innerHTML = opt("", t("snooze.pick")) + ["1h", "4h", "tomorrow", "week", "wake"].map((k) => opt(k, t("snooze." + k))).join("");
+  const keys = [["j", "help.next"], ["k", "help.prev"], ["r", "help.reply"], ["n", "help.note"], ["e", "help.resolve"],
+    ["/", "help.search"], ["Ctrl+Enter", "help.send"], ["?", "help.help"], ["Esc", "help.close"]];
+  $("help-keys").innerHTML = keys.map(([k, d]) => `<dt><kbd>${esc(k)}</kbd></dt><dd>${esc(t(d))}</dd>`).join("");
+}
+
+function renderPresence() { $("presence-dot").dataset.status = $("presence").value; }
+$("presence").addEventListener("change", async () => {
+  renderPresence();
+  try { await api("PUT", "/support/me/status", { status: $("presence").value }); await refreshAgents(); await refreshTickets(); }
+  catch (err) { toast(err.message); }
+});
+async function refreshAgents() { state.agents = await api("GET", "/support/agents"); renderStatic(); }
+
+$("lang").addEventListener("change", () => { I18N.set($("lang").value); renderStatic(); renderAll(); });
+
+// --- live socket -------------------------------------------------------------------------
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const socket = new WebSocket(`${proto}//${location.host}/ws?access_token=${encodeURIComponent(state.token)}`);
   state.socket = socket;
-  socket.onmessage = (ev) => {
-    const event = JSON.parse(ev.data);
-    const mineRead = event.type === "read" && event.user_id === state.me.id;
-    if (event.type === "support.updated" || event.type === "conversation" || mineRead) refreshQueue();
-    if (event.conversation_id && event.conversation_id === state.current) {
-      if (event.type.startsWith("message") || event.type === "support.updated" || event.type === "conversation") {
-        loadConversation(state.current, false);
-      }
-      if (event.type === "support.note") loadNotes();
-    }
-    document.body.dataset.socket = "open";
-  };
-  socket.onopen = () => { document.body.dataset.socket = "open"; };
+  socket.onopen = () => { document.body.dataset.socket = "open"; sendViewing(); };
   socket.onclose = () => { document.body.dataset.socket = "closed"; setTimeout(connect, 2000); };
+  socket.onmessage = (ev) => onEvent(JSON.parse(ev.data));
 }
 
-// --- queue -----------------------------------------------------------------------------
-async function refreshQueue() {
-  const mine = $("mine-only").checked ? "?mine=true" : "";
-  state.queue = await api("GET", "/support/queue" + mine);
-  state.queueFetchedAt = Date.now();
-  renderQueue();
+function onEvent(e) {
+  const here = e.conversation_id && e.conversation_id === state.current;
+  switch (e.type) {
+    case "ready": document.body.dataset.socket = "open"; break;
+    case "support.updated": case "conversation": case "member.added": case "member.removed":
+      soon(); if (here) loadTicket(state.current, false);
+      if (e.type === "member.added" && e.user_id === state.me.id && e.role === "agent") soonToast(e.conversation_id);
+      break;
+    case "message": case "message.edited": case "message.deleted":
+      soon(); if (here) { upsertMessage(e.message); delete state.typing[e.message.sender_id]; renderTyping(); } break;
+    case "read": if (here) { if (state.people[e.user_id]) state.people[e.user_id].last_read_seq = e.seq; renderMessages(); } if (e.user_id === state.me.id) soon(); break;
+    case "support.note": if (here) { upsertNote(e.note); } break;
+    case "typing": if (here && e.user_id !== state.me.id) { state.typing[e.user_id] = Date.now() + 5000; renderTyping(); } break;
+    case "viewing": onViewing(e); break;
+    case "agent.status": refreshAgents(); break;
+    case "support.mention": toast(t("toast.mention", { name: e.by ? agentName(e.by) : "SLA", title: e.title || "" })); break;
+    default: break;
+  }
 }
-$("mine-only").addEventListener("change", refreshQueue);
+async function soonToast(conversationId) {
+  try { const tk = await api("GET", `/support/tickets/${conversationId}`); toast(t("toast.assigned", { title: tk.title })); } catch { /* gone */ }
+}
+function soon() { clearTimeout(state.refreshTimer); state.refreshTimer = setTimeout(refreshTickets, 150); }
+function wsSend(obj) { if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify(obj)); }
+function sendViewing() { wsSend({ type: "viewing", conversation_id: state.page === "inbox" ? state.current : null }); }
+
+function onViewing(e) {
+  if (e.user_id === state.me.id) return;
+  for (const [cid, who] of Object.entries(state.viewers)) if (who[e.user_id]) delete who[e.user_id];
+  if (e.conversation_id) (state.viewers[e.conversation_id] ||= {})[e.user_id] = Date.now() + 40000;
+  renderViewers(); renderQueue();
+}
+function viewersOf(cid) {
+  const now = Date.now();
+  return Object.entries(state.viewers[cid] || {}).filter(([, until]) => until > now).map(([u]) => u);
+}
+function renderViewers() {
+  const names = viewersOf(state.current).map(agentName);
+  $("viewers").textContent = names.length ? t("chat.alsoViewing", { names: names.join(", ") }) : "";
+}
+function renderTyping() {
+  const now = Date.now();
+  const who = Object.entries(state.typing).filter(([, until]) => until > now).map(([u]) => (state.people[u] ? state.people[u].name : agentName(u)));
+  $("typing").textContent = who.length ? t("chat.typing", { name: who.join(", ") }) : "";
+  if (who.length) setTimeout(renderTyping, 1500);
+}
+
+// --- the ticket list -----------------------------------------------------------------------
+function filterQuery() {
+  const q = new URLSearchParams({ view: state.view, limit: "100" });
+  const map = { assignee: "f-assignee", team: "f-team", label: "f-label", org: "f-org", region: "f-region" };
+  let n = 0;
+  for (const [k, id] of Object.entries(map)) if ($(id).value) { q.set(k, $(id).value); n++; }
+  $("filter-count").textContent = n ? t("filters.active", { n }) : "";
+  return q.toString();
+}
+async function refreshTickets() {
+  const data = await api("GET", "/support/tickets?" + filterQuery());
+  state.tickets = data.items; state.counts = data.counts; state.fetchedAt = Date.now();
+  renderTabs(); renderQueue();
+  if (state.current) { const tk = state.tickets.find((x) => x.id === state.current); if (tk) { state.ticket = tk; renderHead(); } }
+}
+for (const id of ["f-assignee", "f-team", "f-label", "f-org", "f-region"]) $(id).addEventListener("change", refreshTickets);
+$("f-clear").addEventListener("click", () => { for (const id of ["f-assignee", "f-team", "f-label", "f-org", "f-region"]) $(id).value = ""; refreshTickets(); });
+
+function renderTabs() {
+  const short = (v) => (t("tab." + v) === "tab." + v ? t("view." + v) : t("tab." + v));
+  $("tabs").innerHTML = VIEWS.map((v) => `<button type="button" role="tab" data-view="${v}" aria-selected="${v === state.view}" title="${esc(t("view." + v))}">
+      <span class="count">${fmtNumber(state.counts[v] ?? 0)}</span><span class="tl">${esc(short(v))}</span></button>`).join("");
+  for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => { state.view = b.dataset.view; refreshTickets(); });
+  $("unread-badge").textContent = fmtNumber(state.counts.unread || 0);
+  $("unread-badge").classList.toggle("zero", !state.counts.unread);
+}
+
+function slaChip(clocks, short) {
+  if (!clocks || !clocks.length) return "";
+  const elapsed = (Date.now() - state.fetchedAt) / 1000;
+  const c = clocks.slice().sort((a, b) => a.left_s - b.left_s)[0];
+  const left = c.running ? c.left_s - elapsed : c.left_s;
+  const cls = left < 0 ? "breach" : left < 900 ? "soon" : "ok";
+  const target = short ? t("sla.short." + c.target) : t("sla." + c.target);
+  const text = left < 0 ? t("sla.overdue", { target, time: fmtDuration(-left, true) }) : t("sla.left", { target, time: fmtDuration(left) });
+  return `<span class="sla-chip ${cls}" title="${esc(fmtExact(c.due_at))}${c.running ? "" : " " + esc(t("sla.paused"))}">${esc(text)}</span>`;
+}
+function statusText(tk) {
+  if (tk.merged_into_id) return t("status.merged");
+  if (tk.view === "snoozed") return t("status.snoozed", { time: fmtShort(tk.snoozed_until) });
+  return t("status." + tk.view);
+}
 
 function renderQueue() {
-  $("waiting-badge").textContent = state.queue.filter((q) => q.status === "waiting").length;
-  $("unread-badge").textContent = state.queue.reduce((n, q) => n + (q.assignee_id === state.me.id ? q.unread : 0), 0);
-  $("queue").innerHTML = state.queue.map((q) => `
-    <li tabindex="0" data-id="${q.id}" class="${q.escalated ? "escalated" : ""}"
-        aria-current="${q.id === state.current}">
-      <strong>${escapeHtml(q.title)}</strong>
-      ${q.unread ? `<span class="badge unread" title="unread">${q.unread}</span>` : ""}
-      <div class="meta">${escapeHtml(q.customer)} · ${escapeHtml(q.organisation)}</div>
-      <div class="meta">${q.status}${q.assignee ? " · " + escapeHtml(q.assignee) : ""}
-        ${q.waiting_s !== null ? ` · waiting <span class="wait" data-base="${q.waiting_s}"></span>` : ""}</div>
-    </li>`).join("");
+  if (state.searching) return;
+  $("hits").hidden = true; $("queue").hidden = false;
+  $("queue-empty").hidden = state.tickets.length > 0; $("queue-empty").textContent = t("queue.empty");
+  $("queue").innerHTML = state.tickets.map((tk) => {
+    const viewers = viewersOf(tk.id).map(agentName);
+    const unread = tk.unread ? `<span class="badge unread" title="${esc(t("badge.unread"))}">${fmtNumber(tk.unread)}</span>` : "";
+    const when = tk.last_message_at || tk.created_at;
+    return `<li tabindex="0" data-id="${tk.id}" class="row${tk.unread ? " has-unread" : ""}${tk.sla.some((c) => c.breached) ? " breached" : ""}" aria-current="${tk.id === state.current}">
+      <div class="row-top"><strong class="row-title">${esc(tk.title)}</strong>${unread}${timeEl(when, "row-time")}</div>
+      <div class="row-who">${esc(tk.customer)} · ${esc(tk.organisation)}</div>
+      <div class="row-tags"><span class="chip s-${tk.view}">${esc(statusText(tk))}</span>
+        <span class="assignee">${esc(tk.assignee || t("row.unassigned"))}</span>
+        ${slaChip(tk.sla, true)}
+        ${tk.labels.map((l) => `<span class="label">${esc(l)}</span>`).join("")}
+        ${viewers.length ? `<span class="eye">${esc(t("row.viewing", { name: viewers.join(", ") }))}</span>` : ""}</div>
+    </li>`;
+  }).join("");
   for (const li of $("queue").querySelectorAll("li")) {
-    li.addEventListener("click", () => loadConversation(li.dataset.id, true));
-    li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") loadConversation(li.dataset.id, true); });
+    li.addEventListener("click", () => openTicket(li.dataset.id));
+    li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") openTicket(li.dataset.id); });
   }
-  tick();
 }
 
-function tick() {
-  const elapsed = (Date.now() - (state.queueFetchedAt || Date.now())) / 1000;
-  for (const el of document.querySelectorAll(".wait")) el.textContent = fmtDuration(+el.dataset.base + elapsed);
-  const item = state.queue.find((q) => q.id === state.current);
-  const timer = $("sla-timer");
-  if (!item || item.first_response_left_s === null) { timer.textContent = item && item.first_response_at ? "first response sent" : ""; timer.className = ""; return; }
-  const left = item.first_response_left_s - elapsed;
-  timer.textContent = left >= 0 ? "first response due in " + fmtDuration(left) : "first response overdue by " + fmtDuration(-left);
-  timer.className = left < 0 ? "breached" : "";
+// --- search --------------------------------------------------------------------------------
+let searchTimer = null;
+$("search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(runSearch, 250); });
+$("search").addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); clearTimeout(searchTimer); runSearch(); } });
+function mark(snippet) { return esc(snippet).replace(/\uE000/g, "<mark>").replace(/\uE001/g, "</mark>"); }
+async function runSearch() {
+  const q = $("search").value.trim();
+  state.searching = q;
+  if (!q) { $("hits").hidden = true; renderQueue(); return; }
+  const hits = await api("GET", "/support/search?q=" + encodeURIComponent(q));
+  if (state.searching !== q) return;
+  $("queue").hidden = true; $("hits").hidden = false;
+  $("queue-empty").hidden = hits.length > 0; $("queue-empty").textContent = t("search.none", { q });
+  $("hits").innerHTML = hits.map((h) => `<li tabindex="0" class="row hit" data-id="${h.conversation_id}" data-seq="${h.seq ?? ""}">
+      <div class="row-top"><strong class="row-title">${h.message_id ? esc(h.title) : mark(h.snippet)}</strong>${h.created_at ? timeEl(h.created_at, "row-time") : ""}</div>
+      <div class="row-who">${h.message_id ? mark(h.snippet) : esc(t("search.subject"))}</div></li>`).join("");
+  for (const li of $("hits").querySelectorAll("li")) {
+    const go = () => openTicket(li.dataset.id, li.dataset.seq ? +li.dataset.seq : null);
+    li.addEventListener("click", go);
+    li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") go(); });
+  }
 }
 
-// --- one conversation ------------------------------------------------------------------
-async function loadConversation(id, full) {
-  state.current = id;
-  const [conv, messages] = await Promise.all([
-    api("GET", `/conversations/${id}`), api("GET", `/conversations/${id}/messages?limit=500`),
+// --- one ticket ------------------------------------------------------------------------------
+async function openTicket(id, focusSeq) {
+  state.current = id; state.typing = {};
+  document.body.classList.add("has-ticket");
+  sendViewing();
+  await loadTicket(id, true, focusSeq);
+  renderQueue();
+}
+
+async function loadTicket(id, full, focusSeq) {
+  const [tk, people, messages, notes] = await Promise.all([
+    api("GET", `/support/tickets/${id}`), api("GET", `/support/conversations/${id}/people`),
+    api("GET", `/conversations/${id}/messages?limit=500`), api("GET", `/support/conversations/${id}/notes`),
   ]);
-  state.createdBy = conv.created_by;
-  $("chat-title").textContent = conv.title;
-  $("chat-status").textContent = "status: " + conv.status;
-  $("actions").hidden = false;
-  $("reply-form").hidden = conv.status === "resolved";
-  $("note-form").hidden = false;
-  $("claim").hidden = conv.assignee_id === state.me.id;
-  $("resolve").hidden = conv.status === "resolved";
-  $("reopen").hidden = conv.status !== "resolved";
-  $("messages").innerHTML = messages.map((m) => `
-    <li class="${m.sender_id === conv.created_by ? "customer" : "agent"}" data-seq="${m.seq}">
-      <span class="who">${m.sender_id === conv.created_by ? "Customer" : (m.sender_id === state.me.id ? "You" : "Agent")}</span>
-      ${m.deleted_at ? "<em>deleted</em>" : escapeHtml(m.body)}</li>`).join("");
-  if (full) {
-    renderQueue();
-    const ctx = await api("GET", `/support/conversations/${id}/context`);
-    const org = ctx.organisation;
-    $("context").innerHTML = `
-      <p><strong>${escapeHtml(ctx.customer?.name)}</strong> (${escapeHtml(ctx.customer?.role)})</p>
-      <p>${org ? escapeHtml(org.name) + " · " + escapeHtml(org.kind) : ""}</p>
-      <h3>Recent orders</h3>
-      ${ctx.recent_orders.length ? "<ul>" + ctx.recent_orders.map((o) => `<li>Order …${escapeHtml(o.id.slice(-6))} · ${escapeHtml(o.state)}${o.total_minor !== null ? " · " + (o.total_minor / 100).toFixed(2) + " " + escapeHtml(o.currency || "") : ""}</li>`).join("") + "</ul>" : "<p>None yet.</p>"}
-      <h3>Open acceptance discrepancies</h3>
-      ${ctx.open_discrepancies.length ? "<ul>" + ctx.open_discrepancies.map((d) => `<li>Order …${escapeHtml(d.order_id.slice(-6))}: short ${d.short}, damaged ${d.damaged}, wrong ${d.wrong}</li>`).join("") + "</ul>" : "<p>None.</p>"}`;
-    await loadNotes();
-  }
+  if (state.current !== id) return;
+  state.ticket = tk; state.messages = messages; state.notes = notes;
+  state.people = Object.fromEntries(people.map((p) => [p.id, p]));
+  renderHead(); renderMessages(focusSeq);
+  $("composer").hidden = false;
+  if (full) await loadContext(id);
   const last = messages.length ? messages[messages.length - 1].seq : 0;
-  if (conv.role && last > conv.last_read_seq && state.socket?.readyState === 1) {
-    state.socket.send(JSON.stringify({ type: "read", conversation_id: id, seq: last }));
+  const me = state.people[state.me.id];
+  if (me && me.member_role && last > (me.last_read_seq || 0)) wsSend({ type: "read", conversation_id: id, seq: last });
+}
+
+function renderHead() {
+  const tk = state.ticket;
+  if (!tk) return;
+  $("chat-title").textContent = tk.title;
+  $("chat-sub").textContent = t("chat.sub", { customer: tk.customer, org: tk.organisation });
+  $("chat-status").textContent = statusText(tk);
+  $("chat-status").className = "chip s-" + tk.view;
+  $("sla").innerHTML = tk.sla.map((c) => slaChip([c], false)).join(" ");
+  $("actions").hidden = false;
+  $("claim").hidden = tk.assignee_id === state.me.id || tk.status === "resolved";
+  $("resolve").hidden = tk.status === "resolved";
+  $("reopen").hidden = tk.status !== "resolved" || !!tk.merged_into_id;
+  if (tk.assignee_id) $("assign-to").value = tk.assignee_id;
+  renderLabels(); renderViewers();
+}
+
+function renderLabels() {
+  const tk = state.ticket;
+  $("labels").hidden = false;
+  $("labels").innerHTML = tk.labels.map((l) => `<span class="label">${esc(l)}<button type="button" class="x" data-label="${esc(l)}" aria-label="${esc(t("labels.remove", { label: l }))}">×</button></span>`).join("") +
+    `<input id="label-add" list="label-list" maxlength="40" placeholder="${esc(t("labels.add"))}" aria-label="${esc(t("labels.add"))}">
+     <datalist id="label-list">${state.labels.map((l) => `<option value="${esc(l)}">`).join("")}</datalist>`;
+  for (const b of $("labels").querySelectorAll("button.x")) {
+    b.addEventListener("click", () => setLabels(tk.labels.filter((x) => x !== b.dataset.label)));
   }
+  $("label-add").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && ev.target.value.trim()) { ev.preventDefault(); setLabels([...tk.labels, ev.target.value.trim()]); }
+  });
+}
+async function setLabels(labels) {
+  await act(() => api("PUT", `/support/conversations/${state.current}/labels`, { labels }));
+  state.labels = (await api("GET", "/support/labels")).map((l) => l.label); renderStatic();
 }
 
-async function loadNotes() {
-  const notes = await api("GET", `/support/conversations/${state.current}/notes`);
-  $("notes").innerHTML = notes.map((n) => `<li>${escapeHtml(n.body)}</li>`).join("");
+function upsertMessage(m) {
+  const i = state.messages.findIndex((x) => x.id === m.id);
+  if (i >= 0) state.messages[i] = m; else state.messages.push(m);
+  state.messages.sort((a, b) => a.seq - b.seq);
+  if (!state.people[m.sender_id]) loadTicket(state.current, false); else renderMessages();
+  const me = state.people[state.me.id];
+  if (me && me.member_role && m.sender_id !== state.me.id) wsSend({ type: "read", conversation_id: state.current, seq: m.seq });
+}
+function upsertNote(n) {
+  if (!state.notes.some((x) => x.id === n.id)) state.notes.push(n);
+  renderMessages();
 }
 
+function personLine(p, fallbackId) {
+  if (!p) return esc(agentName(fallbackId));
+  const name = p.id === state.me.id ? t("you") : p.name;
+  const role = p.member_role === "customer" || p.id === (state.ticket && state.ticket.customer_id) ? t("role.customer") : t("role." + p.role);
+  return `<strong>${esc(name)}</strong> <span class="muted">${esc(role)} · ${esc(p.organisation)}</span>`;
+}
+
+function renderMessages(focusSeq) {
+  const tk = state.ticket;
+  const customer = state.people[tk.customer_id];
+  const items = [
+    ...state.messages.map((m) => ({ kind: "msg", at: m.created_at, m })),
+    ...state.notes.map((n) => ({ kind: "note", at: n.created_at, n })),
+  ].sort((a, b) => new Date(a.at) - new Date(b.at) || (a.kind === "msg" && b.kind === "msg" ? a.m.seq - b.m.seq : 0));
+  let lastDay = "";
+  const html = [];
+  for (const it of items) {
+    const day = new Date(it.at).toDateString();
+    if (day !== lastDay) { html.push(`<li class="day" role="separator"><span>${esc(dayLabel(it.at))}</span></li>`); lastDay = day; }
+    if (it.kind === "note") {
+      const n = it.n;
+      html.push(`<li class="item note"><div class="meta">${personLine(state.people[n.author_id], n.author_id)} · <span class="tag">${esc(t("msg.note"))}</span> ${timeEl(n.created_at)}</div>
+        <div class="body">${esc(n.body).replace(/@([\w.\-]+)/g, '<span class="mention">@$1</span>')}</div></li>`);
+      continue;
+    }
+    const m = it.m;
+    const fromCustomer = m.sender_id === tk.customer_id;
+    const p = state.people[m.sender_id];
+    const photos = (m.attachments || []).map((sha) => `<button type="button" class="thumb" data-sha="${esc(sha)}" aria-label="${esc(t("msg.photo"))}">
+        <img src="${mediaUrl(sha, "thumb")}" alt="${esc(t("msg.photo"))}" loading="lazy" data-retry="0"></button>`).join("");
+    let stateMark = "";
+    if (!fromCustomer) {
+      const read = customer && customer.last_read_seq >= m.seq;
+      stateMark = `<span class="delivery ${read ? "read" : "sent"}" title="${esc(read ? t("msg.read") : t("msg.sent"))}">${read ? "✓✓ " + esc(t("msg.read")) : "✓ " + esc(t("msg.sent"))}</span>`;
+    }
+    const csat = m.meta && m.meta.kind === "csat" ? `<div class="quick">${m.meta.quick_replies.map((q) => `<span class="qr">${esc(q)}</span>`).join("")}<span class="muted small">${esc(t("msg.csat"))}${tk.rating ? " · ★ " + fmtNumber(tk.rating) : ""}</span></div>` : "";
+    html.push(`<li class="item ${fromCustomer ? "customer" : "agent"}${m.seq === focusSeq ? " focus" : ""}" data-seq="${m.seq}">
+      <div class="meta">${personLine(p, m.sender_id)} ${timeEl(m.created_at)}${m.edited_at ? ` <span class="muted">(${esc(t("msg.edited"))})</span>` : ""}</div>
+      <div class="body">${m.deleted_at ? `<em>${esc(t("msg.deleted"))}</em>` : esc(m.body)}</div>
+      ${photos ? `<div class="photos">${photos}</div>` : ""}${csat}
+      ${stateMark ? `<div class="foot">${stateMark}</div>` : ""}</li>`);
+  }
+  const box = $("messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+  box.innerHTML = html.join("");
+  for (const img of box.querySelectorAll(".thumb img")) {
+    img.addEventListener("error", () => { // the thumbnail may still be in the making
+      const n = +img.dataset.retry; if (n < 5) { img.dataset.retry = n + 1; setTimeout(() => { img.src = img.src.split("&r=")[0] + "&r=" + n; }, 1500); }
+    });
+  }
+  for (const b of box.querySelectorAll(".thumb")) b.addEventListener("click", () => openPhoto(b.dataset.sha));
+  const stick = atBottom || focusSeq === undefined;
+  for (const img of box.querySelectorAll(".thumb img")) {
+    img.addEventListener("load", () => { if (stick && !focusSeq) box.scrollTop = box.scrollHeight; }); // photos grow the list
+  }
+  const focus = focusSeq && box.querySelector(`li[data-seq="${focusSeq}"]`);
+  if (focus) focus.scrollIntoView({ block: "center" });
+  else if (atBottom || focusSeq === undefined) box.scrollTop = box.scrollHeight;
+}
+function openPhoto(sha) {
+  $("photo-img").src = mediaUrl(sha, "display");
+  $("photo-original").href = mediaUrl(sha, "original");
+  $("photo").showModal();
+}
+
+async function loadContext(id) {
+  const ctx = await api("GET", `/support/conversations/${id}/context`);
+  if (state.current !== id) return;
+  const org = ctx.organisation, dev = ctx.device;
+  const money = (minor, cur) => minor === null || minor === undefined ? "" : " · " + fmtNumber(minor / 100, cur ? { style: "currency", currency: cur } : { minimumFractionDigits: 2 });
+  const orderLink = (oid, number) => `<a href="#order/${esc(oid)}" data-order="${esc(oid)}">${esc(number || oid.slice(-6))}</a>`;
+  const list = (rows, fn) => rows && rows.length ? "<ul class='plain'>" + rows.map(fn).join("") + "</ul>" : `<p class="muted">${esc(t("side.none2"))}</p>`;
+  $("context").innerHTML = `
+    <p class="who"><strong>${esc(ctx.customer?.name)}</strong><br><span class="muted">${esc(t("role." + ctx.customer?.role))}${org ? " · " + esc(org.name) + " (" + esc(org.code) + ")" : ""}</span></p>
+    <h3>${esc(t("side.device"))}</h3>
+    ${dev ? `<p>${esc(dev.platform)} · ${esc(dev.app_version || "?")}<br>${timeEl(dev.last_seen_at)}</p>` : `<p class="muted">${esc(t("side.noDevice"))}</p>`}
+    <h3>${esc(t("side.orders"))}</h3>
+    ${list(ctx.recent_orders, (o) => `<li>${orderLink(o.id, o.number)} · ${esc(t("state." + o.state))}${money(o.total_minor, o.currency)}</li>`)}
+    <h3>${esc(t("side.claims"))}</h3>
+    ${list(ctx.open_discrepancies, (d) => `<li>${orderLink(d.order_id, d.order_number)}: ${esc(t("side.claim", d))}</li>`)}
+    <h3>${esc(t("side.stock"))}</h3>
+    ${list(ctx.stock_discrepancies, (s) => `<li><strong>${esc(s.sku)}</strong> ${esc(s.product)}: ${esc(t("side.counted", { counted: fmtNumber(s.counted), expected: s.expected === null ? "?" : fmtNumber(s.expected) }))} · ${timeEl(s.observed_at)}</li>`)}
+    <h3>${esc(t("side.inspections"))}</h3>
+    ${list(ctx.inspections, (i) => `<li>${esc(i.terminal)} · ${esc(t("state." + i.status))}${i.score_pct !== null ? " · " + fmtNumber(i.score_pct / 100, { style: "percent" }) : ""} · ${timeEl(i.submitted_at || i.started_at)}</li>`)}`;
+  for (const a of $("context").querySelectorAll("a[data-order]")) a.addEventListener("click", (ev) => { ev.preventDefault(); openOrder(a.dataset.order); });
+}
+
+async function openOrder(id) {
+  const o = await api("GET", `/support/orders/${id}`);
+  $("order-title").textContent = (o.number || id) + " · " + t("state." + o.state);
+  const money = (minor) => minor === null ? "—" : fmtNumber(minor / 100, o.currency ? { style: "currency", currency: o.currency } : { minimumFractionDigits: 2 });
+  $("order-body").innerHTML = `<p>${esc(t("order.parties"))}: ${esc([o.distributor, o.supplier, o.terminal].filter(Boolean).join(" → "))}</p>
+    <p>${timeEl(o.created_at)}${o.delivery ? ` · ${esc(t("order.delivery"))} ${esc(o.delivery.number || "")} (${esc(t("state." + o.delivery.state))})` : ""}</p>
+    <table class="table"><thead><tr><th>${esc(t("order.sku"))}</th><th>${esc(t("order.product"))}</th><th class="num">${esc(t("order.qty"))}</th><th class="num">${esc(t("order.total"))}</th></tr></thead>
+    <tbody>${o.lines.map((l) => `<tr><td>${esc(l.sku)}</td><td>${esc(l.product)}</td><td class="num">${fmtNumber(l.qty)}</td><td class="num">${money(l.line_total_minor)}</td></tr>`).join("")}</tbody>
+    <tfoot><tr><th colspan="3">${esc(t("order.total"))}</th><th class="num">${money(o.total_minor)}</th></tr></tfoot></table>`;
+  $("order").showModal();
+}
+
+// --- actions -------------------------------------------------------------------------------
 async function act(fn) {
   showError("action-error", null);
-  try { await fn(); await refreshQueue(); await loadConversation(state.current, false); }
+  try { await fn(); await Promise.all([refreshTickets(), loadTicket(state.current, false)]); }
   catch (err) { showError("action-error", err); }
 }
-
 $("claim").addEventListener("click", () => act(() => api("POST", `/support/conversations/${state.current}/claim`)));
 $("resolve").addEventListener("click", () => act(() => api("POST", `/support/conversations/${state.current}/resolve`)));
 $("reopen").addEventListener("click", () => act(() => api("POST", `/support/conversations/${state.current}/reopen`)));
-$("assign").addEventListener("click", () => act(() =>
-  api("POST", `/support/conversations/${state.current}/assign`, { agent_id: $("assign-to").value })));
-$("canned").addEventListener("change", () => { if ($("canned").value) $("reply").value = $("canned").value; });
-$("reply-form").addEventListener("submit", (ev) => {
+$("assign").addEventListener("click", () => act(() => api("POST", `/support/conversations/${state.current}/assign`, { agent_id: $("assign-to").value })));
+$("macro").addEventListener("change", () => {
+  const id = $("macro").value; $("macro").value = "";
+  if (id) act(() => api("POST", `/support/conversations/${state.current}/macros/${id}`, { client_message_id: "macro-" + uid() }));
+});
+$("snooze").addEventListener("change", () => {
+  const k = $("snooze").value; $("snooze").value = "";
+  if (!k) return;
+  const d = new Date();
+  if (k === "1h") d.setHours(d.getHours() + 1);
+  if (k === "4h") d.setHours(d.getHours() + 4);
+  if (k === "tomorrow") { d.setDate(d.getDate() + 1); d.setHours(9, 0, 0, 0); }
+  if (k === "week") { d.setDate(d.getDate() + ((8 - d.getDay()) % 7 || 7)); d.setHours(9, 0, 0, 0); }
+  act(() => api("PUT", `/support/conversations/${state.current}/snooze`, { until: k === "wake" ? null : d.toISOString() }));
+});
+$("merge").addEventListener("click", async () => {
+  const tk = state.ticket;
+  const data = await api("GET", `/support/tickets?view=all&limit=200&org=${encodeURIComponent(tk.organisation_id || "")}`);
+  const others = data.items.filter((x) => x.customer_id === tk.customer_id && x.id !== tk.id && !x.merged_into_id);
+  $("merge-list").innerHTML = others.length ? others.map((o) => `<li class="row" tabindex="0" data-id="${o.id}"><strong>${esc(o.title)}</strong> · ${esc(statusText(o))} ${timeEl(o.created_at)}</li>`).join("")
+    : `<li class="muted">${esc(t("merge.none"))}</li>`;
+  for (const li of $("merge-list").querySelectorAll("li[data-id]")) {
+    li.addEventListener("click", () => {
+      const into = others.find((o) => o.id === li.dataset.id);
+      if (!confirm(t("merge.confirm", { from: tk.title, into: into.title }))) return;
+      $("merge-dialog").close();
+      act(() => api("POST", `/support/conversations/${tk.id}/merge`, { into_id: into.id }));
+    });
+  }
+  $("merge-dialog").showModal();
+});
+
+// --- composer ------------------------------------------------------------------------------
+function setMode(mode) {
+  state.mode = mode;
+  $("mode-reply").setAttribute("aria-selected", String(mode === "reply"));
+  $("mode-note").setAttribute("aria-selected", String(mode === "note"));
+  $("composer").classList.toggle("note-mode", mode === "note");
+  $("reply-label").textContent = t(mode === "note" ? "compose.noteLabel" : "compose.replyLabel");
+  $("reply").placeholder = t(mode === "note" ? "compose.notePlaceholder" : "compose.replyPlaceholder");
+  $("send").textContent = t(mode === "note" ? "compose.addNote" : "compose.send");
+  $("canned").hidden = mode === "note";
+}
+$("mode-reply").addEventListener("click", () => { setMode("reply"); $("reply").focus(); });
+$("mode-note").addEventListener("click", () => { setMode("note"); $("reply").focus(); });
+$("canned").addEventListener("change", () => {
+  const c = state.canned.find((x) => x.id === $("canned").value); $("canned").value = "";
+  if (c) { $("reply").value = c.body; $("reply").focus(); }
+});
+$("reply").addEventListener("input", () => {
+  // typing indicators only for replies: an internal note is never announced to the customer
+  if (state.mode !== "reply" || !state.current) return;
+  const me = state.people[state.me.id];
+  if (!me || !me.member_role) return;
+  if (Date.now() - state.lastTypingSent > 2500) { state.lastTypingSent = Date.now(); wsSend({ type: "typing", conversation_id: state.current }); }
+});
+$("reply").addEventListener("keydown", (ev) => { if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $("composer").requestSubmit(); } });
+$("composer").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  const body = $("reply").value;
+  const body = $("reply").value.trim();
+  if (!body) return;
+  const mode = state.mode;
   act(async () => {
-    await api("POST", `/support/conversations/${state.current}/reply`, { body, client_message_id: "console-" + crypto.randomUUID() });
+    if (mode === "note") await api("POST", `/support/conversations/${state.current}/notes`, { body });
+    else await api("POST", `/support/conversations/${state.current}/reply`, { body, client_message_id: "console-" + uid() });
     $("reply").value = "";
   });
 });
-$("note-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const body = $("note").value;
-  act(async () => { await api("POST", `/support/conversations/${state.current}/notes`, { body }); $("note").value = ""; await loadNotes(); });
+
+// --- pages, keyboard, ticking clocks -----------------------------------------------------------
+function showPage(page) {
+  state.page = page;
+  $("console-view").hidden = page !== "inbox"; $("reports-view").hidden = page !== "reports";
+  $("nav-inbox").setAttribute("aria-current", page === "inbox" ? "page" : "false");
+  $("nav-reports").setAttribute("aria-current", page === "reports" ? "page" : "false");
+  sendViewing();
+  if (page === "reports") loadReport();
+}
+$("nav-inbox").addEventListener("click", () => showPage("inbox"));
+$("nav-reports").addEventListener("click", () => showPage("reports"));
+$("back").addEventListener("click", () => { document.body.classList.remove("has-ticket"); });
+$("help-open").addEventListener("click", () => $("help").showModal());
+
+document.addEventListener("keydown", (ev) => {
+  const typingInField = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
+  if (ev.key === "Escape" && typingInField) { document.activeElement.blur(); return; }
+  if (typingInField || ev.ctrlKey || ev.metaKey || ev.altKey || !state.token || document.querySelector("dialog[open]")) return;
+  const move = (d) => {
+    const list = state.tickets; if (!list.length) return;
+    const i = list.findIndex((x) => x.id === state.current);
+    const next = list[Math.min(list.length - 1, Math.max(0, i < 0 ? 0 : i + d))];
+    openTicket(next.id);
+  };
+  const keys = {
+    j: () => move(1), k: () => move(-1), "/": () => $("search").focus(), "?": () => $("help").showModal(),
+    r: () => { if (state.current) { setMode("reply"); $("reply").focus(); } },
+    n: () => { if (state.current) { setMode("note"); $("reply").focus(); } },
+    e: () => { if (state.current && !$("resolve").hidden) $("resolve").click(); },
+  };
+  if (keys[ev.key] && state.page === "inbox") { ev.preventDefault(); keys[ev.key](); }
 });
 
-// Resume a session after a reload.
+function tick() {
+  for (const el of document.querySelectorAll("time[data-rel]")) el.textContent = fmtRelative(el.getAttribute("datetime"));
+  renderQueue(); renderViewers();
+  if (state.ticket) $("sla").innerHTML = state.ticket.sla.map((c) => slaChip([c], false)).join(" ");
+}
+function renderAll() { renderTabs(); renderQueue(); if (state.ticket) { renderHead(); renderMessages(); loadContext(state.current); } setMode(state.mode); if (state.page === "reports") loadReport(); }
+
+// --- reports -----------------------------------------------------------------------------------
+function reportQuery() {
+  const since = new Date($("rep-since").value + "T00:00:00"), until = new Date($("rep-until").value + "T00:00:00");
+  until.setDate(until.getDate() + 1);
+  return new URLSearchParams({ since: since.toISOString(), until: until.toISOString(), group: $("rep-group").value }).toString();
+}
+(() => {
+  const iso = (d) => d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  const now = new Date(); const from = new Date(now.getTime() - 29 * 86400000);
+  $("rep-since").value = iso(from); $("rep-until").value = iso(now);
+})();
+$("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadReport(); });
+$("rep-csv").addEventListener("click", async () => {
+  const res = await fetch("/support/reports.csv?" + reportQuery(), { headers: { Authorization: "Bearer " + state.token } });
+  const blob = await res.blob();
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = (res.headers.get("content-disposition") || "").match(/filename="([^"]+)"/)?.[1] || "support-report.csv";
+  document.body.append(a); a.click(); a.remove();
+});
+const dur = (s) => (s === null || s === undefined ? "—" : fmtDuration(s));  // under a minute: seconds
+function barChart(title, rows, value, format) {
+  const vals = rows.map(value).map((v) => v || 0);
+  const max = Math.max(1, ...vals);
+  const w = 460, barH = 22, gap = 6, left = 120, h = rows.length * (barH + gap) + 10;
+  const bars = rows.map((r, i) => {
+    const y = i * (barH + gap) + 5, bw = Math.round((vals[i] / max) * (w - left - 70));
+    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(r.name.length > 14 ? r.name.slice(0, 13) + "…" : r.name)}</text>
+      <rect x="${left}" y="${y}" width="${Math.max(bw, 1)}" height="${barH}" rx="3"></rect>
+      <text x="${left + bw + 6}" y="${y + 16}">${esc(format(value(r)))}</text>`;
+  }).join("");
+  return `<figure class="card chart"><figcaption>${esc(title)}</figcaption>
+    <svg viewBox="0 0 ${w} ${Math.max(h, 30)}" role="img" aria-label="${esc(title)}">${bars}</svg></figure>`;
+}
+async function loadReport() {
+  const data = await api("GET", "/support/reports?" + reportQuery());
+  const tot = data.total;
+  const card = (label, value) => `<div class="card stat"><div class="muted small">${esc(label)}</div><div class="big">${esc(value)}</div></div>`;
+  $("rep-cards").innerHTML = [
+    card(t("rep.tickets"), fmtNumber(tot.tickets)), card(t("rep.resolved"), fmtNumber(tot.resolved)),
+    card(t("rep.frMedian"), dur(tot.first_response_median_s)), card(t("rep.frP90"), dur(tot.first_response_p90_s)),
+    card(t("rep.resMedian"), dur(tot.resolution_median_s)), card(t("rep.resP90"), dur(tot.resolution_p90_s)),
+    card(t("rep.breaches"), fmtNumber(tot.sla_breaches)),
+    card(t("rep.csat"), tot.csat_average === null ? "—" : fmtNumber(tot.csat_average, { maximumFractionDigits: 2 }) + " (" + fmtNumber(tot.csat_count) + ")"),
+  ].join("");
+  const rows = data.rows.map((r) => ({ ...r, name: r.key === "-" ? t("row.unassigned") : (data.group === "day" ? new Intl.DateTimeFormat(locale(), { month: "short", day: "numeric" }).format(new Date(r.key + "T00:00:00")) : r.name) }));
+  $("rep-charts").innerHTML = rows.length ? [
+    barChart(t("rep.volume"), rows, (r) => r.tickets, (v) => fmtNumber(v || 0)),
+    barChart(t("rep.frMedian"), rows, (r) => r.first_response_median_s, dur),
+    barChart(t("rep.breaches"), rows, (r) => r.sla_breaches, (v) => fmtNumber(v || 0)),
+    barChart(t("rep.csat"), rows, (r) => r.csat_average, (v) => (v === null ? "—" : fmtNumber(v, { maximumFractionDigits: 2 }))),
+  ].join("") : `<p class="muted">${esc(t("queue.empty"))}</p>`;
+  const cols = [["name", "rep.name"], ["tickets", "rep.tickets"], ["resolved", "rep.resolved"], ["first_response_median_s", "rep.frMedian"],
+    ["first_response_p90_s", "rep.frP90"], ["resolution_median_s", "rep.resMedian"], ["resolution_p90_s", "rep.resP90"],
+    ["sla_breaches", "rep.breaches"], ["csat_average", "rep.csat"], ["csat_count", "rep.csatCount"]];
+  const cell = (r, k) => k === "name" ? esc(r.name) : k.endsWith("_s") ? esc(dur(r[k])) : r[k] === null ? "—" : esc(fmtNumber(r[k], { maximumFractionDigits: 2 }));
+  $("rep-table").innerHTML = `<thead><tr>${cols.map(([, l]) => `<th${l === "rep.name" ? "" : ' class="num"'}>${esc(t(l))}</th>`).join("")}</tr></thead>
+    <tbody>${rows.map((r) => `<tr data-key="${esc(r.key)}">${cols.map(([k]) => `<td${k === "name" ? "" : ' class="num"'} data-col="${k}">${cell(r, k)}</td>`).join("")}</tr>`).join("")}</tbody>
+    <tfoot><tr data-key="total">${cols.map(([k]) => `<th${k === "name" ? "" : ' class="num"'} data-col="${k}">${k === "name" ? esc(t("rep.total")) : cell(tot, k)}</th>`).join("")}</tr></tfoot>`;
+}
+
+// --- start ---------------------------------------------------------------------------------------
+I18N.set(I18N.pick());
+$("lang").value = I18N.lang;
+setMode("reply");
+renderStatic();
 (() => {
   const saved = sessionStorage.getItem("fs-console");
   if (!saved) return;

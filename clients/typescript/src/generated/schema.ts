@@ -17,6 +17,24 @@ export type AcceptanceLine = {
   wrong?: number;
 };
 
+/** A row of `acceptance_line` as pull delivers it. */
+export type AcceptanceLineRow = {
+  id: string;
+  acceptance_id: string;
+  delivery_line_id: string;
+  product_id: string;
+  shipped: number;
+  accepted: number;
+  short: number;
+  damaged: number;
+  wrong: number;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
+};
+
 /** AcceptanceRecord */
 export type AcceptanceRecord = {
   id: string;
@@ -29,6 +47,135 @@ export type AcceptanceRecord = {
   accepted_at?: string | null;
 };
 
+/** Who accepted which delivery, when and where, with the evidence's references. */
+export type AcceptanceRow = {
+  id: string;
+  delivery_id: string;
+  order_id: string;
+  recorded_by: string;
+  device_id: string | null;
+  accepted_at: string;
+  recorded_at: string;
+  notes: string;
+  gps_lat: number | null;
+  gps_lon: number | null;
+  signature_sha256: string | null;
+  photo_sha256s: unknown[];
+  has_discrepancy: boolean;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
+};
+
+/** A supplier lets a distributor sell a category in a region (and the regions below it). */
+export type AuthorisationRow = {
+  id: string;
+  supplier_id: string;
+  distributor_id: string;
+  category_id: string;
+  region_id: string;
+  active: boolean;
+  valid_from: string | null;
+  valid_to: string | null;
+  version: number;
+};
+
+/** A row of `category` as pull delivers it. */
+export type CategoryRow = {
+  id: string;
+  supplier_id: string;
+  code: string;
+  name: string;
+  version: number;
+};
+
+/** Opened by an acceptance with discrepancies; the supplier (or distributor) resolves it. */
+export type ClaimRow = {
+  id: string;
+  acceptance_id: string;
+  delivery_id: string;
+  order_id: string;
+  state: string;
+  short_qty: number;
+  damaged_qty: number;
+  wrong_qty: number;
+  items: unknown[];
+  opened_at: string;
+  resolved_at: string | null;
+  resolved_by: string | null;
+  resolution: string | null;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
+};
+
+/** A user in a conversation, with their role, read marker and mute switch. */
+export type ConversationMemberRow = {
+  id: string;
+  conversation_id: string;
+  user_id: string;
+  role: "agent" | "customer" | "member" | "owner";
+  joined_at: string;
+  last_read_seq: number;
+  muted: boolean;
+  version: number;
+};
+
+/** A direct, group or support conversation. ``last_seq`` hands out the per-conversation message order; it is bumped with a Core ``UPDATE`` (a row lock) so it neither bumps ``version`` nor floods the change feed. Support fields (``status`` … ``escalated_at``) are only used when ``kind == "support"``. */
+export type ConversationRow = {
+  id: string;
+  kind: "direct" | "group" | "support";
+  title: string;
+  created_by: string;
+  created_at: string;
+  last_message_at: string | null;
+  direct_key: string | null;
+  customer_org_id: string | null;
+  status: "claimed" | "resolved" | "waiting" | null;
+  assignee_id: string | null;
+  waiting_since: string | null;
+  first_response_due_at: string | null;
+  first_response_at: string | null;
+  resolved_at: string | null;
+  merged_into_id: string | null;
+  version: number;
+};
+
+/** A row of `delivery_line` as pull delivers it. */
+export type DeliveryLineRow = {
+  id: string;
+  delivery_id: string;
+  order_line_id: string;
+  product_id: string;
+  qty: number;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
+};
+
+/** What the seller shipped for an order; accepted once (``backend.acceptance``). */
+export type DeliveryRow = {
+  id: string;
+  order_id: string;
+  state: "accepted" | "in_transit";
+  number: string | null;
+  delivery_note: string;
+  shipped_at: string;
+  shipped_by: string;
+  accepted_at: string | null;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
+};
+
 /** InspectionAnswer */
 export type InspectionAnswer = {
   inspection_id: string;
@@ -37,9 +184,43 @@ export type InspectionAnswer = {
   hlc: string;
 };
 
+/** The current answer to one question of an inspection: last writer wins by HLC stamp. */
+export type InspectionAnswerRow = {
+  id: string;
+  inspection_id: string;
+  question_id: string;
+  value: unknown;
+  hlc: string;
+  answered_by: string;
+  device_id: string | null;
+  updated_at: string;
+  distributor_id: string;
+  terminal_id: string;
+  version: number;
+};
+
 /** InspectionRef */
 export type InspectionRef = {
   inspection_id: string;
+};
+
+/** A visit: a user inspects a terminal against one template version. Frozen once submitted. */
+export type InspectionRow = {
+  id: string;
+  template_id: string;
+  template_owner_id: string;
+  terminal_id: string;
+  distributor_id: string;
+  inspector_id: string;
+  device_id: string | null;
+  status: string;
+  started_at: string;
+  submitted_at: string | null;
+  submitted_by: string | null;
+  score: number | null;
+  max_score: number | null;
+  score_pct: number | null;
+  version: number;
 };
 
 /** InspectionStart */
@@ -47,6 +228,21 @@ export type InspectionStart = {
   id: string;
   terminal_id: string;
   template_id: string;
+};
+
+/** One version of a checklist. Revising a template adds a version; rows never change except ``is_current``, so an inspection pinned to a version keeps its questions. */
+export type InspectionTemplateRow = {
+  id: string;
+  family_id: string;
+  version_no: number;
+  owner_id: string;
+  owner_kind: string;
+  title: string;
+  questions: Record<string, unknown>[];
+  is_current: boolean;
+  created_by: string | null;
+  created_at: string;
+  version: number;
 };
 
 /** Line */
@@ -69,6 +265,22 @@ export type MessageRead = {
   up_to_seq: number;
 };
 
+/** One message. Append-only for its order; edits and deletes keep the old text as history. */
+export type MessageRow = {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  client_message_id: string;
+  body: string;
+  attachments: string[];
+  meta: Record<string, unknown> | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+  version: number;
+};
+
 /** MessageSend */
 export type MessageSend = {
   conversation_id: string;
@@ -84,6 +296,22 @@ export type OrderCreate = {
   supplier_id?: string | null;
   terminal_id?: string | null;
   lines?: Line[];
+};
+
+/** A row of `order_line` as pull delivers it. */
+export type OrderLineRow = {
+  id: string;
+  order_id: string;
+  product_id: string;
+  qty: number;
+  unit_price_minor: number | null;
+  line_total_minor: number | null;
+  updated_at: string;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
 };
 
 /** OrderLineUpdate */
@@ -104,6 +332,32 @@ export type OrderReject = {
   reason: string;
 };
 
+/** A row of `order` as pull delivers it. */
+export type OrderRow = {
+  id: string;
+  state: "cancelled" | "confirmed" | "delivered" | "draft" | "rejected" | "shipped" | "submitted";
+  number: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  region_id: string | null;
+  currency: string | null;
+  total_minor: number | null;
+  submitted_at: string | null;
+  submitted_by: string | null;
+  confirmed_at: string | null;
+  shipped_at: string | null;
+  delivered_at: string | null;
+  closed_at: string | null;
+  closed_by: string | null;
+  reject_reason: string | null;
+  kind: "purchase" | "sales";
+  distributor_id: string;
+  supplier_id: string | null;
+  terminal_id: string | null;
+  version: number;
+};
+
 /** OrderShip */
 export type OrderShip = {
   order_id: string;
@@ -111,9 +365,109 @@ export type OrderShip = {
   delivery_note?: string;
 };
 
+/** A row of `organisation` as pull delivers it. */
+export type OrganisationRow = {
+  id: string;
+  kind: "distributor" | "service_provider" | "supplier" | "terminal";
+  name: string;
+  code: string;
+  region_id: string | null;
+  parent_id: string | null;
+  active: boolean;
+  created_at: string;
+  version: number;
+};
+
+/** A distributor's price for a product, in minor currency units. */
+export type PriceRow = {
+  id: string;
+  distributor_id: string;
+  product_id: string;
+  price_minor: number;
+  currency: string;
+  updated_at: string;
+  version: number;
+};
+
+/** A row of `product` as pull delivers it. */
+export type ProductRow = {
+  id: string;
+  supplier_id: string;
+  category_id: string;
+  sku: string;
+  name: string;
+  unit: string;
+  pack_size: number;
+  active: boolean;
+  version: number;
+};
+
 /** ProfileUpdate */
 export type ProfileUpdate = {
   display_name: string;
+};
+
+/** How much a distributor may buy of a SKU or a category in a region and period. */
+export type QuotaRow = {
+  id: string;
+  supplier_id: string;
+  distributor_id: string;
+  region_id: string;
+  product_id: string | null;
+  category_id: string | null;
+  period_start: string;
+  period_end: string;
+  limit_qty: number;
+  used_qty: number;
+  version: number;
+};
+
+/** A row of `region` as pull delivers it. */
+export type RegionRow = {
+  id: string;
+  parent_id: string | null;
+  level: "city" | "country" | "district" | "province";
+  code: string;
+  name: string;
+  version: number;
+};
+
+/** What to order now for a SKU at a place, and why (``reason`` is for people). ``kind`` is ``purchase`` (a warehouse, ordering from the supplier) or ``sales`` (a shelf, ordering from the distributor). ``bound`` says what cut the quantity: ``quota``, ``not_authorised`` or empty. ``order_id`` is the draft order it went into. */
+export type ReplenishmentSuggestionRow = {
+  id: string;
+  kind: string;
+  location_id: string;
+  distributor_id: string;
+  terminal_id: string | null;
+  supplier_id: string;
+  product_id: string;
+  method: string;
+  history_days: number;
+  sold_28d: number;
+  forecast_daily: number;
+  on_hand: number;
+  on_order: number;
+  lead_time_days: number;
+  safety_stock: number;
+  pack_size: number;
+  suggested_qty: number;
+  bound: string;
+  reason: string;
+  status: string;
+  order_id: string | null;
+  computed_at: string;
+  version: number;
+};
+
+/** A field user visits a terminal. Unassigning deletes the row (phones get a tombstone). */
+export type RouteAssignmentRow = {
+  id: string;
+  user_id: string;
+  terminal_id: string;
+  distributor_id: string;
+  assigned_by: string | null;
+  assigned_at: string;
+  version: number;
 };
 
 /** StockCheckRecord */
@@ -123,6 +477,179 @@ export type StockCheckRecord = {
   product_id: string;
   counted_qty: number;
   observed_at: string;
+};
+
+/** The current count of a SKU at a location and what is expected now. ``counted_qty``/``observed_at``/``last_check_id`` come from the latest check by observed time; ``expected_qty`` adds the movements after it; ``discrepancy`` is the latest check's flag. */
+export type StockLevelRow = {
+  id: string;
+  location_id: string;
+  product_id: string;
+  distributor_id: string;
+  terminal_id: string | null;
+  counted_qty: number | null;
+  observed_at: string | null;
+  last_check_id: string | null;
+  expected_qty: number;
+  discrepancy: boolean;
+  updated_at: string;
+  version: number;
+};
+
+/** A distributor's warehouse or a terminal's shelf: one per organisation. */
+export type StockLocationRow = {
+  id: string;
+  org_id: string;
+  kind: "shelf" | "warehouse";
+  distributor_id: string;
+  terminal_id: string | null;
+  created_at: string;
+  version: number;
+};
+
+/** SuggestionOrder */
+export type SuggestionOrder = {
+  order_id: string;
+  org_id: string;
+  supplier_id?: string | null;
+  suggestion_ids?: string[] | null;
+};
+
+/** An internal note on a support conversation: agents only, never in a customer's scope. */
+export type SupportNoteRow = {
+  id: string;
+  conversation_id: string;
+  author_id: string;
+  body: string;
+  created_at: string;
+  version: number;
+};
+
+/** Where a terminal is: coordinates, the check-in radius and its time zone. */
+export type TerminalSiteRow = {
+  id: string;
+  terminal_id: string;
+  distributor_id: string;
+  lat: number;
+  lon: number;
+  radius_m: number;
+  timezone: string;
+  updated_at: string;
+  version: number;
+};
+
+/** A row of `user` as pull delivers it. */
+export type UserRow = {
+  id: string;
+  org_id: string;
+  username: string;
+  display_name: string;
+  role: "admin" | "distributor_staff" | "field_staff" | "inspector" | "supplier_staff" | "support_agent";
+  active: boolean;
+  created_at: string;
+  version: number;
+};
+
+/** A count, order or inspection done during a visit (each belongs to at most one visit). */
+export type VisitActivityRow = {
+  id: string;
+  visit_id: string;
+  user_id: string;
+  distributor_id: string;
+  kind: string;
+  ref_id: string;
+  created_at: string;
+  version: number;
+};
+
+/** VisitAdd */
+export type VisitAdd = {
+  id: string;
+  terminal_id: string;
+  planned_date: string;
+};
+
+/** VisitCheckIn */
+export type VisitCheckIn = {
+  visit_id: string;
+  terminal_id: string;
+  lat: number;
+  lon: number;
+  at: string;
+  reason?: string | null;
+};
+
+/** VisitCheckOut */
+export type VisitCheckOut = {
+  visit_id: string;
+  at: string;
+  lat?: number | null;
+  lon?: number | null;
+  stock_check_ids?: string[];
+  order_ids?: string[];
+  inspection_ids?: string[];
+};
+
+/** VisitReorder */
+export type VisitReorder = {
+  planned_date: string;
+  visit_ids: string[];
+};
+
+/** One visit of a field user to a terminal on a local date. ``flag_far``: checked in outside the radius with a reason; ``flag_travel``: the check-in cannot follow (or be followed by) the user's neighbouring check-in at any plausible speed. */
+export type VisitRow = {
+  id: string;
+  user_id: string;
+  terminal_id: string;
+  distributor_id: string;
+  rule_id: string | null;
+  planned_date: string;
+  window_start: string | null;
+  window_end: string | null;
+  seq: number;
+  unplanned: boolean;
+  status: string;
+  checkin_at: string | null;
+  checkin_lat: number | null;
+  checkin_lon: number | null;
+  checkin_distance_m: number | null;
+  checkin_reason: string | null;
+  checkout_at: string | null;
+  checkout_lat: number | null;
+  checkout_lon: number | null;
+  on_time: boolean | null;
+  flag_far: boolean;
+  flag_travel: boolean;
+  flag_note: string | null;
+  activities: number;
+  skip_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+};
+
+/** How often ``user_id`` visits ``terminal_id`` (``backend.visits.rules``) and when (local minutes). */
+export type VisitRuleRow = {
+  id: string;
+  user_id: string;
+  terminal_id: string;
+  distributor_id: string;
+  freq: string;
+  weekdays: number[];
+  interval_weeks: number;
+  anchor_date: string | null;
+  month_day: number | null;
+  window_start_min: number;
+  window_end_min: number;
+  active: boolean;
+  created_by: string | null;
+  updated_at: string;
+  version: number;
+};
+
+/** VisitSkip */
+export type VisitSkip = {
+  visit_id: string;
+  reason: string;
 };
 
 /** Mutation name → argument type: `client.mutate(name, args)`. */
@@ -159,12 +686,54 @@ export interface Mutations {
   "profile.update": ProfileUpdate;
   /** Record a count of a SKU at a warehouse or shelf; the latest observation becomes the level. */
   "stock_check.record": StockCheckRecord;
+  /** Make a draft order of the open suggestions of a warehouse (purchase) or a shelf (sales). */
+  "suggestion.order": SuggestionOrder;
+  /** Add an unplanned visit to a day of the caller's plan. */
+  "visit.add": VisitAdd;
+  /** Check in at a terminal (a planned visit, or a new unplanned one); outside the radius needs a reason. */
+  "visit.check_in": VisitCheckIn;
+  /** Check out; the counts, orders and inspections of the visit become its activities. */
+  "visit.check_out": VisitCheckOut;
+  /** Put the caller's visits of a day in this order. */
+  "visit.reorder": VisitReorder;
+  /** Mark a planned visit as not done, with the reason. */
+  "visit.skip": VisitSkip;
 }
 
 /** Entity name → row type: `client.query(entity, filter)`. */
 export interface Entities {
+  acceptance: AcceptanceRow;
+  acceptance_line: AcceptanceLineRow;
+  authorisation: AuthorisationRow;
+  category: CategoryRow;
+  claim: ClaimRow;
+  conversation: ConversationRow;
+  conversation_member: ConversationMemberRow;
+  delivery: DeliveryRow;
+  delivery_line: DeliveryLineRow;
+  inspection: InspectionRow;
+  inspection_answer: InspectionAnswerRow;
+  inspection_template: InspectionTemplateRow;
+  message: MessageRow;
+  order: OrderRow;
+  order_line: OrderLineRow;
+  organisation: OrganisationRow;
+  price: PriceRow;
+  product: ProductRow;
+  quota: QuotaRow;
+  region: RegionRow;
+  replenishment_suggestion: ReplenishmentSuggestionRow;
+  route_assignment: RouteAssignmentRow;
+  stock_level: StockLevelRow;
+  stock_location: StockLocationRow;
+  support_note: SupportNoteRow;
+  terminal_site: TerminalSiteRow;
+  user: UserRow;
+  visit: VisitRow;
+  visit_activity: VisitActivityRow;
+  visit_rule: VisitRuleRow;
   [entity: string]: Record<string, unknown>;
 }
 
 /** Mutation names the server publishes. */
-export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","stock_check.record"] as const;
+export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","stock_check.record","suggestion.order","visit.add","visit.check_in","visit.check_out","visit.reorder","visit.skip"] as const;

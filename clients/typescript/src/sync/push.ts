@@ -115,6 +115,7 @@ export async function pushOnce(ctx: PushContext, batch: number): Promise<PushOut
   }
   const byId = new Map(entries.map((e) => [e.id, e]));
   const stored: StoredResult[] = [];
+  const fresh: MutationResult[] = [];
   const drop: string[] = [];
   const now = new Date().toISOString();
   for (const r of reply.results) {
@@ -131,6 +132,7 @@ export async function pushOnce(ctx: PushContext, batch: number): Promise<PushOut
       data: r.data ?? null,
       at: now,
     });
+    fresh.push({ ...(stored.at(-1) as MutationResult), duplicate: r.status === "duplicate" });
     // An applied mutation's effect shows until a pull covers it; the others have none.
     if (status !== "applied" && status !== "duplicate") drop.push(r.id);
   }
@@ -140,5 +142,5 @@ export async function pushOnce(ctx: PushContext, batch: number): Promise<PushOut
     await ctx.storage.resequence(reply.expected_seq);
     renumbered = true;
   }
-  return { results: stored as MutationResult[], sent: stored.length, batch, again: renumbered || stored.length > 0, renumbered };
+  return { results: fresh, sent: stored.length, batch, again: renumbered || stored.length > 0, renumbered };
 }

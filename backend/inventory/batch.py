@@ -1,0 +1,479 @@
+"""Stock checks as a set: many counts in a handful of statements, with the rules of one count.
+
+:func:`record_stock_checks` gives each count exactly the outcome :func:`service.record_stock_check`
+would give it had the counts run one after the other in the order given (a later count of the
+same SKU and place sees the earlier one), in about six reads and five writes whatever their
+number: every level (locked), location, organisation, route stop, product, stored check and
+movement the counts need is read once; the rules run in memory; new locations, new levels,
+changed levels, checks and their change-feed rows are written with one multi-row statement each.
+
+A count refused by a rule writes nothing, so it never takes another down. Two things the reads
+cannot see are left to the caller: a count that arrives *late* (observed before the level's
+latest count) asks the history for the count before it (two small statements, as the one-by-one
+path does), and a first level or location that another transaction inserted after the reads
+raises :class:`SetRace` — the caller then applies the counts one by one, which waits for and
+uses the other transaction's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, insert, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.catalog import Product
+from backend.catalog.errors import ProductNotFound
+from backend.changefeed.recording import Change, row_changes, write_changes
+from backend.db import is_postgres, new_id, utcnow
+from backend.errors import DomainError
+from backend.identity import Actor, Organisation
+from backend.identity.errors import OrgNotFound
+from backend.inventory.access import shelf_refusal
+from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCheckIdTaken
+from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
+from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
+from backend.territory import RouteAssignment
+from backend.territory.service import needs_route
+
+_LEVELS = StockLevel.__table__
+_LOCATIONS = StockLocation.__table__
+_CHECKS = StockCheck.__table__
+
+
+class SetRace(Exception):
+    """Another transaction created a first level or location after the set read none: apply the
+    counts one by one instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """One count to record (the arguments of ``stock_check.record``)."""
+
+    check_id: str
+    org_id: str
+    product_id: str
+    counted_qty: int
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDone:
+    """A recorded count (or the stored one a retry named)."""
+
+    check_id: str
+    discrepancy: bool
+
+
+Outcome = CheckDone | DomainError
+
+
+class _Place(NamedTuple):
+    distributor_id: str
+    terminal_id: str | None
+
+
+class _Org(NamedTuple):
+    id: str
+    kind: str
+    parent_id: str | None
+
+
+class _Known(NamedTuple):
+    location_id: str
+    product_id: str
+    counted_qty: int
+    user_id: str
+    discrepancy: bool
+
+
+@dataclass
+class _Facts:
+    """Everything the counts' rules read, then the state they leave, in memory."""
+
+    levels: dict[tuple[str, str], dict[str, Any]]  # by (org_id, product_id)
+    locations: dict[str, dict[str, Any]]  # by org_id
+    orgs: dict[str, Any]
+    on_route: set[str]
+    products: set[str]
+    checks: dict[str, _Known]
+    movements: dict[tuple[str, str], list[tuple[datetime, int]]]  # by (location_id, product_id)
+    new_locations: list[dict[str, Any]] = field(default_factory=list)
+    new_levels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_levels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_checks: list[dict[str, Any]] = field(default_factory=list)
+    by_pair: dict[tuple[str, str], list[tuple[datetime, str, int]]] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+
+
+async def record_stock_checks(
+    session: AsyncSession,
+    actor: Actor,
+    items: list[CheckIn],
+    *,
+    device_id: str | None,
+    discrepancy_ratio: float,
+) -> list[Outcome]:
+    """Record ``items`` as if one after the other; one outcome each, in the same order."""
+    now = utcnow()
+    facts = await _read(session, actor, items)
+    outcomes: list[Outcome] = []
+    for item in items:
+        try:
+            outcomes.append(
+                await _count(
+                    session, actor, facts, item, now, device_id or actor.device_id, discrepancy_ratio
+                )
+            )
+        except DomainError as refusal:
+            outcomes.append(refusal)
+    await _write(session, facts)
+    return outcomes
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def _among(column: Any, name: str, pg: bool) -> Any:
+    """``column IN (:name…)``; on PostgreSQL ``= ANY(:name)``, one statement for any number of values."""
+    if pg:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _statements(pg: bool) -> dict[str, Any]:
+    """The set's reads, built once per dialect (parameters bound per call)."""
+    level_query = select(_LOCATIONS.c.org_id.label("at_org"), *_LEVELS.c).join(
+        _LOCATIONS, _LOCATIONS.c.id == _LEVELS.c.location_id
+    )
+    if pg:
+        wanted = (
+            func.unnest(bindparam("orgs", type_=ARRAY(String)), bindparam("products", type_=ARRAY(String)))
+            .table_valued("org_id", "product_id")
+            .render_derived(name="wanted")
+        )
+        level_query = level_query.join(
+            wanted, and_(wanted.c.org_id == _LOCATIONS.c.org_id, wanted.c.product_id == _LEVELS.c.product_id)
+        )
+        level_query = level_query.order_by(_LEVELS.c.id).with_for_update(of=_LEVELS)
+    else:
+        level_query = level_query.where(
+            tuple_(_LOCATIONS.c.org_id, _LEVELS.c.product_id).in_(bindparam("pairs", expanding=True))
+        )
+    places = (
+        select(Organisation.id, Organisation.kind, Organisation.parent_id, _LOCATIONS)
+        .outerjoin(_LOCATIONS, _LOCATIONS.c.org_id == Organisation.id)
+        .where(_among(Organisation.id, "org_ids", pg))
+    )
+    route = select(RouteAssignment.terminal_id).where(
+        RouteAssignment.user_id == bindparam("user_id"),
+        _among(RouteAssignment.terminal_id, "terminal_ids", pg),
+    )
+    products = select(Product.id).where(_among(Product.id, "product_ids", pg))
+    checks = select(
+        _CHECKS.c.id,
+        _CHECKS.c.location_id,
+        _CHECKS.c.product_id,
+        _CHECKS.c.counted_qty,
+        _CHECKS.c.user_id,
+        _CHECKS.c.discrepancy,
+    ).where(_among(_CHECKS.c.id, "check_ids", pg))
+    # Only what a newer count needs: the movements after each level's latest count.
+    movements = (
+        select(
+            StockMovement.location_id,
+            StockMovement.product_id,
+            StockMovement.occurred_at,
+            StockMovement.qty_delta,
+        )
+        .join(
+            StockLevel,
+            and_(
+                StockLevel.location_id == StockMovement.location_id,
+                StockLevel.product_id == StockMovement.product_id,
+            ),
+        )
+        .where(
+            _among(StockLevel.id, "level_ids", pg),
+            or_(StockLevel.observed_at.is_(None), StockMovement.occurred_at > StockLevel.observed_at),
+        )
+    )
+    return {
+        "levels": level_query,
+        "places": places,
+        "route": route,
+        "products": products,
+        "checks": checks,
+        "movements": movements,
+    }
+
+
+async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _Facts:
+    pg = is_postgres(session)
+    q = _statements(pg)
+    pairs = sorted({(i.org_id, i.product_id) for i in items})
+    org_ids = {i.org_id for i in items}
+    params: dict[str, Any] = (
+        {"orgs": [o for o, _p in pairs], "products": [p for _o, p in pairs]} if pg else {"pairs": pairs}
+    )
+    levels: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in (await session.execute(q["levels"], params)).mappings():
+        values = dict(row)
+        levels[(values.pop("at_org"), values["product_id"])] = values
+    wanted = org_ids | {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
+    orgs: dict[str, Any] = {}
+    locations: dict[str, dict[str, Any]] = {}
+    location_keys = [c.key for c in _LOCATIONS.c]
+    for row in await session.execute(q["places"], {"org_ids": sorted(wanted)}):
+        org_id, kind, parent_id, *location = row
+        orgs[org_id] = _Org(org_id, kind, parent_id)
+        if location[0] is not None:
+            locations[org_id] = dict(zip(location_keys, location, strict=True))
+    # Shelves: a level's or location's terminal, or the organisation itself once it gets a location.
+    terminal_ids = {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
+    terminal_ids |= {loc["terminal_id"] for loc in locations.values() if loc["terminal_id"]}
+    terminal_ids |= {o for o in org_ids if o in orgs and o not in locations}
+    on_route: set[str] = set()
+    if any(needs_route(actor, orgs[t]) for t in terminal_ids if t in orgs):
+        route_params = {"user_id": actor.user_id, "terminal_ids": sorted(terminal_ids)}
+        on_route = set((await session.execute(q["route"], route_params)).scalars())
+    unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
+    products: set[str] = set()
+    if unknown_products:
+        products = set((await session.execute(q["products"], {"product_ids": unknown_products})).scalars())
+    checks = {
+        row.id: _Known(row.location_id, row.product_id, row.counted_qty, row.user_id, row.discrepancy)
+        for row in await session.execute(q["checks"], {"check_ids": sorted({i.check_id for i in items})})
+    }
+    movements: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
+    if levels:
+        level_ids = sorted(lv["id"] for lv in levels.values())
+        for row in await session.execute(q["movements"], {"level_ids": level_ids}):
+            movements.setdefault((row.location_id, row.product_id), []).append(
+                (row.occurred_at, row.qty_delta)
+            )
+    return _Facts(levels, locations, orgs, on_route, products, checks, movements)
+
+
+# --- the rules, in memory -------------------------------------------------------------------------
+
+
+def _refusal(actor: Actor, facts: _Facts, place: _Place) -> DomainError | None:
+    terminal = facts.orgs.get(place.terminal_id) if place.terminal_id else None
+    return shelf_refusal(actor, place, terminal, place.terminal_id in facts.on_route)
+
+
+def _new_location(facts: _Facts, org_id: str, now: datetime) -> dict[str, Any]:
+    """The location ``service.location_for`` would create (not kept until the count is)."""
+    org = facts.orgs.get(org_id)
+    if org is None:
+        raise OrgNotFound(f"organisation {org_id} does not exist")
+    if org.kind == "distributor":
+        place = {"kind": "warehouse", "distributor_id": org.id, "terminal_id": None}
+    elif org.kind == "terminal" and org.parent_id is not None:
+        place = {"kind": "shelf", "distributor_id": org.parent_id, "terminal_id": org.id}
+    else:
+        raise InvalidLocation(f"a {org.kind} holds no stock; count a distributor's or a terminal's")
+    return {"id": new_id(), "org_id": org_id, **place, "created_at": now, "version": 1}
+
+
+async def _count(
+    session: AsyncSession,
+    actor: Actor,
+    facts: _Facts,
+    item: CheckIn,
+    now: datetime,
+    device_id: str | None,
+    ratio: float,
+) -> Outcome:
+    """One count against the facts, in the order of ``service.record_stock_check``'s checks."""
+    observed_at = item.observed_at
+    if observed_at.tzinfo is None:
+        raise InvalidObservedAt("observed_at needs a time zone")
+    if observed_at > now + MAX_FUTURE:
+        raise InvalidObservedAt("observed_at is in the future; check the phone's clock")
+    observed_at = min(observed_at, now)
+    level = facts.levels.get((item.org_id, item.product_id))
+    location = None
+    created = None
+    if level is not None:
+        place = _Place(level["distributor_id"], level["terminal_id"])
+        if (refusal := _refusal(actor, facts, place)) is not None:
+            raise refusal
+    else:
+        location = facts.locations.get(item.org_id)
+        if location is None:
+            location = created = _new_location(facts, item.org_id, now)
+        place = _Place(location["distributor_id"], location["terminal_id"])
+        if (refusal := _refusal(actor, facts, place)) is not None:
+            raise refusal
+        if item.product_id not in facts.products:
+            raise ProductNotFound(f"product {item.product_id} does not exist")
+    location_id = level["location_id"] if level is not None else location["id"]  # type: ignore[index]
+    key = (location_id, item.product_id)
+    known = facts.checks.get(item.check_id)
+    if known is not None:
+        if known[:4] != (location_id, item.product_id, item.counted_qty, actor.user_id):
+            raise StockCheckIdTaken(f"stock check {item.check_id} exists with other facts")
+        _keep_location(facts, created)
+        return CheckDone(item.check_id, known.discrepancy)
+    _keep_location(facts, created)
+    check = {
+        "id": item.check_id,
+        "location_id": location_id,
+        "product_id": item.product_id,
+        "distributor_id": place.distributor_id,
+        "counted_qty": item.counted_qty,
+        "expected_qty": None,
+        "discrepancy": False,
+        "observed_at": observed_at,
+        "recorded_at": now,
+        "user_id": actor.user_id,
+        "device_id": device_id,
+    }
+    if level is None:
+        assert location is not None
+        # No level means no earlier count or movement here: this count is the baseline.
+        level = {
+            "id": new_id(),
+            "location_id": location_id,
+            "product_id": item.product_id,
+            "distributor_id": location["distributor_id"],
+            "terminal_id": location["terminal_id"],
+            "counted_qty": item.counted_qty,
+            # As the database gives it back (the one-by-one path reads the row it inserted).
+            "observed_at": observed_at.astimezone(UTC),
+            "last_check_id": item.check_id,
+            "expected_qty": item.counted_qty,
+            "discrepancy": False,
+            "updated_at": now,
+            "version": 1,
+        }
+        facts.levels[(item.org_id, item.product_id)] = level
+        facts.new_levels[level["id"]] = level
+        facts.changes.extend(row_changes(StockLevel, level))
+    else:
+        if await _against_level(session, facts, level, check, ratio):
+            level["updated_at"] = now
+            if level["id"] not in facts.new_levels:
+                facts.changed_levels[level["id"]] = level
+            facts.changes.extend(row_changes(StockLevel, level))
+    facts.new_checks.append(check)
+    facts.by_pair.setdefault(key, []).append((observed_at, item.check_id, item.counted_qty))
+    facts.checks[item.check_id] = _Known(
+        location_id, item.product_id, item.counted_qty, actor.user_id, check["discrepancy"]
+    )
+    return CheckDone(item.check_id, check["discrepancy"])
+
+
+def _keep_location(facts: _Facts, created: dict[str, Any] | None) -> None:
+    if created is not None:
+        facts.locations[created["org_id"]] = created
+        facts.new_locations.append(created)
+        facts.changes.extend(row_changes(StockLocation, created))
+
+
+async def _against_level(
+    session: AsyncSession, facts: _Facts, level: dict[str, Any], check: dict[str, Any], ratio: float
+) -> bool:
+    """Expected quantity and flag of ``check`` against the level; the level follows it if it is
+    the latest count (ties broken by id), and then ``True``."""
+    observed_at: datetime = check["observed_at"]
+    key = (check["location_id"], check["product_id"])
+    latest = level["observed_at"] is None or (observed_at, check["id"]) > (
+        level["observed_at"],
+        level["last_check_id"] or "",
+    )
+    if latest:
+        previous = None
+        if level["counted_qty"] is not None and level["observed_at"] is not None:
+            previous = (level["counted_qty"], level["observed_at"])
+        moves = facts.movements.get(key, ())
+        since = sum(q for at, q in moves if at <= observed_at and (previous is None or at > previous[1]))
+        after = sum(q for at, q in moves if at > observed_at)
+    else:
+        previous = await _count_before(session, facts, key, observed_at)
+        since, after, _taken = await _movement_sums(
+            session, key[0], key[1], previous[1] if previous else None, observed_at
+        )
+    if previous is not None:
+        check["expected_qty"] = previous[0] + since
+        check["discrepancy"] = is_discrepancy(check["counted_qty"], check["expected_qty"], ratio)
+    if latest:
+        level.update(
+            counted_qty=check["counted_qty"],
+            observed_at=observed_at,
+            last_check_id=check["id"],
+            discrepancy=check["discrepancy"],
+            expected_qty=check["counted_qty"] + after,
+            version=level["version"] + 1,
+        )
+    return latest
+
+
+async def _count_before(
+    session: AsyncSession, facts: _Facts, key: tuple[str, str], observed_at: datetime
+) -> tuple[int, datetime] | None:
+    """The count just before a late arrival: the stored history and this set's earlier counts."""
+    row = (
+        await session.execute(
+            select(StockCheck.counted_qty, StockCheck.observed_at, StockCheck.id)
+            .where(
+                StockCheck.location_id == key[0],
+                StockCheck.product_id == key[1],
+                StockCheck.observed_at <= observed_at,
+            )
+            .order_by(StockCheck.observed_at.desc(), StockCheck.id.desc())
+            .limit(1)
+        )
+    ).first()
+    candidates = [
+        (at, check_id, qty) for at, check_id, qty in facts.by_pair.get(key, ()) if at <= observed_at
+    ]
+    if row is not None:
+        candidates.append((row.observed_at, row.id, row.counted_qty))
+    if not candidates:
+        return None
+    at, _id, qty = max(candidates, key=lambda c: (c[0], c[1]))
+    return qty, at
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+
+async def _write(session: AsyncSession, facts: _Facts) -> None:
+    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+    for table, rows in ((_LOCATIONS, facts.new_locations), (_LEVELS, list(facts.new_levels.values()))):
+        if rows:
+            try:
+                await session.execute(insert(table), rows)
+            except IntegrityError as exc:
+                raise SetRace(f"another transaction wrote a first {table.name} row meanwhile") from exc
+    if facts.changed_levels:
+        rows = sorted(facts.changed_levels.values(), key=lambda r: r["id"])
+        upsert = dialect_insert(_LEVELS)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[_LEVELS.c.id],
+            set_={
+                c.name: upsert.excluded[c.name]
+                for c in _LEVELS.c
+                if c.name not in ("id", "location_id", "product_id")
+            },
+        )
+        await session.execute(upsert, rows)
+    if facts.new_checks:
+        await session.execute(insert(_CHECKS), facts.new_checks)
+    if facts.changes:
+        write_changes(session.sync_session, facts.changes)
+    # ORM copies of the levels written here (read earlier in the batch) must not be used stale.
+    written_ids = facts.changed_levels.keys()
+    for obj in list(session.sync_session.identity_map.values()):
+        if isinstance(obj, StockLevel) and obj.id in written_ids:
+            session.sync_session.expire(obj)
