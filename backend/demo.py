@@ -21,6 +21,7 @@ from backend.inspections import demo as inspections_demo
 from backend.inventory import demo as inventory_demo
 from backend.messaging import demo as messaging_demo
 from backend.orders import demo as orders_demo
+from backend.requests import demo as requests_demo
 from backend.visits import demo as visits_demo
 
 DEMO_PASSWORD = "fieldsync-demo"
@@ -230,6 +231,7 @@ async def seed_demo(
             messaging_demo,
             visits_demo,
             forecasting_demo,
+            requests_demo,
         )
         for seeder in (m.seed for m in seeders):
             await seeder(session, net)
