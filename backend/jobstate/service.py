@@ -70,7 +70,17 @@ async def take(factory: Factory, name: str, every_s: float, holder: str) -> int 
         )
         if taken.rowcount != 1:
             return None
-        run = JobRun(name=name, holder=holder, started_at=now)
+        # The run starts now, not at ``now`` above: on a busy machine the UPDATE may have waited
+        # (for the row, for the CPU) until after the previous run gave the lease back, so its
+        # start is stamped once the lease is ours; the next run's interval counts from here.
+        started = utcnow()
+        await session.execute(
+            update(JobLease)
+            .where(JobLease.name == name)
+            .values(started_at=started)
+            .execution_options(synchronize_session=False)
+        )
+        run = JobRun(name=name, holder=holder, started_at=started)
         session.add(run)
         await session.flush()
         return run.id

@@ -27,7 +27,7 @@ from backend.db import UtcDateTime
 MAX_TERMS = 8
 MARK_START, MARK_END = "\ue000", "\ue001"
 WORD = re.compile(r"\w+", re.UNICODE)
-#: Database objects migration 0007 creates outside the models (the migrations test skips them).
+#: Database objects migration 0007_console creates outside the models (the migrations test skips them).
 UNMODELLED = frozenset(
     {
         "messages_fts",

@@ -54,7 +54,7 @@ async def _subject(session: AsyncSession, actor: Actor, org_id: str | None, kind
         if actor.org_kind != kind:
             raise NotAllowed(f"these figures are for {kind} staff")
         if org_id is not None and org_id != actor.org_id:
-            raise NotAllowed("you may only see your own organisation's figures")
+            raise OrgNotFound("no such organisation")  # another one's looks missing
         org_id = actor.org_id
     org = await session.get(Organisation, org_id)
     if org is None or org.kind != kind:

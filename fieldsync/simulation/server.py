@@ -41,6 +41,7 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
             "FIELDSYNC_RUN_WORKER_IN_PROCESS": "false",
             "FIELDSYNC_REQUESTS_PER_MINUTE": "100000000",
             "FIELDSYNC_SYNC_MUTATIONS_PER_MINUTE": "0",
+            "FIELDSYNC_DRAIN_DELAY_S": "0",  # no load balancer to wait for
             "FIELDSYNC_LOG_LEVEL": "WARNING",
         }
     )
@@ -81,6 +82,8 @@ class ServerProcess:
                 "--no-access-log",
                 "--ws",
                 "websockets",
+                "--timeout-graceful-shutdown",
+                str(max(1, round(float(settings.get("drain_timeout_s", 20))))),
             ],
             cwd=ROOT,
             env=server_env(database_url, workdir / "var", **settings),
