@@ -191,8 +191,13 @@ class Connection:
                 {"type": "typing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
                 f"conv:{conversation_id}",
             )
-        elif kind == "viewing" and messaging.is_agent(self.actor) and (
-            conversation_id is None or (isinstance(conversation_id, str) and 0 < len(conversation_id) <= 64)
+        elif (
+            kind == "viewing"
+            and messaging.is_agent(self.actor)
+            and (
+                conversation_id is None
+                or (isinstance(conversation_id, str) and 0 < len(conversation_id) <= 64)
+            )
         ):
             # "also viewing": agents say which ticket they have open (None: none); only agents hear it
             self.hub.publish(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog.errors import CategoryNotFound, DuplicateSku, ProductNotFound
@@ -96,14 +96,7 @@ async def entitled_suppliers(session: AsyncSession, actor: Actor) -> set[str]:
     those with an active channel authorisation for it; nobody else any."""
     if actor.org_kind == "supplier":
         return {actor.org_id}
-    if actor.org_kind != "distributor":
-        return set()
-    rows = await session.execute(
-        select(ChannelAuthorisation.supplier_id)
-        .where(ChannelAuthorisation.distributor_id == actor.org_id, ChannelAuthorisation.active.is_(True))
-        .distinct()
-    )
-    return set(rows.scalars())
+    return set((await session.execute(authorising_suppliers(actor).distinct())).scalars())
 
 
 async def readable_catalog(stmt: Select, supplier_column: Any, session: AsyncSession, actor: Actor) -> Select:
@@ -178,6 +171,15 @@ def channel_visibility(
     if actor.org_kind == "supplier":
         return stmt.where(model.supplier_id == actor.org_id)
     return stmt.where(model.distributor_id == actor.org_id)
+
+
+def authorising_suppliers(actor: Actor) -> Select[tuple[str]]:
+    """The ids of the suppliers whose active channel authorisation names the actor's distributor
+    (none for other organisations): a distributor's view of who it may order from."""
+    stmt = select(ChannelAuthorisation.supplier_id).where(ChannelAuthorisation.active.is_(True))
+    if actor.org_kind != "distributor":
+        return stmt.where(false())
+    return stmt.where(ChannelAuthorisation.distributor_id == actor.org_id)
 
 
 async def grant_authorisation(

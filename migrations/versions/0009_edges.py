@@ -1,7 +1,7 @@
 """push identity rule (issue 12): a seq acknowledged by an ``id_reused`` rejection is stored without an id
 
 Revision ID: 0009_edges
-Revises: 0008_replenishment
+Revises: 0009_console_order
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_edges"
-down_revision: str | Sequence[str] | None = "0008_replenishment"
+down_revision: str | Sequence[str] | None = "0009_console_order"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,7 @@ from backend.inventory.models import MOVEMENT_REASONS
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 
 class StockCheckIn(Strict):
@@ -87,10 +87,15 @@ class StockMovementOut(msgspec.Struct):
         return cls(m.id, m.location_id, m.product_id, m.qty_delta, m.reason, m.ref_id, m.occurred_at)
 
 
-@post("/stock/checks", tags=["stock"], summary="Record a stock count (idempotent on id)")
+@post(
+    "/stock/checks",
+    tags=["stock"],
+    summary="Record a stock count (idempotent on id)",
+    responses=existed(StockCheckOut),
+)
 async def record_stock_check(
     data: StockCheckIn, actor: Actor, state: State, db_session: AsyncSession
-) -> StockCheckOut:
+) -> Response[StockCheckOut]:
     check = await inventory.record_stock_check(
         db_session,
         actor,
@@ -102,7 +107,7 @@ async def record_stock_check(
         device_id=data.device_id,
         discrepancy_ratio=state.settings.stock_discrepancy_ratio,
     )
-    return StockCheckOut.of(check)
+    return created_or_existing(db_session, check, StockCheckOut.of(check))
 
 
 @get("/stock/checks", tags=["stock"], summary="Stock-check history")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import read_only
 from backend.jobstate import job_states
 from backend.migrate import is_current
+from mobile_api.drain import is_draining
 from mobile_api.metrics import job_metrics
 
 log = logging.getLogger("fieldsync.http")
@@ -26,6 +27,8 @@ async def live() -> dict[str, str]:
 
 @get("/health/ready", tags=["operations"], summary="The database answers and migrations are current")
 async def ready(state: State) -> Response[dict[str, Any]]:
+    if is_draining(state):  # SIGTERM: out of the load balancer's rotation first (mobile_api/drain.py)
+        return Response({"status": "draining", "checks": {"process": "stopping"}}, status_code=503)
     checks: dict[str, Any] = {}
     try:
         async with state.engine.connect() as conn:

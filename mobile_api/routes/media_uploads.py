@@ -34,7 +34,7 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 BASE = "/media/uploads"
 
 # tus-specific statuses for some domain codes; everything else follows mobile_api.errors.
-_TUS_STATUS = {
+TUS_STATUS = {
     "checksum_mismatch": 460,
     "checksum_algorithm_unsupported": 400,
     "upload_gone": 410,
@@ -74,7 +74,7 @@ def _error(status: int, code: str, message: str, details: Any = None, **extra: s
 
 
 def _from_domain(exc: DomainError) -> Response[Any]:
-    status = _TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
+    status = TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
     extra = {}
     if isinstance(exc.details, dict) and "offset" in exc.details:
         extra["Upload-Offset"] = str(exc.details["offset"])
@@ -207,7 +207,7 @@ async def tus_create(request: Request[Any, Any, Any]) -> Response[Any]:
         if upload.offset == 0:
             headers.pop("Upload-Offset")
         headers.pop("Upload-Length")
-        return Response(None, status_code=201, headers=headers)
+        return Response(b"", status_code=201, headers=headers, media_type="text/plain")  # no body, not `null`
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)
     except DomainError as exc:
@@ -227,12 +227,12 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
                 f"{key} {base64.b64encode(value.encode()).decode()}".strip()
                 for key, value in upload.meta.items()
             )
-        return Response(None, status_code=200, headers=headers)
+        return Response(b"", status_code=200, headers=headers, media_type="text/plain")  # no `null`
     except TusError as exc:
-        return Response(None, status_code=exc.status, headers=_headers(**exc.headers))
+        return Response(b"", status_code=exc.status, headers=_headers(**exc.headers), media_type="text/plain")
     except DomainError as exc:
         failed = _from_domain(exc)
-        return Response(None, status_code=failed.status_code, headers=_headers())
+        return Response(b"", status_code=failed.status_code, headers=_headers(), media_type="text/plain")
 
 
 @patch(f"{BASE}/{{upload_id:str}}", tags=["media"], request_max_body_size=None, status_code=200)

@@ -51,28 +51,33 @@ def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
     return Response(p.encode(value, media_type), media_type=media_type)
 
 
-@post("/sync/v1/push", status_code=200)
-async def push_route(
-    request: Request[Any, Any, Any], db_session: AsyncSession, actor: Actor
-) -> Response[bytes]:
-    """Apply a batch of mutations from a phone's outbox; one result per mutation."""
+@post("/sync/v1/push", status_code=200, tags=["sync"])
+async def push_route(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[bytes]:
+    """Apply a batch of mutations from a phone's outbox; one result per mutation.
+
+    The token is checked before anything else (no database); the caller (user active, device not
+    revoked) is loaded inside the push's own transaction, after the gate, so a push is one
+    transaction and a batch waiting its turn holds no connection."""
     settings: Settings = request.app.state.settings
+    subject = token_subject(request)
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
-    await admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
-    await db_session.commit()  # end the transaction that loaded the actor: its connection goes back
     async with push_gate(request):
-        return await _apply_with_retries(request, db_session, actor, settings, envelope)
+        return await _apply_with_retries(request, db_session, subject, settings, envelope)
 
 
 async def _apply_with_retries(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    actor: Actor,
+    subject: tuple[str, str | None],
     settings: Settings,
     envelope: p.PushRequest,
 ) -> Response[bytes]:
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
+            actor: Actor = await load_actor(db_session, *subject)
+            request.state.actor = actor
+            if attempt == 1:
+                await admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
             result = await apply_admitted_batch(db_session, actor, settings, envelope)
             # Results are stored with their effects: commit before replying, so a retry finds them.
             await db_session.commit()
@@ -87,7 +92,7 @@ async def _apply_with_retries(
     raise AssertionError("unreachable")
 
 
-@get("/sync/v1/pull")
+@get("/sync/v1/pull", tags=["sync"])
 async def pull_route(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
@@ -123,7 +128,7 @@ async def pull_route(
     return Response(p.encode(page, media_type), media_type=media_type)
 
 
-@get("/sync/v1/schema")
+@get("/sync/v1/schema", tags=["sync"])
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The protocol versions spoken, every mutation's argument JSON Schema and every entity's row
     JSON Schema (the ``data`` of a pulled change)."""

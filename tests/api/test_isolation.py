@@ -161,7 +161,10 @@ async def test_a_supplier_cannot_touch_another_suppliers_channel(client, network
 async def test_organisations_of_another_distributor_are_out_of_reach(client, network, north):
     listed = await client.get("/admin/organisations", headers=north, params={"limit": 500})
     own = network.org(NORTH).id
-    assert {(o["id"] == own or o["parent_id"] == own) for o in listed.json()["items"]} == {True}
+    # Its own organisation, its terminals, and the suppliers that authorise it: no other distributor.
+    assert {
+        (o["id"] == own or o["parent_id"] == own or o["kind"] == "supplier") for o in listed.json()["items"]
+    } == {True}
     fetched = await client.get(f"/admin/organisations/{network.org(SOUTH).id}", headers=north)
     assert fetched.status_code == 404 and fetched.json()["code"] == "organisation_not_found"
     created = await client.post(
