@@ -39,6 +39,14 @@ async def refuse_unknown_query_params(request: Request[Any, Any, Any]) -> None:
         return
     known = _known(request.app).get(id(handler), frozenset())
     unknown = sorted(given - known)
+    if "access_token" in unknown:
+        # Tokens in URLs end up in logs and proxies: REST reads the Authorization header only.
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "send 'Authorization: Bearer <access token>'; only the WebSocket reads access_token "
+            "from the query string",
+        )
     if unknown:
         takes = ", ".join(sorted(known)) or "no query parameters"
         raise ApiError(
