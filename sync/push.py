@@ -141,6 +141,7 @@ async def _apply_batch(
             await session.flush()
         except Replay:
             await batch_savepoint.rollback()
+            _forget_loaded(session)
         else:
             await batch_savepoint.commit()
             return outcome
@@ -155,6 +156,16 @@ async def _apply_batch(
 
 
 Runner = Callable[[p.MutationIn], Awaitable[p.MutationResult]]
+
+
+def _forget_loaded(session: AsyncSession) -> None:
+    """After the batch's savepoint rolled back, forget every row the first run loaded or made
+    (but the client's, locked before it): SQLAlchemy can keep an object the rolled-back run
+    created in the identity map, and a replayed ``create`` would find it and insert nothing."""
+    sync = session.sync_session
+    for obj in list(sync.identity_map.values()):
+        if not isinstance(obj, SyncClient):
+            sync.expunge(obj)
 
 
 async def _apply_as_sets(

@@ -111,9 +111,9 @@ def _guarded(
 
 
 async def _keep_lease(spec: JobSpec, factory: async_sessionmaker[AsyncSession]) -> None:
-    """Extend the lease every third of its length while the job runs."""
+    """Extend the lease every quarter of its length while the job runs."""
     while True:
-        await asyncio.sleep(lease_ttl_s(spec.every_s) / 3)
+        await asyncio.sleep(lease_ttl_s(spec.every_s) / 4)
         try:
             if not await leases.renew(factory, spec.name, spec.every_s, HOLDER):
                 log.warning("job %s: its lease lapsed while it ran (another worker may take it)", spec.name)

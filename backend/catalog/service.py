@@ -96,14 +96,7 @@ async def entitled_suppliers(session: AsyncSession, actor: Actor) -> set[str]:
     those with an active channel authorisation for it; nobody else any."""
     if actor.org_kind == "supplier":
         return {actor.org_id}
-    if actor.org_kind != "distributor":
-        return set()
-    rows = await session.execute(
-        select(ChannelAuthorisation.supplier_id)
-        .where(ChannelAuthorisation.distributor_id == actor.org_id, ChannelAuthorisation.active.is_(True))
-        .distinct()
-    )
-    return set(rows.scalars())
+    return set((await session.execute(authorising_suppliers(actor).distinct())).scalars())
 
 
 async def readable_catalog(stmt: Select, supplier_column: Any, session: AsyncSession, actor: Actor) -> Select:

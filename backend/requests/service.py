@@ -26,6 +26,9 @@ from backend.db import utcnow
 from backend.identity import Actor, Organisation, User
 from backend.identity.errors import NotAllowed, OrgNotFound
 from backend.inventory.service import check_client_id
+from backend.media import service as media
+from backend.media.errors import MediaNotFound
+from backend.media.visibility import register_record_type
 from backend.notifications.service import enqueue
 from backend.requests.errors import InvalidRequest, RequestIdTaken, RequestNotFound, RequestState
 from backend.requests.models import KINDS, MET_STATUSES, OPEN_STATUSES, RequestEvent, SupplierRequest
@@ -42,6 +45,7 @@ HEADLINES = {
     "decline": "Request declined", "deliver": "Request delivered", "comment": "New comment on a request",
 }  # fmt: skip
 DISTRIBUTOR_ROLES = ("distributor_staff", "field_staff", "inspector")
+RECORD_TYPE = "supplier_request"
 
 
 def can_see(actor: Actor, request: SupplierRequest) -> bool:
@@ -147,8 +151,25 @@ async def file_request(
         request.id = request_id
     session.add(request)
     await session.flush()
+    await attach_uploaded(session, actor, request)
     await _record(session, actor, request, "filed", body[:500])
     return request
+
+
+async def attach_uploaded(session: AsyncSession, actor: Actor, request: SupplierRequest) -> None:
+    """Attach the request's photos already uploaded, so the supplier may see them; photos uploaded
+    later are attached at the distributor's next step on the request (a comment, say)."""
+    for sha256 in request.photo_sha256s or []:
+        try:
+            await media.attach(session, actor, sha256=sha256, record_type=RECORD_TYPE, record_id=request.id)
+        except MediaNotFound:
+            continue
+
+
+async def can_view_request(session: AsyncSession, actor: Actor, record_id: str) -> bool:
+    """Who may see a request's photos: its distributor, its supplier, administrators."""
+    request = await session.get(SupplierRequest, record_id) if len(record_id) <= 32 else None
+    return request is not None and can_see(actor, request)
 
 
 async def _record(
@@ -178,6 +199,8 @@ async def act(
     if action not in ACTIONS:
         raise InvalidRequest(f"action must be one of {', '.join(ACTIONS)}")
     request = await get_request(session, actor, request_id, lock=True)
+    if actor.org_id == request.distributor_id:
+        await attach_uploaded(session, actor, request)
     if action == "comment":
         if not note.strip():
             raise InvalidRequest("a comment needs a note")
@@ -229,3 +252,6 @@ async def request_figures(
         share_met=round(met / len(rows), 3) if rows else None,
         median_hours_to_answer=round(statistics.median(hours), 1) if hours else None,
     )
+
+
+register_record_type(RECORD_TYPE, can_view_request)

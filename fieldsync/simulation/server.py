@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from backend.config import env_name
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET = "local-process-secret-0123456789abcdef0123456789abcdef"
 
@@ -45,7 +47,8 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
             "FIELDSYNC_LOG_LEVEL": "WARNING",
         }
     )
-    env.update({f"FIELDSYNC_{k.upper()}": str(v) for k, v in settings.items()})
+    # each setting's own variable (GOOGLE_APPLICATION_CREDENTIALS has no FIELDSYNC_ prefix)
+    env.update({env_name(k): str(v) for k, v in settings.items()})
     return env
 
 

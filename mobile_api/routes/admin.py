@@ -122,10 +122,9 @@ async def list_organisations(
 @get("/admin/organisations/{org_id:str}", tags=["admin"])
 async def get_organisation(org_id: str, actor: Actor, db_session: AsyncSession) -> OrganisationOut:
     org = await identity.get_organisation(db_session, org_id)
-    if not actor.is_admin and actor.org_id not in (org.id, org.parent_id):
-        suppliers = set((await db_session.execute(catalog.authorising_suppliers(actor))).scalars())
-        if org.id not in suppliers:
-            raise OrgNotFound("no such organisation")  # another one's looks missing
+    mine = actor.is_admin or actor.org_id in (org.id, org.parent_id)
+    if not mine and org.id not in await catalog.entitled_suppliers(db_session, actor):
+        raise OrgNotFound("no such organisation")  # another one's looks missing
     return OrganisationOut.of(org)
 
 

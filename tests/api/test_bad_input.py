@@ -254,3 +254,35 @@ async def test_numbers_and_times_out_of_range_are_refused(client, network):
     tus = {**phone, "Tus-Resumable": "1.0.0"}
     r = await client.post("/media/uploads", headers={**tus, "Upload-Length": "1²".encode("latin-1")})
     assert 400 <= r.status_code < 500, r.text
+
+
+async def test_money_and_stock_value_are_64_bit_end_to_end(client, network, session_factory):
+    """A legal count (up to 10⁹) at a legal price (up to 2³¹−1) made the distributor's stock
+    value overflow a 32-bit column on PostgreSQL: the workbench answered 500 until a newer count
+    replaced it. Order totals (price × quantity) likewise."""
+    from sqlalchemy import update
+
+    from backend.catalog import PriceEntry
+
+    warehouse = network.org("dist-00").id
+    product = network.products["A-00001"]
+    price = 2**31 - 1
+    async with session_factory() as session:
+        await session.execute(
+            update(PriceEntry)
+            .where(PriceEntry.distributor_id == warehouse, PriceEntry.product_id == product.id)
+            .values(price_minor=price)
+        )
+        await session.commit()
+    north = await auth_headers(client, "dist-north")
+    before = (await client.get("/workbench/distributor", headers=north)).json()["stock"]["value_minor"]
+    check = {
+        "org_id": warehouse,
+        "product_id": product.id,
+        "counted_qty": 1_000_000_000,
+        "observed_at": "2026-11-01T09:00:00Z",
+    }
+    assert (await client.post("/stock/checks", json=check, headers=north)).status_code == 201
+    figures = await client.get("/workbench/distributor", headers=north)
+    assert figures.status_code == 200, figures.text
+    assert figures.json()["stock"]["value_minor"] >= 1_000_000_000 * price > before

@@ -20,7 +20,7 @@ from tests.app.conftest import ARGS, CHROMIUM, jpeg, open_phone, skip_unless_bro
 from tests.dbs import SqliteTemplate
 from tests.factories import build_network
 
-LANGS = {"en": "en-US", "zh": "zh-CN"}
+LANGS = ("en", "zh")
 
 
 async def _seed(url: str) -> None:
@@ -58,62 +58,49 @@ def _first(page: Any, testid: str) -> None:
     page.get_by_test_id(testid).first.click()
 
 
-@pytest.mark.parametrize("lang", list(LANGS))
-def test_screenshots_of_every_main_screen(
-    shots_browser: Any, demo_server: ServerProcess, artifacts_dir: Path, lang: str
-) -> None:
-    out = artifacts_dir / "app" / lang
-    out.mkdir(parents=True, exist_ok=True)
-    taken: list[str] = []
-    errors: list[str] = []
-
-    def shot(phone: Any, name: str, ready: str) -> None:
-        expect(phone.page.get_by_test_id(ready).first).to_be_visible()
-        phone.page.wait_for_timeout(150)  # let images and fonts settle
-        phone.page.screenshot(path=str(out / f"{name}.png"))
-        taken.append(name)
-
-    locale = LANGS[lang]
-    dist = open_phone(shots_browser, demo_server, "dist-north", locale=locale)
-    page = dist.page
-    shot(dist, "01-distributor-home", "home")
-    page.get_by_test_id("tab-catalog").click()
-    shot(dist, "02-distributor-catalog", "catalog")
-    page.get_by_test_id("add").first.click()
-    page.get_by_test_id("add").nth(1).click()
-    page.get_by_test_id("go-cart").click()
-    shot(dist, "03-distributor-cart", "cart")
-    page.get_by_test_id("tab-orders").click()
-    shot(dist, "04-distributor-orders", "order-row")
+def _tour_distributor(shot: Any, phone: Any) -> None:
+    page = phone.page
+    phone.go("/")
+    shot("01-distributor-home", "home")
+    phone.go("/catalog")
+    shot("02-distributor-catalog", "catalog")
+    if not page.get_by_test_id("go-cart").count():
+        page.get_by_test_id("add").first.click()
+        page.get_by_test_id("add").nth(1).click()
+    phone.go("/cart")
+    shot("03-distributor-cart", "place-order")
+    phone.go("/orders")
+    shot("04-distributor-orders", "order-row")
     _first(page, "order-row")
-    shot(dist, "05-distributor-order", "order")
-    page.get_by_test_id("tab-stock").click()
-    shot(dist, "06-distributor-stock", "stock-row")
-    dist.go("/claims")
-    shot(dist, "07-distributor-claims", "claims")
-    page.get_by_test_id("tab-chat").click()
-    shot(dist, "08-chat-list", "conversation")
+    shot("05-distributor-order", "order")
+    phone.go("/stock")
+    shot("06-distributor-stock", "stock-row")
+    phone.go("/claims")
+    shot("07-distributor-claims", "claim")
+    phone.go("/chat")
+    shot("08-chat-list", "conversation")
     _first(page, "conversation")
-    shot(dist, "09-chat-thread", "chat-thread")
-    dist.go("/sync")
-    shot(dist, "10-sync-state", "sync-page")
-    dist.offline()
-    dist.go("/")
-    shot(dist, "11-distributor-home-offline", "home")
-    errors += dist.errors
-    dist.context.close()
+    shot("09-chat-thread", "chat-thread")
+    phone.go("/sync")
+    shot("10-sync-state", "sync-page")
+    phone.offline()
+    phone.go("/")
+    shot("11-distributor-home-offline", "home")
+    phone.offline(False)
 
-    rep = open_phone(shots_browser, demo_server, "field-north", locale=locale)
-    page = rep.page
-    shot(rep, "12-field-home", "home")
-    page.get_by_test_id("tab-route").click()
-    shot(rep, "13-field-route", "route-stop")
+
+def _tour_field(shot: Any, phone: Any) -> None:
+    page = phone.page
+    phone.go("/")
+    shot("12-field-home", "home")
+    phone.go("/route")
+    shot("13-field-route", "route-stop")
     _first(page, "route-stop")
-    shot(rep, "14-field-visit-shelf", "counts")
+    shot("14-field-visit-shelf", "counts")
     page.get_by_test_id("visit-tab-order").click()
     page.get_by_test_id("order-search").fill("A-000")
     _first(page, "pick-product")
-    shot(rep, "15-field-visit-order", "draft-line")
+    shot("15-field-visit-order", "draft-line")
     page.get_by_test_id("visit-tab-inspection").click()
     page.get_by_test_id("inspection").or_(page.get_by_test_id("inspection-start")).first.wait_for()
     if page.get_by_test_id("template").count():
@@ -123,37 +110,64 @@ def test_screenshots_of_every_main_screen(
         page.get_by_test_id("photo-input").first.set_input_files(
             [{"name": "shelf.jpg", "mimeType": "image/jpeg", "buffer": jpeg((90, 140, 200))}]
         )
-    shot(rep, "16-field-visit-inspection", "question")
-    errors += rep.errors
-    rep.context.close()
+    shot("16-field-visit-inspection", "question")
 
-    inspector = open_phone(shots_browser, demo_server, "inspector-north", locale=locale)
-    page = inspector.page
-    page.get_by_test_id("tab-deliveries").click()
-    shot(inspector, "17-inspector-deliveries", "deliveries")
+
+def _tour_inspector(shot: Any, phone: Any) -> None:
+    page = phone.page
+    phone.go("/deliveries")
+    shot("17-inspector-deliveries", "deliveries")
     page.locator("[data-testid=delivery][data-state=in_transit]").first.click()
     page.get_by_test_id("line-short").first.locator("input").fill("1")
-    shot(inspector, "18-inspector-acceptance", "accept-line")
-    inspector.go("/deliveries")
+    shot("18-inspector-acceptance", "accept-line")
+    phone.go("/deliveries")
     page.locator("[data-testid=delivery][data-state=accepted]").first.click()
-    shot(inspector, "19-inspector-receipt", "evidence")
-    errors += inspector.errors
-    inspector.context.close()
+    shot("19-inspector-receipt", "evidence")
 
-    supplier = open_phone(shots_browser, demo_server, "supplier-a", locale=locale)
-    page = supplier.page
-    shot(supplier, "20-supplier-home", "home")
-    page.get_by_test_id("tab-incoming").click()
-    shot(supplier, "21-supplier-incoming", "order-row")
-    page.locator(
-        "[data-testid=order-row][data-state=submitted], [data-testid=order-row][data-state=confirmed]"
-    ).first.click()
+
+def _tour_supplier(shot: Any, phone: Any) -> None:
+    page = phone.page
+    phone.go("/")
+    shot("20-supplier-home", "home")
+    phone.go("/incoming")
+    shot("21-supplier-incoming", "order-row")
+    rows = "[data-testid=order-row][data-state=submitted], [data-testid=order-row][data-state=confirmed]"
+    page.locator(rows).first.click()
     page.get_by_test_id("reject-order").or_(page.get_by_test_id("ship-order")).first.click()
-    shot(supplier, "22-supplier-order-action", "order")
-    page.get_by_test_id("tab-claims").click()
-    shot(supplier, "23-supplier-claims", "claims")
-    errors += supplier.errors
-    supplier.context.close()
+    shot("22-supplier-order-action", "order")
+    phone.go("/claims")
+    shot("23-supplier-claims", "claims")
 
-    assert len(taken) == 23 and all((out / f"{n}.png").stat().st_size > 5000 for n in taken)
-    assert not errors, errors
+
+TOURS = {
+    "dist-north": _tour_distributor,
+    "field-north": _tour_field,
+    "inspector-north": _tour_inspector,
+    "supplier-a": _tour_supplier,
+}
+
+
+@pytest.mark.parametrize("username", list(TOURS))
+def test_screenshots_of_every_main_screen(
+    shots_browser: Any, demo_server: ServerProcess, artifacts_dir: Path, username: str
+) -> None:
+    """Each role's screens in English, then the language switch, then the same in Chinese."""
+    phone = open_phone(shots_browser, demo_server, username, locale="en-US")
+    taken: list[Path] = []
+    for lang in LANGS:
+        out = artifacts_dir / "app" / lang
+        out.mkdir(parents=True, exist_ok=True)
+
+        def shot(name: str, ready: str, out: Path = out) -> None:
+            expect(phone.page.get_by_test_id(ready).first).to_be_visible()
+            phone.page.wait_for_timeout(150)  # let images and fonts settle
+            phone.page.screenshot(path=str(out / f"{name}.png"))
+            taken.append(out / f"{name}.png")
+
+        if lang == "zh":
+            phone.page.get_by_test_id("lang").click()
+            expect(phone.page.locator("html")).to_have_attribute("lang", "zh-CN")
+        TOURS[username](shot, phone)
+    assert taken and all(p.stat().st_size > 5000 for p in taken)
+    assert not phone.errors, phone.errors
+    phone.context.close()

@@ -3,29 +3,43 @@ history both sides see, a push to the other side on each step, figures, and isol
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 
 from backend.db import new_id
 from backend.notifications.models import PushOutbox
 from tests.factories import auth_headers
+from tests.media.helpers import upload_photo
+from tests.media.images import photo
 from tests.sync.helpers import signed_in_phone, wait_for_watermark
 
-PHOTO = "ab" * 32
+SHOT = photo(41)
+PHOTO = hashlib.sha256(SHOT).hexdigest()
+LATER = photo(42)
 
 
 async def test_a_request_through_its_states(client, session_factory, network):
     north = await auth_headers(client, "dist-north")
     south = await auth_headers(client, "dist-south", client_id="south")
     sup_a = network.org("sup-a")
+    a_web = await auth_headers(client, "supplier-a", client_id="a-web")
+    assert (await upload_photo(client, north, SHOT)).status_code == 201
+    later = hashlib.sha256(LATER).hexdigest()
     filed = await client.post(
         "/supplier-requests",
         json={"supplier_id": sup_a.id, "kind": "complaint", "title": "Crushed cartons in the last delivery",
-              "body": "6 of 24 crushed", "photo_sha256s": [PHOTO]},
+              "body": "6 of 24 crushed", "photo_sha256s": [PHOTO, later]},
         headers=north,
     )  # fmt: skip
     assert filed.status_code == 201, filed.text
     request = filed.json()
     assert (request["status"], [e["action"] for e in request["events"]]) == ("open", ["filed"])
+    # the photo uploaded before filing is the supplier's to see; the later one once it is attached
+    assert (await client.get(f"/media/photos/{PHOTO}", headers=a_web)).status_code == 200
+    assert (await client.get(f"/media/photos/{later}", headers=a_web)).status_code == 404
+    assert (await client.get(f"/media/photos/{PHOTO}", headers=south)).status_code == 404
+    assert (await upload_photo(client, north, LATER)).status_code == 201
     bad = await client.post(
         "/supplier-requests", json={"supplier_id": sup_a.id, "kind": "gift", "title": "x"}, headers=north
     )
@@ -42,12 +56,13 @@ async def test_a_request_through_its_states(client, session_factory, network):
         headers=north,
     )  # fmt: skip
     assert commented.json()["status"] == "open"
+    assert (await client.get(f"/media/photos/{later}", headers=a_web)).status_code == 200
 
     supplier = await signed_in_phone(client, "supplier-a")
     await wait_for_watermark(session_factory)
     await supplier.pull()
     pulled = {i: d for (_s, e, i), (_v, d) in supplier.rows().items() if e == "supplier_request"}
-    assert pulled[request["id"]]["photo_sha256s"] == [PHOTO]
+    assert pulled[request["id"]]["photo_sha256s"] == [PHOTO, later]
     early = supplier.mutate("request.act", {"request_id": request["id"], "action": "deliver"})
     answer = supplier.mutate(
         "request.act", {"request_id": request["id"], "action": "answer", "note": "Sorry: credit coming"}
@@ -86,7 +101,7 @@ async def test_a_request_through_its_states(client, session_factory, network):
     declined = await client.post(
         f"/supplier-requests/{phone.result(idea)['data']['request_id']}/actions",
         json={"action": "decline", "note": "not this year"},
-        headers=await auth_headers(client, "supplier-a", client_id="a-web"),
+        headers=a_web,
     )
     assert declined.json()["status"] == "declined"
 
