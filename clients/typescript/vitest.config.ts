@@ -7,8 +7,8 @@ export default defineConfig({
     setupFiles: ["test/setup.ts"],
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 60_000,
-    hookTimeout: 90_000,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     reporters: ["default"],
   },
 });

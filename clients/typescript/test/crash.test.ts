@@ -11,7 +11,7 @@ import { NetworkError } from "../src/errors.js";
 import { eventually, signedIn } from "./clients.js";
 import { freshDatabase, REPO, Server } from "./harness.js";
 
-test("kill -9 between commit and reply: the retry gets duplicates, each mutation applied exactly once", { timeout: 150_000 }, async () => {
+test("kill -9 between commit and reply: the retry gets duplicates, each mutation applied exactly once", { timeout: 300_000 }, async () => {
   const t0 = Date.now();
   const phase = (what: string) => process.stderr.write(`crash test: ${what} at ${Date.now() - t0} ms\n`);
   const database = await freshDatabase();

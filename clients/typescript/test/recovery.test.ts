@@ -126,6 +126,21 @@ describe("recovery against a real server", () => {
     expect((await client.query("user", { id: me.id }))[0]?.display_name).toBe("Kept through resync");
   });
 
+  test("a seq already taken by another mutation (seq_reused): nothing ran, so it is pushed again at the next seq", async () => {
+    const { client, file } = await fieldRep();
+    await client.sync();
+    await client.mutate("profile.update", { display_name: "First" });
+    await client.sync();
+    const m = await client.mutate("profile.update", { display_name: "Reused seq" });
+    const raw = new Database(file);
+    raw.prepare("UPDATE outbox SET seq = seq - 1 WHERE state = 'pending'").run(); // as if restored from an old backup
+    raw.close();
+    const report = await client.sync();
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([[m.id, "applied"]]);
+    expect((await client.pending()).waiting).toBe(0);
+    expect((await client.query("user", { id: client.session!.user.id }))[0]?.display_name).toBe("Reused seq");
+  });
+
   test("a seq gap the outbox cannot fill is renumbered from expected_seq: nothing wedges, nothing is lost", async () => {
     const { client, file } = await fieldRep();
     await client.sync();

@@ -5,9 +5,11 @@
  * - applied / duplicate / conflict / rejected: acknowledged, the result stored; applied ones
  *   (and duplicates of applied ones) stay as `acked` so their optimistic effect shows until a
  *   pull covers them, the others leave at once;
- * - `seq_gap` with `expected_seq`: nothing of ours fills the gap (it can only mean the server
- *   lost or never saw seqs we no longer hold), so the unacknowledged entries are renumbered from
- *   `expected_seq` (ids unchanged: exactly-once by id still holds);
+ * - `seq_gap` with `expected_seq` below our first pending seq: nothing we hold fills the gap
+ *   (a mutation refused locally, below, leaves one), so the pending entries — none of them ever
+ *   acknowledged, so their ids are new to the server — are renumbered from `expected_seq`;
+ * - `seq_reused` (our seq was taken by another id; nothing ran): the same, from the server's
+ *   next seq; `id_reused` is final (that id already ran under another seq) like any rejection;
  * - 413 `batch_too_large` halves the batch; 400 `invalid_request` or 413 `body_too_large` on a
  *   batch of one marks that mutation rejected locally (the next push renumbers past it);
  * - 429 / 503 / 5xx / network: thrown with Retry-After for the caller's backoff; 401 is the
@@ -118,8 +120,16 @@ export async function pushOnce(ctx: PushContext, batch: number): Promise<PushOut
   const fresh: MutationResult[] = [];
   const drop: string[] = [];
   const now = new Date().toISOString();
+  let reusedFrom: number | null = null;
   for (const r of reply.results) {
     if (r.status === "rejected" && r.code === "seq_gap") continue;
+    if (r.status === "rejected" && r.code === "seq_reused") {
+      // Our seq was already taken by another mutation (a restored backup, a shared client id);
+      // nothing ran, and this id is new to the server: keep it and push it again at the next seq.
+      const hinted = (r.data as { expected_seq?: number } | null)?.expected_seq;
+      reusedFrom = Math.max(reusedFrom ?? 0, hinted ?? 0, (reply.last_applied_seq ?? 0) + 1);
+      continue;
+    }
     const entry = byId.get(r.id);
     const status = publicStatus(r);
     stored.push({
@@ -138,7 +148,10 @@ export async function pushOnce(ctx: PushContext, batch: number): Promise<PushOut
   }
   await ctx.storage.acknowledge(stored, drop);
   let renumbered = false;
-  if (reply.expected_seq != null && stored.length === 0 && reply.expected_seq < entries[0]!.seq) {
+  if (reusedFrom !== null) {
+    await ctx.storage.resequence(Math.max(reusedFrom, (reply.last_applied_seq ?? 0) + 1));
+    renumbered = true;
+  } else if (reply.expected_seq != null && stored.length === 0 && reply.expected_seq < entries[0]!.seq) {
     await ctx.storage.resequence(reply.expected_seq);
     renumbered = true;
   }
