@@ -15,6 +15,9 @@ import hashlib
 from playwright.sync_api import expect
 
 from tests.app.conftest import Api, jpeg, open_phone
+from tests.app.screens import screens_data, test_screenshots_of_every_main_screen
+
+__all__ = ["screens_data", "test_screenshots_of_every_main_screen"]  # collected here: one server
 
 QUOTA_SKU = "A-00011"  # a beverages SKU of Supplier A that dist-00 may buy
 
