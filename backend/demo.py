@@ -32,7 +32,13 @@ CITIES = {"north": ["石家庄市", "保定市"], "central": ["武汉市", "宜�
 SUPPLIER_NAMES = {"A": "康源食品", "B": "丰泰日化"}
 SHOP_CHAINS = ["美宜佳", "好邻居", "天天超市", "联华超市", "华润万家", "罗森"]
 CATEGORIES = ["beverages", "snacks", "dairy", "household", "personal-care"]
-CATEGORY_NAMES = {"beverages": "饮料", "snacks": "零食", "dairy": "乳品", "household": "家居清洁", "personal-care": "个人护理"}
+CATEGORY_NAMES = {
+    "beverages": "饮料",
+    "snacks": "零食",
+    "dairy": "乳品",
+    "household": "家居清洁",
+    "personal-care": "个人护理",
+}
 PRODUCT_NAMES = {
     "beverages": ["矿泉水 550ml", "绿茶 500ml", "橙汁 1L", "可乐 330ml"],
     "snacks": ["薯片 70g", "苏打饼干", "每日坚果", "黑巧克力"],
