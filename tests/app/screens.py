@@ -78,7 +78,7 @@ def screens_data(server: ServerProcess, api: Api, request: pytest.FixtureRequest
         {
             "kind": "purchase",
             "supplier_id": api.org("sup-a")["id"],
-            "lines": [{"product_id": api.product("A-00011")["id"], "qty": 30}],
+            "lines": [{"product_id": api.product("A-00013")["id"], "qty": 30}],
         },
     )
     api.post("dist-north", f"/orders/{submitted['id']}/submit")
