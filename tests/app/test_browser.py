@@ -300,3 +300,10 @@ def test_reload_while_offline_opens_and_keeps_the_outbox(browser, server, api: A
     assert sorted(c["counted_qty"] for c in checks) == [30, 42]
     assert not phone.errors, phone.errors
     phone.context.close()
+
+
+# The screenshots run here, on this module's server, after the scenarios above (which expect the
+# network as seeded): pytest collects tests in the order the module defines them.
+from tests.app.screens import screens_data, test_screenshots_of_every_main_screen  # noqa: E402
+
+__all__ = ["screens_data", "test_screenshots_of_every_main_screen"]

@@ -259,7 +259,7 @@ export const en = {
   claim_opened: "A claim was opened for the supplier.",
   evidence: "Evidence",
   evidence_after_sync: "Sealed in the evidence log when it reaches the server.",
-  evidence_explained: "This acceptance is entry number below in the tamper-evident log; the hashes prove it was not changed afterwards.",
+  evidence_explained: "This acceptance is sealed in the tamper-evident log (the entry below); its hashes prove that nothing was changed afterwards.",
   log_entry: "Log entry",
   log_size: "Log size",
   back_to_deliveries: "Back to deliveries",

@@ -253,7 +253,7 @@ export const zh: Record<Key, string> = {
   claim_opened: "已为供应商生成索赔单。",
   evidence: "存证",
   evidence_after_sync: "送达服务器后写入防篡改存证日志。",
-  evidence_explained: "本次验收是防篡改日志中的下列条目，哈希值可证明事后未被修改。",
+  evidence_explained: "本次验收已写入防篡改存证日志（见下方条目），哈希值可证明事后未被修改。",
   log_entry: "日志条目",
   log_size: "日志长度",
   back_to_deliveries: "返回收货",

@@ -1,57 +1,109 @@
 """Screenshots of every main screen, for each role, in English and Chinese, at 360×740, into
-test-artifacts/app/<lang>/ (a person looks at them: see the notes in the issue). The server runs
-on a small network seeded with the demo's activity (orders in every state, claims, routes,
-inspections, chats). Screens do not depend on the database, so this runs once, on SQLite.
+test-artifacts/app/<lang>/ (a person looks at them: see the notes in the issue). The data on
+screen is made over the API first (orders in several states, a delivery to accept and one
+accepted with a claim, a route and a template, a chat and a support ticket). Screens do not
+depend on the database, so this runs once, on SQLite, on the server of the browser tests
+(test_browser.py collects the test from here).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+import datetime as dt
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from backend.db import make_engine, make_session_factory
 from fieldsync.simulation.server import ServerProcess
-from tests.app.conftest import ARGS, CHROMIUM, jpeg, open_phone, skip_unless_browser_and_build
-from tests.dbs import SqliteTemplate
-from tests.factories import build_network
+from tests.app.conftest import Api, jpeg, open_phone
 
 LANGS = ("en", "zh")
 
 
-async def _seed(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        async with make_session_factory(engine)() as session:
-            await build_network(session, terminals=12, skus=40, activity=True)
-            await session.commit()
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
-def demo_server(
-    sqlite_template: SqliteTemplate, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    skip_unless_browser_and_build()
-    url = sqlite_template.fresh(tmp_path_factory.mktemp("shotsdb"))
-    asyncio.run(_seed(url))
-    with ServerProcess(url, tmp_path_factory.mktemp("shotsserver"), env="test") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def shots_browser(demo_server: ServerProcess) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+def screens_data(server: ServerProcess, api: Api, request: pytest.FixtureRequest) -> Api:
+    if "postgresql" in request.node.name:
+        pytest.skip("screens do not depend on the database: taken once, on SQLite")
+    dist = api.org("dist-00")
+    field = api.user("field-north")
+    for shop in api.shops("dist-00"):  # (already on the route after the visit test: 409, fine)
+        route = {"user_id": field["id"], "terminal_id": shop["id"]}
+        r = api.http.post("/routes", json=route, headers=api.headers("dist-north"))
+        assert r.status_code in (200, 201, 409), r.text
+    api.post(
+        "dist-north",
+        "/inspection-templates",
+        {
+            "owner_id": dist["id"],
+            "title": "门店巡检 Store visit",
+            "questions": [
+                {"id": "open", "kind": "yes_no", "text": "门店营业中？Shop open?", "pass_value": True},
+                {"id": "facings", "kind": "number", "text": "主推商品排面数 Facings", "min": 0, "max": 30},
+                {"id": "shelf", "kind": "photo", "text": "货架照片 Shelf photos", "min_count": 2},
+            ],
+        },
+    )
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for sku, qty in (("A-00001", 40), ("A-00002", 6), ("A-00003", 120), ("A-00004", 3)):
+        body = {
+            "org_id": dist["id"],
+            "product_id": api.product(sku)["id"],
+            "counted_qty": qty,
+            "observed_at": now,
+        }
+        api.post("dist-north", "/stock/checks", body)
+    api.shipped_purchase([("A-00006", 12), ("A-00007", 24)], note="DN-20451")
+    _order, accepted = api.shipped_purchase([("A-00008", 10), ("A-00012", 6)], note="DN-20452")
+    lines = api.get("inspector-north", f"/deliveries/{accepted['id']}")["lines"]
+    api.post(
+        "inspector-north",
+        f"/deliveries/{accepted['id']}/acceptance",
+        {
+            "accepted_at": now,
+            "lines": [
+                {
+                    "delivery_line_id": line["id"],
+                    "accepted": line["qty"] - (2 if i == 0 else 0),
+                    "short": 2 if i == 0 else 0,
+                }
+                for i, line in enumerate(lines)
+            ],
+        },
+    )
+    submitted = api.post(
+        "dist-north",
+        "/orders",
+        {
+            "kind": "purchase",
+            "supplier_id": api.org("sup-a")["id"],
+            "lines": [{"product_id": api.product("A-00013")["id"], "qty": 30}],
+        },
+    )
+    api.post("dist-north", f"/orders/{submitted['id']}/submit")
+    conv = api.post(
+        "dist-north", "/conversations", {"kind": "direct", "member_ids": [api.user("supplier-a")["id"]]}
+    )
+    for who, body in (
+        ("supplier-a", "下周一发货，请准备收货。We ship on Monday."),
+        ("dist-north", "好的，谢谢！Thanks!"),
+    ):
+        api.post(
+            who,
+            f"/conversations/{conv['id']}/messages",
+            {"client_message_id": uuid.uuid4().hex, "body": body},
+        )
+    api.post(
+        "dist-north",
+        "/support/conversations",
+        {
+            "subject": "到货短缺 Short delivery",
+            "body": "DN-20452 少了两箱。Two cases missing.",
+            "client_message_id": uuid.uuid4().hex,
+        },
+    )
+    return api
 
 
 def _first(page: Any, testid: str) -> None:
@@ -104,7 +156,7 @@ def _tour_field(shot: Any, phone: Any) -> None:
     page.get_by_test_id("visit-tab-inspection").click()
     page.get_by_test_id("inspection").or_(page.get_by_test_id("inspection-start")).first.wait_for()
     if page.get_by_test_id("template").count():
-        page.get_by_test_id("template").filter(has_text="Supplier A").first.click()
+        page.get_by_test_id("template").filter(has_text="Store visit").first.click()
     page.get_by_test_id("answer-yes").first.click()
     if page.get_by_test_id("photo-input").count():  # the shop's open visit may have no photo question
         page.get_by_test_id("photo-input").first.set_input_files(
@@ -149,10 +201,10 @@ TOURS = {
 
 @pytest.mark.parametrize("username", list(TOURS))
 def test_screenshots_of_every_main_screen(
-    shots_browser: Any, demo_server: ServerProcess, artifacts_dir: Path, username: str
+    browser: Any, server: ServerProcess, screens_data: Api, artifacts_dir: Path, username: str
 ) -> None:
     """Each role's screens in English, then the language switch, then the same in Chinese."""
-    phone = open_phone(shots_browser, demo_server, username, locale="en-US")
+    phone = open_phone(browser, server, username, locale="en-US")
     taken: list[Path] = []
     for lang in LANGS:
         out = artifacts_dir / "app" / lang
