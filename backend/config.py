@@ -62,6 +62,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_mutations_per_minute: int = 6000
     # field operations (issue 4; documented in docs/field-operations.md)
     stock_low_qty: int = 10
+    # graceful drain on SIGTERM (issue 18; documented in docs/operations.md)
+    drain_delay_s: float = 2.0
+    drain_timeout_s: float = 20.0
     # visits and replenishment (issue 17; documented in docs/visits-and-replenishment.md)
     visit_plan_days: int = 7
     replenishment_service_level: float = 0.95
@@ -259,4 +262,7 @@ DESCRIPTIONS = {
     "push_batch_size": "push notifications sent per FCM request (at most 500)",
     "push_max_attempts": "attempts before a push notification is given up",
     "sync_mutations_per_minute": "sync mutations one device may push per minute; 0 turns the limit off",
+    "drain_delay_s": "after SIGTERM, seconds the API stays up but unready, so the load balancer stops "
+    "sending to it",
+    "drain_timeout_s": "then, seconds in-flight requests get to finish before they are cancelled",
 }

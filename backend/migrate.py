@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -30,7 +31,13 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
 
 
 def head_revisions(database_url: str) -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    return set(_heads(database_url))
+
+
+@functools.lru_cache(maxsize=8)
+def _heads(database_url: str) -> frozenset[str]:
+    """The code's newest revisions, read once per process (the readiness probe asks every second)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
 
 
 async def current_revisions(engine: AsyncEngine) -> set[str]:

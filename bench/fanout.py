@@ -409,5 +409,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=16, help="HTTP sends in flight at most (all clients)")
 
 
+def raise_open_files() -> None:
+    """Every socket is a descriptor in a client and in a server: lift the soft limit to the hard one
+    (inherited by the servers and clients this starts), e.g. for ``--sockets 10000``."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 if __name__ == "__main__":
+    raise_open_files()
     sys.exit(run(Bench("fanout", measure, summarise, add_arguments)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import signal
 import socket
 import sys
 import time
@@ -126,6 +127,16 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def _app_banner(host: str, port: int) -> str:
+    """The start-up line for the mobile workbench: its address, or how to build it."""
+    from mobile_api.workbench_app.routes import DIST
+
+    url = f"http://{host}:{port}/app/"
+    if (DIST / "index.html").is_file():
+        return f"Mobile workbench (phone app): {url}"
+    return f"Mobile workbench: {url} is not built yet (cd clients/workbench && npm ci && npm run build)"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -148,6 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"support console: http://{host}:{port}/console, worker {worker}); Ctrl-C stops it.",
         file=sys.stderr,
     )
+    print(_app_banner(host, port), file=sys.stderr)
     uvicorn.run(
         "fieldsync.wiring:app_factory",
         factory=True,
@@ -157,6 +169,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,  # fieldsync.http logs every request, with its request id
         proxy_headers=True,
+        timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)),  # mobile_api/drain.py
         ws="auto",  # the websockets library (sans-I/O) where installed
     )
     return 0
@@ -173,16 +186,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 async def _run_worker(settings: Settings) -> None:
     from backend.db import make_engine, make_session_factory
-    from workers.scheduler import build_scheduler
+    from workers.scheduler import build_scheduler, wait_for_running
 
     engine = make_engine(settings.resolved_database_url)
     scheduler = build_scheduler(settings, make_session_factory(engine))
     scheduler.start()
     print(f"fieldsync worker running {len(scheduler.get_jobs())} jobs; Ctrl-C stops it.", file=sys.stderr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        # SIGTERM: start nothing new, let the runs in progress finish (bounded), give leases back
         scheduler.shutdown(wait=False)
+        left = await wait_for_running(settings.drain_timeout_s)
+        if left:
+            print(f"fieldsync worker: {left} job run(s) cut short; their leases lapse", file=sys.stderr)
         await engine.dispose()
 
 

@@ -25,6 +25,17 @@ log = logging.getLogger("fieldsync.worker")
 
 #: Who holds a lease: this host and process (and a nonce, should a pid be reused after a crash).
 HOLDER = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+#: Runs in progress in this process (a stopping worker lets them finish).
+RUNNING: set[asyncio.Task[None]] = set()
+
+
+async def wait_for_running(timeout_s: float) -> int:
+    """Wait up to ``timeout_s`` for the runs in progress; how many were still running after it."""
+    if not RUNNING:
+        return 0
+    _done, pending = await asyncio.wait(set(RUNNING), timeout=timeout_s)
+    return len(pending)
+
 
 JOBS: list[JobSpec] = [
     JobSpec("purge_expired_refresh_tokens", housekeeping.purge_expired_refresh_tokens, 3600),
@@ -67,6 +78,10 @@ def _guarded(
     record the outcome. A failing job is logged and runs again at its next interval."""
 
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            RUNNING.add(task)
+            task.add_done_callback(RUNNING.discard)
         started, run_id = utcnow(), None
         if spec.exclusive:
             try:
@@ -96,9 +111,9 @@ def _guarded(
 
 
 async def _keep_lease(spec: JobSpec, factory: async_sessionmaker[AsyncSession]) -> None:
-    """Extend the lease every third of its length while the job runs."""
+    """Extend the lease every quarter of its length while the job runs."""
     while True:
-        await asyncio.sleep(lease_ttl_s(spec.every_s) / 3)
+        await asyncio.sleep(lease_ttl_s(spec.every_s) / 4)
         try:
             if not await leases.renew(factory, spec.name, spec.every_s, HOLDER):
                 log.warning("job %s: its lease lapsed while it ran (another worker may take it)", spec.name)

@@ -3,7 +3,7 @@
 A job runs once per interval across every worker: when its scheduler fires, a worker runs it
 only if one ``UPDATE`` takes the lease — the lease has lapsed (nobody runs it) and at least the
 interval (less a small slack for timer jitter) has passed since the last start. While it runs,
-the holder extends the lease every third of its length; a worker that dies mid-run stops doing
+the holder extends the lease every quarter of its length; a worker that dies mid-run stops doing
 so, the lease lapses, and the next worker whose timer fires after that takes the job over.
 
 Times are the workers' clocks (keep them in NTP sync, as for any cluster).
@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.db import utcnow
 from backend.jobstate.models import JobLease, JobRun
 
-#: A lease is at least this long (a 2-second job's lease is not lost to one slow round trip).
-MIN_LEASE_S = 6.0
+#: A lease is at least this long. A holder stalled past its lease (a starved event loop, a slow
+#: database) could see its job taken while it still runs; on a loaded 2-core machine 6 s was not
+#: enough (tests/deploy saw it), so a 2-second job's dead holder is replaced within 20 s instead.
+MIN_LEASE_S = 20.0
 #: Runs kept in ``job_runs``.
 HISTORY = timedelta(hours=1)
 
@@ -70,7 +72,17 @@ async def take(factory: Factory, name: str, every_s: float, holder: str) -> int 
         )
         if taken.rowcount != 1:
             return None
-        run = JobRun(name=name, holder=holder, started_at=now)
+        # The run starts now, not at ``now`` above: on a busy machine the UPDATE may have waited
+        # (for the row, for the CPU) until after the previous run gave the lease back, so its
+        # start is stamped once the lease is ours; the next run's interval counts from here.
+        started = utcnow()
+        await session.execute(
+            update(JobLease)
+            .where(JobLease.name == name)
+            .values(started_at=started)
+            .execution_options(synchronize_session=False)
+        )
+        run = JobRun(name=name, holder=holder, started_at=started)
         session.add(run)
         await session.flush()
         return run.id

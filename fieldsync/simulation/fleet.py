@@ -162,7 +162,14 @@ async def login(
 ) -> tuple[int, dict[str, Any]]:
     response = await http.post(
         "/auth/login",
-        json={"username": username, "password": password, "client_id": client_id, "platform": "android"},
+        # every phone registers an FCM token, as the app does, so chat pushes are owed to it
+        json={
+            "username": username,
+            "password": password,
+            "client_id": client_id,
+            "platform": "android",
+            "push_token": f"fcm-{client_id}",
+        },
     )
     return response.status_code, (response.json() if response.content else {})
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from backend.config import env_name
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET = "local-process-secret-0123456789abcdef0123456789abcdef"
 
@@ -41,10 +43,12 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
             "FIELDSYNC_RUN_WORKER_IN_PROCESS": "false",
             "FIELDSYNC_REQUESTS_PER_MINUTE": "100000000",
             "FIELDSYNC_SYNC_MUTATIONS_PER_MINUTE": "0",
+            "FIELDSYNC_DRAIN_DELAY_S": "0",  # no load balancer to wait for
             "FIELDSYNC_LOG_LEVEL": "WARNING",
         }
     )
-    env.update({f"FIELDSYNC_{k.upper()}": str(v) for k, v in settings.items()})
+    # each setting's own variable (GOOGLE_APPLICATION_CREDENTIALS has no FIELDSYNC_ prefix)
+    env.update({env_name(k): str(v) for k, v in settings.items()})
     return env
 
 
@@ -81,6 +85,8 @@ class ServerProcess:
                 "--no-access-log",
                 "--ws",
                 "websockets",
+                "--timeout-graceful-shutdown",
+                str(max(1, round(float(settings.get("drain_timeout_s", 20))))),
             ],
             cwd=ROOT,
             env=server_env(database_url, workdir / "var", **settings),

@@ -1,7 +1,7 @@
 """support desk (issue 16): an index that hands support tickets newest activity first
 
 Revision ID: 0009_console_order
-Revises: 0008_replenishment
+Revises: 0009_supplier_requests
 """
 
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009_console_order"
-down_revision: str | Sequence[str] | None = "0008_replenishment"
+down_revision: str | Sequence[str] | None = "0009_supplier_requests"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

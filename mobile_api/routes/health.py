@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import read_only
 from backend.jobstate import job_states
 from backend.migrate import is_current
+from mobile_api.drain import is_draining
 from mobile_api.metrics import job_metrics
 
 log = logging.getLogger("fieldsync.http")
@@ -26,6 +27,8 @@ async def live() -> dict[str, str]:
 
 @get("/health/ready", tags=["operations"], summary="The database answers and migrations are current")
 async def ready(state: State) -> Response[dict[str, Any]]:
+    if is_draining(state):  # SIGTERM: out of the load balancer's rotation first (mobile_api/drain.py)
+        return Response({"status": "draining", "checks": {"process": "stopping"}}, status_code=503)
     checks: dict[str, Any] = {}
     try:
         async with state.engine.connect() as conn:
@@ -41,7 +44,12 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     )
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+# Litestar appends "; charset=utf-8" to a text/ media type itself: name the rest only, so the
+# header carries one charset (prometheus_client's constant already has one).
+METRICS_MEDIA_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.startswith("charset="))
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=METRICS_MEDIA_TYPE)
 async def metrics(state: State) -> Response[bytes]:
     body = generate_latest(state.metrics.registry)
     try:
@@ -49,7 +57,7 @@ async def metrics(state: State) -> Response[bytes]:
             body += job_metrics(await job_states(session))
     except Exception:  # the request metrics still answer while the database does not
         log.warning("/metrics: job states unavailable", exc_info=True)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=METRICS_MEDIA_TYPE)
 
 
 ROUTES = [live, ready, metrics]

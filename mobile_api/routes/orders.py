@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post, put
+from litestar import Response, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor
@@ -19,7 +19,7 @@ from backend.orders import service as orders
 from backend.orders.states import allowed_actions
 from mobile_api.routes import orders_acceptance
 from mobile_api.routes.orders_params import ClientId, Cursor, Id, Limit, StateFilter
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 Qty = Annotated[int, msgspec.Meta(ge=0, le=orders.MAX_QTY)]
 
@@ -156,8 +156,13 @@ async def _full(session: AsyncSession, actor: Actor, order: Order) -> OrderOut:
     return OrderOut.of(order, await orders.order_lines(session, order.id), allowed_actions(actor, order))
 
 
-@post("/orders", tags=["orders"], summary="Create a draft purchase or sales order (client id optional)")
-async def create_order(data: OrderIn, actor: Actor, db_session: AsyncSession) -> OrderOut:
+@post(
+    "/orders",
+    tags=["orders"],
+    summary="Create a draft purchase or sales order (client id optional)",
+    responses=existed(OrderOut),
+)
+async def create_order(data: OrderIn, actor: Actor, db_session: AsyncSession) -> Response[OrderOut]:
     order = await orders.create_order(
         db_session,
         actor,
@@ -168,7 +173,7 @@ async def create_order(data: OrderIn, actor: Actor, db_session: AsyncSession) ->
         distributor_id=data.distributor_id,
         lines=[(line.product_id, line.qty) for line in data.lines],
     )
-    return await _full(db_session, actor, order)
+    return created_or_existing(db_session, order, await _full(db_session, actor, order))
 
 
 @get("/orders", tags=["orders"], summary="Orders the caller may see, filtered, oldest first")
