@@ -186,7 +186,10 @@ async def test_two_agents_two_customers_in_the_console(
             # Business-hours countdown: opened Monday 10:00, first response due at 11:00.
             await expect(a.locator("#sla")).to_contain_text("First response due in")
             await expect(a.locator("#messages")).to_contain_text("Three cartons were crushed")
-            await expect(a.locator("#messages .item.customer .meta")).to_contain_text("Distributor")
+            south_org = next(o for o in network.orgs.values() if o.id == network.user("dist-south").org_id)
+            await expect(a.locator("#messages .item.customer .meta").first).to_contain_text(
+                f"Customer · {south_org.name}"
+            )
 
             # Typing both ways, over the socket; never for an internal note.
             south.socket = await Socket.open(
@@ -238,8 +241,8 @@ async def test_two_agents_two_customers_in_the_console(
             await expect(a.locator("#messages .item.agent").last).to_contain_text("Sent")
             last_seq = (await http.get(f"/conversations/{t2}", headers=south.headers)).json()["last_seq"]
             r = await http.post(f"/conversations/{t2}/read", json={"seq": last_seq}, headers=south.headers)
-            assert r.status_code == 200, r.text
-            await expect(a.locator("#messages .item.agent").last).to_contain_text("Read")
+            assert r.status_code == 200 and r.json()["last_read_seq"] >= last_seq, r.text
+            await expect(a.locator("#messages .item.agent").last).to_contain_text("Read", timeout=15_000)
 
             # Search finds a message by a word in it, highlighted.
             await a.fill("#search", "crushed")

@@ -76,7 +76,20 @@ function toast(text) {
   setTimeout(() => el.remove(), 6000);
 }
 function agentName(id) { const a = state.agents.find((x) => x.id === id); return a ? a.name : "?"; }
-function mediaUrl(sha, variant) { return `/media/photos/${sha}/${variant}?access_token=${encodeURIComponent(state.token)}`; }
+// Photos need the bearer token (it is not taken from a URL outside the WebSocket): fetch them,
+// keep blob URLs per photo and size; a derivative still being made (503) is asked for again.
+const mediaCache = new Map();
+async function mediaBlobUrl(sha, variant, tries = 6) {
+  const key = sha + "/" + variant;
+  if (mediaCache.has(key)) return mediaCache.get(key);
+  for (let i = 0; i < tries; i++) {
+    const res = await fetch(`/media/photos/${sha}/${variant}`, { headers: { Authorization: "Bearer " + state.token } });
+    if (res.ok) { const url = URL.createObjectURL(await res.blob()); mediaCache.set(key, url); return url; }
+    if (res.status !== 503) break;
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+  return "";
+}
 function uid() { return (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now()).replace(/-/g, ""); }
 
 // --- sign in -----------------------------------------------------------------------------
@@ -397,7 +410,7 @@ function renderMessages(focusSeq) {
     const fromCustomer = m.sender_id === tk.customer_id;
     const p = state.people[m.sender_id];
     const photos = (m.attachments || []).map((sha) => `<button type="button" class="thumb" data-sha="${esc(sha)}" aria-label="${esc(t("msg.photo"))}">
-        <img src="${mediaUrl(sha, "thumb")}" alt="${esc(t("msg.photo"))}" loading="lazy" data-retry="0"></button>`).join("");
+        <img src="${esc(mediaCache.get(sha + "/thumb") || "")}" alt="${esc(t("msg.photo"))}" data-sha="${esc(sha)}"></button>`).join("");
     let stateMark = "";
     if (!fromCustomer) {
       const read = customer && customer.last_read_seq >= m.seq;
@@ -414,9 +427,7 @@ function renderMessages(focusSeq) {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   box.innerHTML = html.join("");
   for (const img of box.querySelectorAll(".thumb img")) {
-    img.addEventListener("error", () => { // the thumbnail may still be in the making
-      const n = +img.dataset.retry; if (n < 5) { img.dataset.retry = n + 1; setTimeout(() => { img.src = img.src.split("&r=")[0] + "&r=" + n; }, 1500); }
-    });
+    if (!img.getAttribute("src")) mediaBlobUrl(img.dataset.sha, "thumb").then((url) => { if (url) img.src = url; });
   }
   for (const b of box.querySelectorAll(".thumb")) b.addEventListener("click", () => openPhoto(b.dataset.sha));
   const stick = atBottom || focusSeq === undefined;
@@ -427,9 +438,9 @@ function renderMessages(focusSeq) {
   if (focus) focus.scrollIntoView({ block: "center" });
   else if (atBottom || focusSeq === undefined) box.scrollTop = box.scrollHeight;
 }
-function openPhoto(sha) {
-  $("photo-img").src = mediaUrl(sha, "display");
-  $("photo-original").href = mediaUrl(sha, "original");
+async function openPhoto(sha) {
+  $("photo-img").src = await mediaBlobUrl(sha, "display");
+  $("photo-original").href = await mediaBlobUrl(sha, "original");
   $("photo").showModal();
 }
 
