@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "[2/3] Installing fieldsync and its dependencies into $(VENV) (the first time takes a minute or two)..."
 	@$(BIN)/python -m pip install --progress-bar on -e '.[dev]' 2>&1 \
-		| grep -E --line-buffered '^(Collecting|Successfully|ERROR|error)' | sed -u 's/^/    /'; \
+		| grep -E --line-buffered '^(Collecting|Successfully installed|ERROR|error)' \
+		| sed -u -E 's/^Successfully installed (.*)/installed: \1/; s/^(.{0,100}).*/    \1/'; \
 		test $${PIPESTATUS[0]} -eq 0 || { echo "pip install failed: run '$(BIN)/python -m pip install -e .[dev]' to see why"; exit 1; }
 	@touch $@
 

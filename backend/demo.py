@@ -21,12 +21,31 @@ from backend.inspections import demo as inspections_demo
 from backend.inventory import demo as inventory_demo
 from backend.messaging import demo as messaging_demo
 from backend.orders import demo as orders_demo
+from backend.requests import demo as requests_demo
 from backend.visits import demo as visits_demo
 
 DEMO_PASSWORD = "fieldsync-demo"
 SYSTEM = Actor(user_id="system", org_id="system", org_kind="service_provider", role="admin")
-PROVINCES = [("north", "North Province"), ("central", "Central Province"), ("south", "South Province")]
+# Chinese names make the zh-CN demo look like a real network; codes (what tests and CLIs use) stay.
+PROVINCES = [("north", "河北省"), ("central", "湖北省"), ("south", "广东省")]
+CITIES = {"north": ["石家庄市", "保定市"], "central": ["武汉市", "宜昌市"], "south": ["广州市", "深圳市"]}
+SUPPLIER_NAMES = {"A": "康源食品", "B": "丰泰日化"}
+SHOP_CHAINS = ["美宜佳", "好邻居", "天天超市", "联华超市", "华润万家", "罗森"]
 CATEGORIES = ["beverages", "snacks", "dairy", "household", "personal-care"]
+CATEGORY_NAMES = {
+    "beverages": "饮料",
+    "snacks": "零食",
+    "dairy": "乳品",
+    "household": "家居清洁",
+    "personal-care": "个人护理",
+}
+PRODUCT_NAMES = {
+    "beverages": ["矿泉水 550ml", "绿茶 500ml", "橙汁 1L", "可乐 330ml"],
+    "snacks": ["薯片 70g", "苏打饼干", "每日坚果", "黑巧克力"],
+    "dairy": ["纯牛奶 250ml", "原味酸奶", "奶酪片", "豆奶 250ml"],
+    "household": ["洗衣液 2kg", "抽纸 3层", "洗洁精 1kg", "垃圾袋"],
+    "personal-care": ["洗发水 400ml", "牙膏 120g", "沐浴露", "香皂"],
+}
 
 Progress = Callable[[str], None]
 
@@ -72,7 +91,7 @@ async def seed_demo(
                     session,
                     level="city",
                     code=f"xx-{code}-c{n}",
-                    name=f"{name} City {n + 1}",
+                    name=CITIES[code][n],
                     parent_id=province.id,
                 )
             )
@@ -84,7 +103,7 @@ async def seed_demo(
         await identity.create_organisation(
             session,
             kind="supplier",
-            name=f"Supplier {label}",
+            name=SUPPLIER_NAMES[label],
             code=f"sup-{label.lower()}",
             region_id=country.id,
         )
@@ -97,7 +116,7 @@ async def seed_demo(
                 await identity.create_organisation(
                     session,
                     kind="distributor",
-                    name=f"Distributor {province.name.split()[0]} {j + 1}",
+                    name=f"{province.name.removesuffix('省')}经销商 {j + 1}",
                     code=f"dist-{i}{j}",
                     region_id=province.id,
                 )
@@ -110,7 +129,7 @@ async def seed_demo(
         session.add(
             Organisation(
                 kind="terminal",
-                name=f"Shop {t + 1:03d}",
+                name=f"{SHOP_CHAINS[t % len(SHOP_CHAINS)]} {t + 1:03d}号店",
                 code=f"shop-{t + 1:03d}",
                 region_id=city.id,
                 parent_id=distributor.id,
@@ -123,7 +142,7 @@ async def seed_demo(
     for s, supplier in enumerate(suppliers):
         cats = []
         for code in CATEGORIES:
-            cat = Category(supplier_id=supplier.id, code=code, name=code.replace("-", " ").title())
+            cat = Category(supplier_id=supplier.id, code=code, name=CATEGORY_NAMES[code])
             session.add(cat)
             cats.append(cat)
         await session.flush()
@@ -133,7 +152,7 @@ async def seed_demo(
                 supplier_id=supplier.id,
                 category_id=cat.id,
                 sku=f"{'AB'[s]}-{k + 1:05d}",
-                name=f"{cat.name} item {k + 1}",
+                name=f"{PRODUCT_NAMES[cat.code][(k // len(cats)) % 4]} #{k + 1}",
                 unit=rng.choice(["each", "case", "pack"]),
                 pack_size=rng.choice([1, 6, 12, 24]),
             )
@@ -230,6 +249,7 @@ async def seed_demo(
             messaging_demo,
             visits_demo,
             forecasting_demo,
+            requests_demo,
         )
         for seeder in (m.seed for m in seeders):
             await seeder(session, net)

@@ -14,6 +14,7 @@ from backend.media import models as media_models
 from backend.messaging import models as messaging_models
 from backend.notifications import models as notifications_models
 from backend.orders import models as orders_models
+from backend.requests import models as requests_models
 from backend.syncstate import models as syncstate_models
 from backend.territory import models as territory_models
 from backend.visits import models as visits_models
@@ -34,6 +35,7 @@ __all__ = [
     "messaging_models",
     "notifications_models",
     "orders_models",
+    "requests_models",
     "syncstate_models",
     "territory_models",
     "visits_models",

@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--solo-batches", type=int, default=50, help="batches the one phone pushes one after the other"
     )
     parser.add_argument(
+        "--overhead-requests", type=int, default=300, help="empty pushes timed for the per-request cost"
+    )
+    parser.add_argument(
         "--cases", default="solo,fleet", help="which cases to run: solo (one phone), fleet (--phones at once)"
     )
 
@@ -263,6 +266,26 @@ async def run_variant(
     }
 
 
+async def request_overhead(server: h.Server, phone: PhoneSession, requests: int) -> dict[str, Any]:
+    """What a push costs apart from its mutations: ``requests`` empty batches, one after the other
+    (sign-in check, rate limits, decoding, the transaction and sync bookkeeping, the reply)."""
+    body = phone.envelope([])
+    latencies = []
+    cpu_before = server.cpu_seconds()
+    for _ in range(requests):
+        started = time.perf_counter()
+        status, reply = await phone.push(body)
+        latencies.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"empty push failed: HTTP {status} {reply['error'][:200]}")
+    cpu = server.cpu_seconds() - cpu_before
+    return {
+        "requests": requests,
+        "latency": h.latency_ms(latencies),
+        "server_cpu_ms_per_request": round(cpu / requests * 1000, 3) if requests else 0.0,
+    }
+
+
 async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
     """Mixed and stock-check-only pushes from ``--phones`` phones, beside the raw rewrite."""
     figures: dict[str, Any] = {"seed_demo_s": round(await h.seed_demo_network(target), 1)}
@@ -288,6 +311,7 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
                 figures["one_phone"] = await run_variant(
                     target, server, phones[:1], chosen, args, rng, batches_each=args.solo_batches
                 )
+                figures["empty_push"] = await request_overhead(server, phones[0], args.overhead_requests)
             for variant, kinds in (("mixed", mix.MIXED), ("stock_check", mix.STOCK_ONLY)):
                 if "fleet" not in cases:
                     break
@@ -316,6 +340,12 @@ def summarise(backend: str, f: dict[str, Any]) -> str:
             f"{v['server_cpu_ms_per_1000']} server CPU ms per 1,000; statuses {v['statuses']}"
             + (f"; FAILED batches {v['failed_batches']}" if v["failed_batches"] else "")
         )
+    if "empty_push" in f:
+        e = f["empty_push"]
+        parts.append(
+            f"empty push ({e['requests']} requests): {e['server_cpu_ms_per_request']} server CPU ms "
+            f"per request, p50 {e['latency']['p50_ms']} ms"
+        )
     parts.append(f"server peak RSS {f['server_peak_rss_mib']} MiB")
     return "\n    ".join(parts)
 
@@ -323,7 +353,7 @@ def summarise(backend: str, f: dict[str, Any]) -> str:
 def lines(out: dict[str, Any]) -> list[dict[str, Any]]:
     """One JSON line per case: the one phone, then the fleet (each with its raw limit)."""
     split = []
-    for case, variants in (("one_phone", ("one_phone",)), ("fleet", ("mixed", "stock_check"))):
+    for case, variants in (("one_phone", ("one_phone", "empty_push")), ("fleet", ("mixed", "stock_check"))):
         results = {}
         for backend, figures in out["results"].items():
             if "error" in figures:

@@ -127,6 +127,16 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def _app_banner(host: str, port: int) -> str:
+    """The start-up line for the mobile workbench: its address, or how to build it."""
+    from mobile_api.workbench_app.routes import DIST
+
+    url = f"http://{host}:{port}/app/"
+    if (DIST / "index.html").is_file():
+        return f"Mobile workbench (phone app): {url}"
+    return f"Mobile workbench: {url} is not built yet (cd clients/workbench && npm ci && npm run build)"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -149,6 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"support console: http://{host}:{port}/console, worker {worker}); Ctrl-C stops it.",
         file=sys.stderr,
     )
+    print(_app_banner(host, port), file=sys.stderr)
     uvicorn.run(
         "fieldsync.wiring:app_factory",
         factory=True,

@@ -10,7 +10,12 @@ from typing import Any
 
 def add_parser(sub: Any) -> None:
     """Register ``evidence`` on the top-level subparsers."""
-    evidence = sub.add_parser("evidence", help="check the tamper-evident evidence log")
+    evidence = sub.add_parser(
+        "evidence",
+        help="check the tamper-evident evidence log",
+        description="Check the tamper-evident evidence log of finalised acceptances and inspections "
+        "offline, against the database and the media store the settings name.",
+    )
     actions = evidence.add_subparsers(dest="evidence_command", required=True, metavar="ACTION")
     verify = actions.add_parser(
         "verify",
@@ -23,7 +28,12 @@ def add_parser(sub: Any) -> None:
         help="hex Ed25519 public key to check tree heads with (default: the configured signing key's)",
     )
     verify.set_defaults(func=run)
-    public = actions.add_parser("public-key", help="print the public key that verifies tree heads")
+    public = actions.add_parser(
+        "public-key",
+        help="print the public key that verifies tree heads",
+        description="Print the hex Ed25519 public key of the configured signing key (and its key id): "
+        "give it to whoever verifies the log elsewhere (`fieldsync evidence verify --public-key HEX`).",
+    )
     public.set_defaults(func=run_public_key)
 
 

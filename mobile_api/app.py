@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -11,16 +10,17 @@ from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
-from mobile_api import errors
-from mobile_api.auth import provide_actor
+from backend.errors import DomainError
+from mobile_api import errors, openapi
+from mobile_api.auth import provide_actor, token_subject
+from mobile_api.boundary import BoundedRequest, boundary_middleware
 from mobile_api.deps import provide_db_session
 from mobile_api.drain import drain_on_sigterm
 from mobile_api.metrics import Metrics, metrics_middleware
+from mobile_api.query_params import refuse_unknown_query_params
 from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import (
@@ -32,20 +32,25 @@ from mobile_api.routes import (
     messaging,
     orders,
     replenishment,
+    supplier_data,
     sync,
     visits,
 )
+from mobile_api.workbench_app import routes as workbench_app
 from mobile_api.ws_hub import Hub
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
-def _rate_limit_key(request: Request[Any, Any, Any]) -> str:
-    """Per signed-in device (its bearer token), else per client address."""
-    header = request.headers.get("authorization")
-    if header:
-        return "t:" + hashlib.sha256(header.encode()).hexdigest()[:24]
-    return "ip:" + (request.client.host if request.client else "unknown")
+def rate_limit_key(request: Request[Any, Any, Any]) -> str:
+    """What a request counts against: the device of a *verified* access token (its signature and
+    expiry checked, no database), else the client's address. An unverified ``Authorization``
+    header never picks the key, so junk bearers cannot each get a fresh budget."""
+    try:
+        user_id, device_id = token_subject(request)
+    except DomainError:
+        return "ip:" + (request.client.host if request.client else "unknown")
+    return "dev:" + (device_id or f"user:{user_id}")
 
 
 def create_app(
@@ -75,8 +80,8 @@ def create_app(
         }
     )
     # Counted in Redis when FIELDSYNC_REDIS_URL is set (shared by every API process), else here.
-    rate_limit = rate_limit_middleware(_rate_limit_key, exclude=["/health", "/metrics", "/schema"])
-    return Litestar(
+    rate_limit = rate_limit_middleware(rate_limit_key, exclude=["/health", "/metrics", "/schema", "/app"])
+    app = Litestar(
         route_handlers=[
             *health.ROUTES,
             *auth.PUBLIC_ROUTES,
@@ -89,24 +94,27 @@ def create_app(
             *sync.ROUTES,
             *visits.ROUTES,
             *replenishment.ROUTES,
+            *supplier_data.ROUTES,
+            *workbench_app.ROUTES,
             *route_handlers,
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware, metrics_middleware, rate_limit],
+        before_request=refuse_unknown_query_params,
+        middleware=[request_id_middleware, metrics_middleware, boundary_middleware, rate_limit],
+        request_class=BoundedRequest,
         state=app_state,
         lifespan=[dispose_engine, drain_on_sigterm, *lifespan],
-        plugins=[Hub(settings)],  # channels fan-out, after-commit publisher, presence (messaging)
+        # channels fan-out, after-commit publisher, presence (messaging); the contract's Struct schemas
+        plugins=[Hub(settings), openapi.StrictStructSchemaPlugin()],
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
-        openapi_config=OpenAPIConfig(
-            title="fieldsync",
-            version="1",
-            description="Field-operations backend: central store, offline sync, push and chat.",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        # Level 6 (zlib's default), not 9: a reply of 100 push results gzips to the same size (4,619 vs
+        # 4,617 bytes) in ~15% less CPU.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048, gzip_compress_level=6),
+        openapi_config=openapi.openapi_config(),
         # fieldsync.logs configures logging for the whole process; Litestar must not replace it.
         logging_config=None,
         debug=False,
     )
+    openapi.install(app)  # errors, security and raw bodies in the published contract
+    return app

@@ -45,8 +45,9 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
         return token.strip()
-    # Browsers cannot set headers on a WebSocket; they pass the token as a query parameter.
-    token = connection.query_params.get("access_token", "")
+    # Browsers cannot set headers on a WebSocket (and only there): the token may come as a query
+    # parameter. Anywhere else it would end up in access logs and proxies, so it is not read.
+    token = connection.query_params.get("access_token", "") if connection.scope["type"] == "websocket" else ""
     if token:
         return token
     raise Unauthenticated("send 'Authorization: Bearer <access token>'", code="unauthenticated")

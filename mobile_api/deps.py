@@ -9,6 +9,7 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import header_int
 from backend.db import read_only
 from mobile_api.errors import ApiError
 
@@ -44,8 +45,8 @@ async def provide_db_session(
 async def read_body(request: Request[Any, Any, Any], *, limit: int) -> bytes:
     """The raw body, refused with 413 as soon as it passes ``limit`` bytes (not after reading it all)."""
     too_large = ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = header_int(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0

@@ -86,7 +86,34 @@ def http_error_handler(_request: Request, exc: HTTPException) -> Response:
     return error_response(status, code, exc.detail or code.replace("_", " "), None, exc.headers)
 
 
+def _out_of_range(exc: BaseException) -> bool:
+    """A value a client sent that a column or a conversion cannot hold (a date before year 1 once
+    in UTC, a number past the column, text PostgreSQL refuses) — the backstop behind
+    :mod:`backend.bounds` for query parameters its types cannot bound."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError | RecursionError) or type(seen).__name__ in _DATA_ERRORS:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+_DATA_ERRORS = {
+    "DataError",  # SQLAlchemy's and asyncpg's (value out of range, too long, bad encoding)
+    "NumericValueOutOfRangeError",
+    "StringDataRightTruncationError",
+    "CharacterNotInRepertoireError",
+    "UntranslatableCharacterError",
+    "DatetimeFieldOverflowError",
+}
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if _out_of_range(exc):
+        log.warning("out-of-range input on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(400, "invalid_request", "a value in the request is out of range", None)
     if is_transient_error(exc):
         # Lost a race for the database (deadlock, busy SQLite): nothing was committed; try again.
         log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)

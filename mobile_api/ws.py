@@ -31,6 +31,7 @@ from litestar import WebSocket, websocket
 from litestar.channels import Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
+from backend.bounds import OutOfBounds, check_depth, check_value
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.messaging import SUPPORT_SCOPE, presence
@@ -190,8 +191,13 @@ class Connection:
                 {"type": "typing", "conversation_id": conversation_id, "user_id": self.actor.user_id},
                 f"conv:{conversation_id}",
             )
-        elif kind == "viewing" and messaging.is_agent(self.actor) and (
-            conversation_id is None or (isinstance(conversation_id, str) and 0 < len(conversation_id) <= 64)
+        elif (
+            kind == "viewing"
+            and messaging.is_agent(self.actor)
+            and (
+                conversation_id is None
+                or (isinstance(conversation_id, str) and 0 < len(conversation_id) <= 64)
+            )
         ):
             # "also viewing": agents say which ticket they have open (None: none); only agents hear it
             self.hub.publish(
@@ -268,9 +274,11 @@ async def live_socket(socket: WebSocket) -> None:
         )
         while True:
             raw = await socket.receive_data("text")
-            try:
+            try:  # the same bounds as an HTTP body: depth, U+0000, int64, years
+                check_depth(raw.encode() if isinstance(raw, str) else raw, msgpack=False)
                 message = msgspec.json.decode(raw)
-            except msgspec.DecodeError:
+                check_value(message)
+            except (msgspec.DecodeError, OutOfBounds):
                 message = {}
             try:
                 await conn.handle(message if isinstance(message, dict) else {})

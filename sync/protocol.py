@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from backend.bounds import Bounded, Id, Int32, OutOfBounds, check_depth, text
 from sync.errors import MalformedEnvelope, ProtocolTooOld, ProtocolUnsupported
 
 PROTOCOL_VERSION = 1
+Short = text(64)
 JSON = "application/json"
 MSGPACK = "application/msgpack"
 
@@ -19,20 +21,21 @@ CONFLICT: Status = "conflict"
 REJECTED: Status = "rejected"
 
 
-class MutationIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class MutationIn(Bounded, forbid_unknown_fields=True, kw_only=True):
     """One command from a phone's outbox; ``args`` are validated against the named mutation."""
 
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    id: Id
     seq: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
-    name: Annotated[str, msgspec.Meta(max_length=64)]
+    name: Short
     # Checked against the named mutation's argument type, so a bad one rejects only its mutation.
+    unchecked: ClassVar[frozenset[str]] = frozenset({"args"})
     args: Any = None
-    client_time: str | None = None
+    client_time: Short | None = None
 
 
-class PushRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    protocol: int
+class PushRequest(Bounded, forbid_unknown_fields=True, kw_only=True):
+    client_id: Id
+    protocol: Int32
     mutations: list[MutationIn]
 
 
@@ -94,10 +97,11 @@ _push_msgpack = msgspec.msgpack.Decoder(PushRequest)
 
 def decode_push(body: bytes, content_type: str) -> PushRequest:
     """The push envelope, or :class:`MalformedEnvelope` naming what is wrong."""
-    decoder = _push_msgpack if is_msgpack(content_type) else _push_json
+    msgpack = is_msgpack(content_type)
     try:
-        return decoder.decode(body)
-    except msgspec.DecodeError as exc:
+        check_depth(body, msgpack=msgpack)
+        return (_push_msgpack if msgpack else _push_json).decode(body)
+    except (msgspec.DecodeError, OutOfBounds) as exc:
         raise MalformedEnvelope(f"the push envelope is not valid: {exc}") from None
 
 

@@ -40,13 +40,15 @@ async def pull(
     client_id: str | None = None,
     resync: frozenset[str] = frozenset(),
     raw_json: bool = False,
+    cursor_key: str,
 ) -> p.PullResponse:
     """One page for ``actor``; ``session`` is in the snapshot ``watermark`` was taken in.
 
     ``raw_json``: each change's ``data`` is its stored JSON text (``msgspec.Raw``), for a reply
-    encoded as JSON: nothing is decoded and encoded again."""
+    encoded as JSON: nothing is decoded and encoded again. ``cursor_key`` authenticates cursors
+    (the server's secret key)."""
     limit = max(1, min(limit, MAX_LIMIT))
-    cur = decode_cursor(cursor, actor.user_id)
+    cur = decode_cursor(cursor, actor.user_id, cursor_key)
     entitled = await entitled_scopes(session, actor)
     revoked = sorted(cur.known() - entitled)
     for scope in revoked:
@@ -87,7 +89,7 @@ async def pull(
             last_applied = await _last_applied_seq(session, actor.user_id, client_id, watermark)
     return p.PullResponse(
         changes=changes,
-        cursor=encode_cursor(cur, actor.user_id),
+        cursor=encode_cursor(cur, actor.user_id, cursor_key),
         has_more=has_more,
         last_applied_seq=last_applied,
         reset=reset,

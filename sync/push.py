@@ -38,6 +38,8 @@ from sync.errors import BatchTooLarge
 from sync.mutations import REGISTRY, MutationContext
 from sync.mutations.registry import Mutation
 from sync.push_guard import Replay, WriteGuard, lock_in_order
+from sync.push_identity import SEQ_GAP, settle
+from sync.push_identity import rejected as _rejected
 from sync.ratelimit import check_push_rate
 
 log = logging.getLogger("fieldsync.sync")
@@ -139,6 +141,7 @@ async def _apply_batch(
             await session.flush()
         except Replay:
             await batch_savepoint.rollback()
+            _forget_loaded(session)
         else:
             await batch_savepoint.commit()
             return outcome
@@ -153,6 +156,16 @@ async def _apply_batch(
 
 
 Runner = Callable[[p.MutationIn], Awaitable[p.MutationResult]]
+
+
+def _forget_loaded(session: AsyncSession) -> None:
+    """After the batch's savepoint rolled back, forget every row the first run loaded or made
+    (but the client's, locked before it): SQLAlchemy can keep an object the rolled-back run
+    created in the identity map, and a replayed ``create`` would find it and insert nothing."""
+    sync = session.sync_session
+    for obj in list(sync.identity_map.values()):
+        if not isinstance(obj, SyncClient):
+            sync.expunge(obj)
 
 
 async def _apply_as_sets(
@@ -216,21 +229,16 @@ async def _apply_in_order(
     fresh: list[dict[str, Any]] = []
     expected_seq: int | None = None
     for m in ordered:
-        stored = by_id.get(m.id) or by_seq.get(m.seq)
-        if stored is not None or m.seq <= last_seq:
-            # Already applied (by id, or its seq by any id): never again; the stored result comes back.
-            results.append(_duplicate(m, stored))
-            continue
-        if m.seq != last_seq + 1:
-            expected_seq = last_seq + 1
-            results.append(
-                _rejected(
-                    m,
-                    "seq_gap",
-                    f"expected seq {expected_seq} next; push the missing mutations first",
-                    {"expected_seq": expected_seq},
-                )
-            )
+        settled = settle(m, last_seq, by_id, by_seq)  # the identity rule: sync/push_identity.py
+        if settled is not None:
+            results.append(settled.result)
+            if settled.result.code == SEQ_GAP:
+                expected_seq = last_seq + 1
+            elif settled.acknowledged:
+                row = _stored_row(actor.user_id, client_id, m, settled.result, named=False)
+                fresh.append(row)
+                by_seq[m.seq] = row
+                last_seq = m.seq
             continue
         result = await run(m)
         row = _stored_row(actor.user_id, client_id, m, result)
@@ -299,20 +307,6 @@ async def _stored_results(
     )
     found = [dict(r._mapping) for r in rows]
     return {r["mutation_id"]: r for r in found}, {r["seq"]: r for r in found}
-
-
-def _duplicate(m: p.MutationIn, stored: dict[str, Any] | None) -> p.MutationResult:
-    if stored is None:
-        return p.MutationResult(id=m.id, seq=m.seq, status=p.DUPLICATE)
-    return p.MutationResult(
-        id=m.id,
-        seq=stored["seq"],
-        status=p.DUPLICATE,
-        code=stored["code"],
-        message=stored["message"],
-        data=stored["data"],
-        original_status=stored["status"],
-    )
 
 
 def _lock_names(
@@ -405,19 +399,19 @@ async def _run_one(
     return p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED, data=data)
 
 
-def _rejected(m: p.MutationIn, code: str, message: str, details: Any = None) -> p.MutationResult:
-    return p.MutationResult(id=m.id, seq=m.seq, status=p.REJECTED, code=code, message=message, data=details)
-
-
 def _tx_value(session: AsyncSession) -> Any:
     return transaction_id_expression(is_postgres(session))
 
 
-def _stored_row(user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult) -> dict[str, Any]:
+def _stored_row(
+    user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult, *, named: bool = True
+) -> dict[str, Any]:
+    """The stored result; not ``named`` for a seq acknowledged by an ``id_reused`` rejection (the
+    id already names its first mutation)."""
     return {
         "user_id": user_id,
         "client_id": client_id,
-        "mutation_id": m.id,
+        "mutation_id": m.id if named else None,
         "seq": m.seq,
         "name": m.name[:64],
         "status": result.status,

@@ -7,10 +7,9 @@ organisation, channel authorisations, route and conversation memberships.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.catalog import ChannelAuthorisation
+from backend.catalog.service import entitled_suppliers
 from backend.identity import Actor
 from backend.messaging.service import SUPPORT_SCOPE, is_agent, member_conversation_ids
 from backend.territory.service import route_terminal_ids
@@ -53,14 +52,5 @@ async def entitled_scopes(session: AsyncSession, actor: Actor) -> set[str]:
 
 
 async def _catalog_suppliers(session: AsyncSession, actor: Actor) -> set[str]:
-    """A supplier sees its own catalog; a distributor's people see the suppliers that authorise it."""
-    if actor.org_kind == "supplier":
-        return {actor.org_id}
-    if actor.org_kind != "distributor":
-        return set()
-    rows = await session.execute(
-        select(ChannelAuthorisation.supplier_id)
-        .where(ChannelAuthorisation.distributor_id == actor.org_id, ChannelAuthorisation.active.is_(True))
-        .distinct()
-    )
-    return set(rows.scalars())
+    """The rule REST catalog reads follow too (:func:`backend.catalog.service.entitled_suppliers`)."""
+    return await entitled_suppliers(session, actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.changefeed import Syncable
@@ -56,7 +56,7 @@ class PriceEntry(Syncable, Base):
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     distributor_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
-    price_minor: Mapped[int] = mapped_column(Integer)
+    price_minor: Mapped[int] = mapped_column(BigInteger)  # money: BIGINT end to end
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -100,8 +100,8 @@ class RegionalQuota(Syncable, Base):
     category_id: Mapped[str | None] = mapped_column(ForeignKey("categories.id"), default=None)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
-    limit_qty: Mapped[int] = mapped_column(Integer)
-    used_qty: Mapped[int] = mapped_column(Integer, default=0)
+    limit_qty: Mapped[int] = mapped_column(BigInteger)
+    used_qty: Mapped[int] = mapped_column(BigInteger, default=0)  # a sum of orders
 
     @classmethod
     def sync_scopes(cls, get: Any) -> set[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog.errors import CategoryNotFound, DuplicateSku, ProductNotFound
@@ -21,6 +22,8 @@ def require_supplier_admin(actor: Actor, supplier_id: str) -> None:
         return
     if actor.role == "supplier_staff" and actor.org_id == supplier_id:
         return
+    if actor.org_kind == "supplier":
+        raise OrgNotFound("no such supplier")  # another supplier's catalog looks missing
     raise NotAllowed("only an administrator or this supplier's staff may change it")
 
 
@@ -87,9 +90,30 @@ async def create_product(
     return product
 
 
-async def get_product(session: AsyncSession, product_id: str) -> Product:
+async def entitled_suppliers(session: AsyncSession, actor: Actor) -> set[str]:
+    """The suppliers whose catalog ``actor`` may read (the ``catalog:<supplier>`` sync scopes and
+    the REST catalog reads follow this one rule): a supplier its own; a distributor's people
+    those with an active channel authorisation for it; nobody else any."""
+    if actor.org_kind == "supplier":
+        return {actor.org_id}
+    return set((await session.execute(authorising_suppliers(actor).distinct())).scalars())
+
+
+async def readable_catalog(stmt: Select, supplier_column: Any, session: AsyncSession, actor: Actor) -> Select:
+    """``stmt`` narrowed to the catalogs ``actor`` may read (administrators: all)."""
+    if actor.is_admin:
+        return stmt
+    return stmt.where(supplier_column.in_(sorted(await entitled_suppliers(session, actor))))
+
+
+async def get_product(session: AsyncSession, product_id: str, actor: Actor | None = None) -> Product:
+    """The product; one in a catalog ``actor`` may not read looks missing."""
     product = await session.get(Product, product_id)
-    if product is None:
+    if product is None or (
+        actor is not None
+        and not actor.is_admin
+        and product.supplier_id not in await entitled_suppliers(session, actor)
+    ):
         raise ProductNotFound(f"product {product_id} does not exist")
     return product
 
@@ -134,7 +158,7 @@ def price_visibility(actor: Actor, stmt: Select, distributor_id: str | None) -> 
         )
         return stmt.where(PriceEntry.distributor_id == distributor_id) if distributor_id else stmt
     if distributor_id is not None and distributor_id != actor.org_id:
-        raise NotAllowed("you may only see your own price list")
+        raise OrgNotFound("no such distributor")  # another one's price list looks missing
     return stmt.where(PriceEntry.distributor_id == actor.org_id)
 
 
@@ -147,6 +171,15 @@ def channel_visibility(
     if actor.org_kind == "supplier":
         return stmt.where(model.supplier_id == actor.org_id)
     return stmt.where(model.distributor_id == actor.org_id)
+
+
+def authorising_suppliers(actor: Actor) -> Select[tuple[str]]:
+    """The ids of the suppliers whose active channel authorisation names the actor's distributor
+    (none for other organisations): a distributor's view of who it may order from."""
+    stmt = select(ChannelAuthorisation.supplier_id).where(ChannelAuthorisation.active.is_(True))
+    if actor.org_kind != "distributor":
+        return stmt.where(false())
+    return stmt.where(ChannelAuthorisation.distributor_id == actor.org_id)
 
 
 async def grant_authorisation(

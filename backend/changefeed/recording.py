@@ -15,7 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Integer, bindparam, delete, event, insert, inspect, literal_column, select
+import msgspec
+from sqlalchemy import Integer, bindparam, delete, event, insert, inspect, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,34 +123,37 @@ def _write_now(session: Session, changes: list[Change]) -> None:
     now = utcnow()
     tx = _tx_expression(session)
     is_pg = conn.dialect.name == "postgresql"
-    rows = [
-        {
-            "scope": c.scope,
-            "entity": c.entity,
-            "entity_id": c.entity_id,
-            "op": c.op,
-            "version": c.version,
-            "data": c.data,
-            "changed_at": now,
-        }
-        for c in changes
-    ]
     # The ids of one INSERT rise in the order of its rows; the order RETURNING gives them back in is
     # not guaranteed, so each row comes back with its key and the highest id of a key is its last
     # change (a row changed twice in one write is upserted once: PostgreSQL refuses it twice).
-    returned = conn.execute(
-        insert(ChangeLog)
-        .values(tx=tx)
-        .returning(
-            ChangeLog.id,
-            ChangeLog.scope,
-            ChangeLog.entity,
-            ChangeLog.entity_id,
-            ChangeLog.op,
-            ChangeLog.version,
-        ),
-        rows,
-    ).all()
+    if is_pg:
+        returned = conn.execute(_PG_INSERT_CHANGES, _pg_columns(changes, now)).all()
+    else:
+        rows = [
+            {
+                "scope": c.scope,
+                "entity": c.entity,
+                "entity_id": c.entity_id,
+                "op": c.op,
+                "version": c.version,
+                "data": c.data,
+                "changed_at": now,
+            }
+            for c in changes
+        ]
+        returned = conn.execute(
+            insert(ChangeLog)
+            .values(tx=tx)
+            .returning(
+                ChangeLog.id,
+                ChangeLog.scope,
+                ChangeLog.entity,
+                ChangeLog.entity_id,
+                ChangeLog.op,
+                ChangeLog.version,
+            ),
+            rows,
+        ).all()
     last: dict[tuple[str, str, str], Any] = {}
     for row in returned:
         key = (row.scope, row.entity, row.entity_id)
@@ -191,6 +195,31 @@ def _write_now(session: Session, changes: list[Change]) -> None:
             },
         )
         conn.execute(stmt, upserts)
+
+
+# PostgreSQL: one statement of one shape whatever the number of changes (a multi-row VALUES is a
+# new statement to prepare for every row count), the rows passed as one array per column.
+_PG_INSERT_CHANGES = text(
+    "INSERT INTO change_log (tx, scope, entity, entity_id, op, version, data, changed_at) "
+    "SELECT (pg_current_xact_id()::text)::bigint, u.scope, u.entity, u.entity_id, u.op, u.version, "
+    "CAST(u.data AS jsonb), CAST(:changed_at AS timestamptz) "
+    "FROM unnest(CAST(:scopes AS varchar[]), CAST(:entities AS varchar[]), CAST(:entity_ids AS varchar[]), "
+    "CAST(:ops AS varchar[]), CAST(:versions AS integer[]), CAST(:datas AS text[])) "
+    "WITH ORDINALITY AS u(scope, entity, entity_id, op, version, data, n) ORDER BY u.n "
+    "RETURNING id, scope, entity, entity_id, op, version"
+)
+
+
+def _pg_columns(changes: list[Change], now: datetime) -> dict[str, Any]:
+    return {
+        "changed_at": now,
+        "scopes": [c.scope for c in changes],
+        "entities": [c.entity for c in changes],
+        "entity_ids": [c.entity_id for c in changes],
+        "ops": [c.op for c in changes],
+        "versions": [c.version for c in changes],
+        "datas": [None if c.data is None else msgspec.json.encode(c.data).decode() for c in changes],
+    }
 
 
 # --- buffering: a push batch writes its changes once, at its end ------------------------------

@@ -12,8 +12,9 @@ demands: above 1.32 days a series is intermittent.
 
 σ is the root mean square of the one-day-ahead errors over the last four weeks (of the daily
 demand itself for intermittent series). Safety stock for a service level ``s`` over lead time
-``L`` and review period ``R`` is ``z(s)·σ·√(L+R)``; the order-up-to level is the forecast over
-``L+R`` days plus that; the suggestion is what is missing after stock on hand and on order,
+``L`` and review period ``R`` is ``z(s)·σ·√((L+R) + (L+R)²·α/(2−α))`` (the daily errors, plus
+the uncertainty of the smoothed level, which shifts every day alike); the order-up-to level is
+the forecast over ``L+R`` days plus that; the suggestion is what is missing after stock on hand and on order,
 rounded up to whole packs. statsforecast/statsmodels would add pandas/numpy/scipy (~150 MB) for
 two recursions of a dozen lines each, so the model is written out here and checked by the
 backtest (``backend.forecasting.backtest``).
@@ -144,6 +145,14 @@ def forecast(demand: Sequence[float], start_weekday: int, horizon: int) -> Forec
     return Forecast("holt_seasonal", tuple(future), _rmse(demand, fitted))
 
 
+def horizon_sigma(f: Forecast, days: float) -> float:
+    """The spread of demand over ``days`` around the forecast: the daily errors add up (``σ²·days``),
+    and the smoothed level itself is uncertain, which shifts every day alike (its variance is
+    ``σ²·α/(2−α)`` for exponential smoothing, so ``(days·σ)²·α/(2−α)`` over the horizon)."""
+    alpha = SBA_ALPHA if f.method == "sba" else HOLT_ALPHA
+    return f.sigma * math.sqrt(days + days**2 * alpha / (2 - alpha))
+
+
 def z_score(service_level: float) -> float:
     return NormalDist().inv_cdf(min(max(service_level, 0.5), 0.9999))
 
@@ -174,7 +183,7 @@ def suggest(
     """How much to order now so stock lasts until the next order arrives, at the service level."""
     cover = max(1, math.ceil(lead_time_days + review_days))
     f = forecast(demand, start_weekday, cover)
-    safety = z_score(service_level) * f.sigma * math.sqrt(lead_time_days + review_days)
+    safety = z_score(service_level) * horizon_sigma(f, lead_time_days + review_days)
     target = f.total(cover) + safety
     missing = target - max(on_hand, 0) - max(on_order, 0)
     pack = max(pack_size, 1)

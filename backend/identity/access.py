@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.identity.errors import NotAllowed
+from backend.identity.errors import NotAllowed, OrgNotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +30,12 @@ class Actor:
     def require_org(self, org_id: str) -> None:
         """Administrators act on any organisation, everyone else on their own."""
         if not self.is_admin and org_id != self.org_id:
-            raise NotAllowed("that belongs to another organisation")
+            raise OrgNotFound("no such organisation")  # another one's looks missing, not forbidden
 
     def visible_org(self, requested: str | None) -> str | None:
         """The organisation filter a listing must apply (``None`` only for administrators)."""
         if self.is_admin:
             return requested
         if requested is not None and requested != self.org_id:
-            raise NotAllowed("you may only list your own organisation")
+            raise OrgNotFound("no such organisation")
         return self.org_id

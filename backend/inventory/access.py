@@ -11,6 +11,7 @@ from backend.catalog import Product
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.identity.errors import NotAllowed
+from backend.inventory.errors import LocationNotFound
 from backend.territory.service import (
     OrgFacts,
     get_terminal,
@@ -43,7 +44,7 @@ def count_refusal(actor: Actor, location: Place) -> DomainError | None:
     if actor.is_admin:
         return None
     if actor.org_id != location.distributor_id:
-        return NotAllowed("that stock belongs to another distributor")
+        return LocationNotFound("no such stock location")  # another distributor's looks missing
     if location.terminal_id is None and actor.role not in WAREHOUSE_ROLES:
         return NotAllowed("only the distributor's staff and inspectors count its warehouse")
     return None

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, insert, or_, select, tuple_
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, insert, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog import Product
@@ -75,6 +77,12 @@ Outcome = CheckDone | DomainError
 class _Place(NamedTuple):
     distributor_id: str
     terminal_id: str | None
+
+
+class _Org(NamedTuple):
+    id: str
+    kind: str
+    parent_id: str | None
 
 
 class _Known(NamedTuple):
@@ -132,94 +140,122 @@ async def record_stock_checks(
 # --- reads --------------------------------------------------------------------------------------
 
 
-async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _Facts:
-    pairs = sorted({(i.org_id, i.product_id) for i in items})
-    org_ids = sorted({i.org_id for i in items})
-    level_query = (
-        select(_LOCATIONS.c.org_id.label("at_org"), *_LEVELS.c)
-        .join(_LOCATIONS, _LOCATIONS.c.id == _LEVELS.c.location_id)
-        .where(tuple_(_LOCATIONS.c.org_id, _LEVELS.c.product_id).in_(pairs))
-        .order_by(_LEVELS.c.id)
+def _among(column: Any, name: str, pg: bool) -> Any:
+    """``column IN (:name…)``; on PostgreSQL ``= ANY(:name)``, one statement for any number of values."""
+    if pg:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _statements(pg: bool) -> dict[str, Any]:
+    """The set's reads, built once per dialect (parameters bound per call)."""
+    level_query = select(_LOCATIONS.c.org_id.label("at_org"), *_LEVELS.c).join(
+        _LOCATIONS, _LOCATIONS.c.id == _LEVELS.c.location_id
     )
-    if is_postgres(session):
-        level_query = level_query.with_for_update(of=_LEVELS)
+    if pg:
+        wanted = (
+            func.unnest(bindparam("orgs", type_=ARRAY(String)), bindparam("products", type_=ARRAY(String)))
+            .table_valued("org_id", "product_id")
+            .render_derived(name="wanted")
+        )
+        level_query = level_query.join(
+            wanted, and_(wanted.c.org_id == _LOCATIONS.c.org_id, wanted.c.product_id == _LEVELS.c.product_id)
+        )
+        level_query = level_query.order_by(_LEVELS.c.id).with_for_update(of=_LEVELS)
+    else:
+        level_query = level_query.where(
+            tuple_(_LOCATIONS.c.org_id, _LEVELS.c.product_id).in_(bindparam("pairs", expanding=True))
+        )
+    places = (
+        select(Organisation.id, Organisation.kind, Organisation.parent_id, _LOCATIONS)
+        .outerjoin(_LOCATIONS, _LOCATIONS.c.org_id == Organisation.id)
+        .where(_among(Organisation.id, "org_ids", pg))
+    )
+    route = select(RouteAssignment.terminal_id).where(
+        RouteAssignment.user_id == bindparam("user_id"),
+        _among(RouteAssignment.terminal_id, "terminal_ids", pg),
+    )
+    products = select(Product.id).where(_among(Product.id, "product_ids", pg))
+    checks = select(
+        _CHECKS.c.id,
+        _CHECKS.c.location_id,
+        _CHECKS.c.product_id,
+        _CHECKS.c.counted_qty,
+        _CHECKS.c.user_id,
+        _CHECKS.c.discrepancy,
+    ).where(_among(_CHECKS.c.id, "check_ids", pg))
+    # Only what a newer count needs: the movements after each level's latest count.
+    movements = (
+        select(
+            StockMovement.location_id,
+            StockMovement.product_id,
+            StockMovement.occurred_at,
+            StockMovement.qty_delta,
+        )
+        .join(
+            StockLevel,
+            and_(
+                StockLevel.location_id == StockMovement.location_id,
+                StockLevel.product_id == StockMovement.product_id,
+            ),
+        )
+        .where(
+            _among(StockLevel.id, "level_ids", pg),
+            or_(StockLevel.observed_at.is_(None), StockMovement.occurred_at > StockLevel.observed_at),
+        )
+    )
+    return {
+        "levels": level_query,
+        "places": places,
+        "route": route,
+        "products": products,
+        "checks": checks,
+        "movements": movements,
+    }
+
+
+async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _Facts:
+    pg = is_postgres(session)
+    q = _statements(pg)
+    pairs = sorted({(i.org_id, i.product_id) for i in items})
+    org_ids = {i.org_id for i in items}
+    params: dict[str, Any] = (
+        {"orgs": [o for o, _p in pairs], "products": [p for _o, p in pairs]} if pg else {"pairs": pairs}
+    )
     levels: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in (await session.execute(level_query)).mappings():
+    for row in (await session.execute(q["levels"], params)).mappings():
         values = dict(row)
         levels[(values.pop("at_org"), values["product_id"])] = values
-    locations = {
-        row["org_id"]: dict(row)
-        for row in (
-            await session.execute(select(_LOCATIONS).where(_LOCATIONS.c.org_id.in_(org_ids)))
-        ).mappings()
-    }
+    wanted = org_ids | {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
+    orgs: dict[str, Any] = {}
+    locations: dict[str, dict[str, Any]] = {}
+    location_keys = [c.key for c in _LOCATIONS.c]
+    for row in await session.execute(q["places"], {"org_ids": sorted(wanted)}):
+        org_id, kind, parent_id, *location = row
+        orgs[org_id] = _Org(org_id, kind, parent_id)
+        if location[0] is not None:
+            locations[org_id] = dict(zip(location_keys, location, strict=True))
+    # Shelves: a level's or location's terminal, or the organisation itself once it gets a location.
     terminal_ids = {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
     terminal_ids |= {loc["terminal_id"] for loc in locations.values() if loc["terminal_id"]}
-    wanted = set(org_ids) | terminal_ids
-    orgs = {
-        row.id: row
-        for row in await session.execute(
-            select(Organisation.id, Organisation.kind, Organisation.parent_id).where(
-                Organisation.id.in_(wanted)
-            )
-        )
-    }
-    # Shelves of organisations still without a location will be the organisations themselves.
     terminal_ids |= {o for o in org_ids if o in orgs and o not in locations}
     on_route: set[str] = set()
-    if terminal_ids and any(needs_route(actor, orgs[t]) for t in terminal_ids if t in orgs):
-        on_route = set(
-            (
-                await session.execute(
-                    select(RouteAssignment.terminal_id).where(
-                        RouteAssignment.user_id == actor.user_id,
-                        RouteAssignment.terminal_id.in_(terminal_ids),
-                    )
-                )
-            ).scalars()
-        )
+    if any(needs_route(actor, orgs[t]) for t in terminal_ids if t in orgs):
+        route_params = {"user_id": actor.user_id, "terminal_ids": sorted(terminal_ids)}
+        on_route = set((await session.execute(q["route"], route_params)).scalars())
     unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
     products: set[str] = set()
     if unknown_products:
-        products = set(
-            (await session.execute(select(Product.id).where(Product.id.in_(unknown_products)))).scalars()
-        )
+        products = set((await session.execute(q["products"], {"product_ids": unknown_products})).scalars())
     checks = {
         row.id: _Known(row.location_id, row.product_id, row.counted_qty, row.user_id, row.discrepancy)
-        for row in await session.execute(
-            select(
-                _CHECKS.c.id,
-                _CHECKS.c.location_id,
-                _CHECKS.c.product_id,
-                _CHECKS.c.counted_qty,
-                _CHECKS.c.user_id,
-                _CHECKS.c.discrepancy,
-            ).where(_CHECKS.c.id.in_(sorted({i.check_id for i in items})))
-        )
+        for row in await session.execute(q["checks"], {"check_ids": sorted({i.check_id for i in items})})
     }
     movements: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
     if levels:
-        # Only what a newer count needs: the movements after each level's latest count.
-        moved = (
-            select(
-                StockMovement.location_id,
-                StockMovement.product_id,
-                StockMovement.occurred_at,
-                StockMovement.qty_delta,
-            )
-            .join(
-                StockLevel,
-                and_(
-                    StockLevel.location_id == StockMovement.location_id,
-                    StockLevel.product_id == StockMovement.product_id,
-                ),
-            )
-            .where(
-                StockLevel.id.in_(sorted(lv["id"] for lv in levels.values())),
-                or_(StockLevel.observed_at.is_(None), StockMovement.occurred_at > StockLevel.observed_at),
-            )
-        )
-        for row in await session.execute(moved):
+        level_ids = sorted(lv["id"] for lv in levels.values())
+        for row in await session.execute(q["movements"], {"level_ids": level_ids}):
             movements.setdefault((row.location_id, row.product_id), []).append(
                 (row.occurred_at, row.qty_delta)
             )
@@ -416,10 +452,10 @@ async def _write(session: AsyncSession, facts: _Facts) -> None:
     dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
     for table, rows in ((_LOCATIONS, facts.new_locations), (_LEVELS, list(facts.new_levels.values()))):
         if rows:
-            stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c.id)
-            written = (await session.execute(stmt, rows)).all()
-            if len(written) != len(rows):
-                raise SetRace(f"another transaction wrote a first {table.name} row meanwhile")
+            try:
+                await session.execute(insert(table), rows)
+            except IntegrityError as exc:
+                raise SetRace(f"another transaction wrote a first {table.name} row meanwhile") from exc
     if facts.changed_levels:
         rows = sorted(facts.changed_levels.values(), key=lambda r: r["id"])
         upsert = dialect_insert(_LEVELS)

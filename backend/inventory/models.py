@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.changefeed import Syncable
@@ -111,7 +111,7 @@ class StockLevel(Syncable, Base):
     counted_qty: Mapped[int | None] = mapped_column(Integer, default=None)
     observed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_check_id: Mapped[str | None] = mapped_column(IdStr, default=None)
-    expected_qty: Mapped[int] = mapped_column(Integer, default=0)
+    expected_qty: Mapped[int] = mapped_column(BigInteger, default=0)  # a count plus movements
     discrepancy: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import OutOfBounds, check_value
 from backend.config import Settings
 from backend.db import utcnow
 from backend.identity import Actor
@@ -55,6 +56,10 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             meta[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value else ""
         except (ValueError, UnicodeDecodeError):
             raise UploadInvalid(f"Upload-Metadata value of {key!r} is not base64 of UTF-8") from None
+    try:
+        check_value(meta, "Upload-Metadata")
+    except OutOfBounds as exc:
+        raise UploadInvalid(str(exc)) from None
     return meta
 
 

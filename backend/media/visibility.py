@@ -8,12 +8,14 @@ it, and to anyone whom the checker of *any* record it is attached to lets see th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor
-from backend.media.models import MediaAttachment, Upload
+from backend.media.models import MediaAttachment, Photo, Upload
 
 RecordChecker = Callable[[AsyncSession, Actor, str], Awaitable[bool]]
 
@@ -65,3 +67,53 @@ async def can_view_photo(session: AsyncSession, actor: Actor, sha256: str) -> bo
         if await can_view_record(session, actor, record_type, record_id):
             return True
     return False
+
+
+class Uploader(NamedTuple):
+    """Who sent a photo's bytes, from which device, when: one upload's facts."""
+
+    user_id: str
+    org_id: str
+    device_id: str | None
+    uploaded_at: datetime
+
+
+async def uploader_for(session: AsyncSession, actor: Actor, photo: Photo) -> Uploader:
+    """The upload that describes ``photo`` to ``actor``: upload metadata belongs to the upload, not
+    to the content hash, so sending identical bytes never reveals who sent them first.
+
+    Administrators get the first upload (what the evidence log holds); an organisation that
+    uploaded these bytes its own earliest upload; someone who sees the photo through a record
+    the upload of the organisation that attached it there."""
+    first = Uploader(photo.uploader_user_id, photo.uploader_org_id, photo.device_id, photo.uploaded_at)
+    if actor.is_admin:
+        return first
+    own = await _earliest_upload(session, actor.org_id, photo.sha256)
+    if own is not None:
+        return own
+    rows = await session.execute(
+        select(MediaAttachment.record_type, MediaAttachment.record_id, MediaAttachment.attached_by_org_id)
+        .where(MediaAttachment.sha256 == photo.sha256)
+        .order_by(MediaAttachment.attached_at)
+    )
+    for record_type, record_id, org_id in rows:
+        if await can_view_record(session, actor, record_type, record_id):
+            found = await _earliest_upload(session, org_id, photo.sha256)
+            if found is not None:
+                return found
+            break
+    return first
+
+
+async def _earliest_upload(session: AsyncSession, org_id: str, sha256: str) -> Uploader | None:
+    row = (
+        await session.execute(
+            select(Upload.user_id, Upload.org_id, Upload.device_id, Upload.completed_at, Upload.created_at)
+            .where(Upload.sha256 == sha256, Upload.org_id == org_id, Upload.status == "complete")
+            .order_by(Upload.completed_at)
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Uploader(row.user_id, row.org_id, row.device_id, row.completed_at or row.created_at)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.changefeed import Syncable
@@ -41,6 +41,7 @@ class Conversation(Syncable, Base):
 
     __tablename__ = "conversations"
     __sync_entity__ = "conversation"
+    __table_args__ = (Index("ix_conversations_kind_last_message_at", "kind", "last_message_at"),)
     __sync_exclude__: ClassVar[frozenset[str]] = frozenset(
         {"last_seq", "escalated_at", "team_id", "snoozed_until", "next_response_due_at", "resolution_due_at"}
     )

@@ -160,7 +160,9 @@ async def tickets(
     if view == "open":
         stmt = stmt.order_by(c.waiting_since.is_(None), c.waiting_since, c.created_at, c.id)
     else:
-        stmt = stmt.order_by(func.coalesce(c.last_message_at, c.created_at).desc(), c.id)
+        # a support ticket opens with its first message, so last_message_at is always set; the
+        # index (kind, last_message_at) hands rows in this order: a page joins only its own rows
+        stmt = stmt.order_by(c.last_message_at.desc(), c.id.desc())
     rows = list((await session.execute(stmt.limit(limit).offset(offset))).tuples())
     labels = await desk.labels_of(session, [r[0].id for r in rows])
     teams = {t.id: t for t in await desk.teams(session)}

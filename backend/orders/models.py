@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.changefeed import Syncable
@@ -60,7 +60,7 @@ class Order(PartyColumns, Syncable, Base):
     # The region whose channel rules applied at submission (the terminal's or the distributor's).
     region_id: Mapped[str | None] = mapped_column(ForeignKey("regions.id"), default=None)
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
-    total_minor: Mapped[int | None] = mapped_column(Integer, default=None)
+    total_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     submitted_by: Mapped[str | None] = mapped_column(String(32), default=None)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -81,8 +81,8 @@ class OrderLine(PartyColumns, Syncable, Base):
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
     qty: Mapped[int] = mapped_column(Integer)
     # Taken from the distributor's price list when the order is submitted.
-    unit_price_minor: Mapped[int | None] = mapped_column(Integer, default=None)
-    line_total_minor: Mapped[int | None] = mapped_column(Integer, default=None)
+    unit_price_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    line_total_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)  # price × qty
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

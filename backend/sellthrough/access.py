@@ -6,8 +6,9 @@ distributor for (an active channel authorisation), and only of its own products.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from backend.catalog import ChannelAuthorisation, Product
 
@@ -24,16 +25,17 @@ async def authorised_distributor_ids(session: AsyncSession, supplier_id: str) ->
 
 def entitled(supplier_id: str, distributor_column: object, product_column: object) -> object:
     """SQL condition: the row's product is the supplier's and its category is authorised for the
-    row's distributor."""
-    return exists().where(
-        Product.id == product_column,
-        Product.supplier_id == supplier_id,
-        exists().where(
-            and_(
-                ChannelAuthorisation.supplier_id == supplier_id,
-                ChannelAuthorisation.distributor_id == distributor_column,
-                ChannelAuthorisation.category_id == Product.category_id,
-                ChannelAuthorisation.active.is_(True),
-            )
-        ),
+    row's distributor (an active authorisation)."""
+    product = aliased(Product)
+    return (
+        select(ChannelAuthorisation.id)
+        .join(product, product.category_id == ChannelAuthorisation.category_id)
+        .where(
+            product.id == product_column,
+            product.supplier_id == supplier_id,
+            ChannelAuthorisation.supplier_id == supplier_id,
+            ChannelAuthorisation.distributor_id == distributor_column,
+            ChannelAuthorisation.active.is_(True),
+        )
+        .exists()
     )

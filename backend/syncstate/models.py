@@ -24,7 +24,7 @@ class SyncClient(Base):
 
 
 class SyncMutation(Base):
-    """The result of one acknowledged mutation, returned again for a retried id or seq.
+    """The result of one acknowledged seq, returned again for a retried id (see :mod:`sync.push_identity`).
 
     ``tx`` is the pushing transaction's id on PostgreSQL (0 on SQLite): a pull reports a seq
     as applied only once its transaction is below the pull's watermark.
@@ -39,7 +39,8 @@ class SyncMutation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(IdStr, nullable=False)
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    mutation_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # None on a seq acknowledged by an ``id_reused`` rejection (sync/push_identity.py).
+    mutation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

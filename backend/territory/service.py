@@ -44,9 +44,12 @@ def terminal_refusal(terminal_id: str, org: OrgFacts | None) -> TerminalNotFound
 
 
 def require_route_manager(actor: Actor, distributor_id: str) -> None:
-    """Administrators, or staff of the distributor that serves the terminal."""
+    """Administrators, or staff of the distributor that serves the terminal (another
+    distributor's terminal looks missing)."""
     if actor.is_admin or (actor.role == "distributor_staff" and actor.org_id == distributor_id):
         return
+    if actor.org_id != distributor_id:
+        raise TerminalNotFound("no such terminal")
     raise NotAllowed("only an administrator or the distributor's staff may change routes")
 
 
@@ -104,7 +107,7 @@ def terminal_access_refusal(actor: Actor, terminal: OrgFacts, on_route: bool) ->
     if actor.is_admin:
         return None
     if actor.org_id != terminal.parent_id:
-        return NotAllowed("that terminal is served by another distributor")
+        return TerminalNotFound("no such terminal")  # another distributor's looks missing
     if actor.role in ("distributor_staff", "inspector"):
         return None
     if actor.role == "field_staff":

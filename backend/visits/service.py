@@ -21,6 +21,7 @@ from backend.identity.errors import NotAllowed, UserNotFound
 from backend.inspections.models import Inspection
 from backend.inventory.models import StockCheck, StockLocation
 from backend.inventory.service import check_client_id
+from backend.notifications.service import enqueue
 from backend.orders.models import Order
 from backend.territory.errors import TerminalNotFound
 from backend.territory.service import (
@@ -225,7 +226,7 @@ async def plan_visits(
                 planned_date=day,
                 window_start=start,
                 window_end=end,
-                seq=await _next_seq(session, rule.user_id, day) + added,
+                seq=await _next_seq(session, rule.user_id, day),  # autoflush: sees those just added
             )
         )
         added += 1
@@ -393,40 +394,80 @@ async def check_in(
     if visit.window_start is not None and visit.window_end is not None:
         visit.on_time = visit.window_start <= at <= visit.window_end
     await session.flush()
-    await _flag_travel(session, visit, terminal.name)
+    await _flag_travel(session, visit)
+    if visit.flag_far or visit.flag_travel:
+        await _alert_supervisors(session, visit, terminal.name)
     return visit
 
 
-async def _flag_travel(session: AsyncSession, visit: Visit, terminal_name: str) -> None:
-    """Flag ``visit`` and its neighbour when the rep could not have travelled between them."""
-    assert visit.checkin_at is not None and visit.checkin_lat is not None and visit.checkin_lon is not None
-    at = visit.checkin_at
+async def _alert_supervisors(session: AsyncSession, visit: Visit, terminal_name: str) -> None:
+    """Owe the distributor's staff an alert push about a flagged check-in (same transaction)."""
+    what = []
+    if visit.flag_far:
+        what.append(f"{visit.checkin_distance_m} m from the shop: {visit.checkin_reason}")
+    if visit.flag_travel and visit.flag_note:
+        what.append(visit.flag_note)
+    staff = await session.execute(
+        select(User.id).where(
+            User.org_id == visit.distributor_id, User.role == "distributor_staff", User.active.is_(True)
+        )
+    )
+    for user_id in sorted(staff.scalars()):
+        await enqueue(
+            session, user_id=user_id, kind="alert", title=f"Flagged check-in at {terminal_name}"[:120],
+            body="; ".join(what)[:200], data={"type": "visit", "visit_id": visit.id},
+        )  # fmt: skip
+
+
+async def _neighbours(session: AsyncSession, visit: Visit) -> list[tuple[Visit, str]]:
+    """The rep's check-ins just before and just after ``visit``'s (in time, ties by id), with the
+    terminal's name."""
+    assert visit.checkin_at is not None
     others = (
         select(Visit, Organisation.name)
         .join(Organisation, Organisation.id == Visit.terminal_id)
         .where(Visit.user_id == visit.user_id, Visit.id != visit.id, Visit.checkin_at.is_not(None))
     )
-    before = (
-        await session.execute(others.where(Visit.checkin_at <= at).order_by(Visit.checkin_at.desc()).limit(1))
-    ).first()
-    after = (
-        await session.execute(others.where(Visit.checkin_at > at).order_by(Visit.checkin_at).limit(1))
-    ).first()
-    for row in (before, after):
-        if row is None:
-            continue
-        other, other_name = row
+    at, key = visit.checkin_at, visit.id
+    earlier = (Visit.checkin_at < at) | ((Visit.checkin_at == at) & (Visit.id < key))
+    later = (Visit.checkin_at > at) | ((Visit.checkin_at == at) & (Visit.id > key))
+    found = []
+    for where, order in (
+        (earlier, (Visit.checkin_at.desc(), Visit.id.desc())),
+        (later, (Visit.checkin_at, Visit.id)),
+    ):
+        row = (await session.execute(others.where(where).order_by(*order).limit(1))).first()
+        if row is not None:
+            found.append((row[0], row[1]))
+    return found
+
+
+async def _travel_note(session: AsyncSession, visit: Visit) -> str | None:
+    """Why ``visit`` cannot follow or precede its neighbouring check-ins, or ``None``."""
+    assert visit.checkin_at is not None and visit.checkin_lat is not None and visit.checkin_lon is not None
+    for other, other_name in await _neighbours(session, visit):
+        assert (
+            other.checkin_at is not None and other.checkin_lat is not None and other.checkin_lon is not None
+        )
         metres = geo.distance_m(visit.checkin_lat, visit.checkin_lon, other.checkin_lat, other.checkin_lon)
-        speed = geo.impossible(metres, at, other.checkin_at)
-        if speed is None:
-            continue
-        minutes = abs((other.checkin_at - at).total_seconds()) / 60
-        text = f"{geo.human_distance(metres)} in {minutes:.0f} min ({speed:.0f} km/h)"
-        visit.flag_travel = True
-        visit.flag_note = f"{text} from the check-in at {other_name}"
-        if not other.flag_travel:
-            other.flag_travel = True
-            other.flag_note = f"{text} from the check-in at {terminal_name}"
+        speed = geo.impossible(metres, visit.checkin_at, other.checkin_at)
+        if speed is not None:
+            minutes = abs((other.checkin_at - visit.checkin_at).total_seconds()) / 60
+            jump = f"{geo.human_distance(metres)} in {minutes:.0f} min ({speed:.0f} km/h)"
+            return f"{jump} from the check-in at {other_name}"
+    return None
+
+
+async def _flag_travel(session: AsyncSession, visit: Visit) -> None:
+    """Judge ``visit`` and its two neighbours in time again against their immediate neighbours.
+
+    A check-in that arrives late lands between two others and changes only their neighbours, so
+    every flag ends as a function of the rep's check-ins in time order, whatever order they
+    arrived in (tests/visits/test_travel_order.py)."""
+    for v in [visit, *(other for other, _name in await _neighbours(session, visit))]:
+        note = await _travel_note(session, v)
+        if (v.flag_travel, v.flag_note) != (note is not None, note):
+            v.flag_travel, v.flag_note = note is not None, note
     await session.flush()
 
 

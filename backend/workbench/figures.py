@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 import msgspec
 
+from backend.requests.service import RequestFigures
+from backend.sellthrough.service import SellThroughSummary
 from backend.visits.figures import VisitFigures
 
 
@@ -76,6 +78,7 @@ class DistributorFigures(msgspec.Struct):
     discrepancies: DiscrepancySummary
     inspections: InspectionSummary
     visits: VisitFigures | None = None  # issue 17
+    requests: RequestFigures | None = None  # issue 17: the distributor's requests to suppliers
 
 
 class SellInRow(msgspec.Struct):
@@ -110,3 +113,5 @@ class SupplierFigures(msgspec.Struct):
     quota_totals: QuotaTotals
     quotas: list[QuotaUseRow]
     visits: VisitFigures | None = None  # issue 17: over the distributors the supplier authorises
+    sell_through: SellThroughSummary | None = None  # issue 17
+    requests: RequestFigures | None = None  # issue 17: requests distributors filed to the supplier

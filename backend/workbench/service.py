@@ -22,7 +22,9 @@ from backend.identity.errors import NotAllowed, OrgNotFound
 from backend.inspections.models import IN_PROGRESS, SUBMITTED, Inspection
 from backend.inventory.models import StockLevel, StockLocation
 from backend.orders.models import Order, OrderLine
+from backend.requests.service import request_figures
 from backend.sellthrough.access import authorised_distributor_ids
+from backend.sellthrough.service import summary as sell_through_summary
 from backend.visits.figures import visit_figures
 from backend.workbench.figures import (
     AcceptanceSummary,
@@ -52,7 +54,7 @@ async def _subject(session: AsyncSession, actor: Actor, org_id: str | None, kind
         if actor.org_kind != kind:
             raise NotAllowed(f"these figures are for {kind} staff")
         if org_id is not None and org_id != actor.org_id:
-            raise NotAllowed("you may only see your own organisation's figures")
+            raise OrgNotFound("no such organisation")  # another one's looks missing
         org_id = actor.org_id
     org = await session.get(Organisation, org_id)
     if org is None or org.kind != kind:
@@ -211,6 +213,7 @@ async def distributor_figures(
             ],
         ),
         visits=await visit_figures(session, [distributor_id], today=today, detail=True),
+        requests=await request_figures(session, distributor_id=distributor_id),
     )
 
 
@@ -317,4 +320,6 @@ async def supplier_figures(
         visits=await visit_figures(
             session, await authorised_distributor_ids(session, supplier_id), today=today, detail=False
         ),
+        sell_through=await sell_through_summary(session, supplier_id, today),
+        requests=await request_figures(session, supplier_id=supplier_id),
     )

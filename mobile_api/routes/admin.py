@@ -7,7 +7,7 @@ administrator, or the owning supplier's staff for catalog and channel rules.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, get, patch, post
@@ -21,7 +21,7 @@ from backend.catalog import service as catalog
 from backend.catalog.importer import import_catalog_csv
 from backend.identity import ROLES, Actor, Device, Organisation, Region, User
 from backend.identity import service as identity
-from backend.identity.errors import NotAllowed
+from backend.identity.errors import OrgNotFound
 from mobile_api.deps import read_body
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
@@ -99,12 +99,21 @@ async def create_organisation(
 
 @get("/admin/organisations", tags=["admin"])
 async def list_organisations(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, kind: str | None = None
+    actor: Actor,
+    db_session: AsyncSession,
+    cursor: Cursor,
+    limit: Limit,
+    kind: Literal["supplier", "distributor", "terminal", "service_provider"] | None = None,
 ) -> Page[OrganisationOut]:
     stmt = select(Organisation)
     if not actor.is_admin:
-        # One's own organisation and the terminals it serves.
-        stmt = stmt.where((Organisation.id == actor.org_id) | (Organisation.parent_id == actor.org_id))
+        # One's own organisation, the terminals it serves and, for a distributor, the suppliers that
+        # authorise it (whose catalogs it syncs, and to whom its purchase orders go).
+        stmt = stmt.where(
+            (Organisation.id == actor.org_id)
+            | (Organisation.parent_id == actor.org_id)
+            | Organisation.id.in_(catalog.authorising_suppliers(actor))
+        )
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
     return await paginate(db_session, stmt, Organisation.id, OrganisationOut.of, cursor=cursor, limit=limit)
@@ -113,8 +122,9 @@ async def list_organisations(
 @get("/admin/organisations/{org_id:str}", tags=["admin"])
 async def get_organisation(org_id: str, actor: Actor, db_session: AsyncSession) -> OrganisationOut:
     org = await identity.get_organisation(db_session, org_id)
-    if not actor.is_admin and actor.org_id not in (org.id, org.parent_id):
-        raise NotAllowed("that organisation is not yours")
+    mine = actor.is_admin or actor.org_id in (org.id, org.parent_id)
+    if not mine and org.id not in await catalog.entitled_suppliers(db_session, actor):
+        raise OrgNotFound("no such organisation")  # another one's looks missing
     return OrganisationOut.of(org)
 
 
@@ -231,7 +241,7 @@ async def create_category(data: CategoryIn, actor: Actor, db_session: AsyncSessi
 async def list_categories(
     actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, supplier_id: str | None = None
 ) -> Page[CategoryOut]:
-    stmt = select(Category)
+    stmt = await catalog.readable_catalog(select(Category), Category.supplier_id, db_session, actor)
     if supplier_id:
         stmt = stmt.where(Category.supplier_id == supplier_id)
     return await paginate(db_session, stmt, Category.id, CategoryOut.of, cursor=cursor, limit=limit)
@@ -250,10 +260,13 @@ async def list_products(
     limit: Limit,
     supplier_id: str | None = None,
     category_id: str | None = None,
+    sku: Annotated[str | None, Parameter(max_length=64, description="exact SKU")] = None,
 ) -> Page[ProductOut]:
-    stmt = select(Product)
+    stmt = await catalog.readable_catalog(select(Product), Product.supplier_id, db_session, actor)
     if supplier_id:
         stmt = stmt.where(Product.supplier_id == supplier_id)
+    if sku:
+        stmt = stmt.where(Product.sku == sku)
     if category_id:
         stmt = stmt.where(Product.category_id == category_id)
     return await paginate(db_session, stmt, Product.id, ProductOut.of, cursor=cursor, limit=limit)
@@ -261,7 +274,7 @@ async def list_products(
 
 @get("/admin/products/{product_id:str}", tags=["catalog"])
 async def get_product(product_id: str, actor: Actor, db_session: AsyncSession) -> ProductOut:
-    return ProductOut.of(await catalog.get_product(db_session, product_id))
+    return ProductOut.of(await catalog.get_product(db_session, product_id, actor))
 
 
 class ImportOut(msgspec.Struct):

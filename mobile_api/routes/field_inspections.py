@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post, put
+from litestar import Response, get, post, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from backend.inspections import Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections import service as inspections
 from mobile_api.paging import paginate
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Questions = Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1, max_length=200)]
@@ -142,12 +142,19 @@ async def get_template(template_id: str, actor: Actor, db_session: AsyncSession)
     return TemplateOut.of(await inspections.get_template(db_session, actor, template_id))
 
 
-@post("/inspections", tags=["inspections"], summary="Start an inspection of a terminal (idempotent on id)")
-async def start_inspection(data: InspectionIn, actor: Actor, db_session: AsyncSession) -> InspectionOut:
+@post(
+    "/inspections",
+    tags=["inspections"],
+    summary="Start an inspection of a terminal (idempotent on id)",
+    responses=existed(InspectionOut),
+)
+async def start_inspection(
+    data: InspectionIn, actor: Actor, db_session: AsyncSession
+) -> Response[InspectionOut]:
     inspection = await inspections.start_inspection(
         db_session, actor, inspection_id=data.id, terminal_id=data.terminal_id, template_id=data.template_id
     )
-    return InspectionOut.of(inspection)
+    return created_or_existing(db_session, inspection, InspectionOut.of(inspection))
 
 
 @get("/inspections", tags=["inspections"])

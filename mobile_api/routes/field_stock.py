@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import get, post
+from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import INT64_MAX
 from backend.identity import Actor
 from backend.inventory import StockCheck, StockLevel, StockMovement
 from backend.inventory import service as inventory
@@ -18,7 +19,7 @@ from backend.inventory.models import MOVEMENT_REASONS
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 
 class StockCheckIn(Strict):
@@ -86,10 +87,15 @@ class StockMovementOut(msgspec.Struct):
         return cls(m.id, m.location_id, m.product_id, m.qty_delta, m.reason, m.ref_id, m.occurred_at)
 
 
-@post("/stock/checks", tags=["stock"], summary="Record a stock count (idempotent on id)")
+@post(
+    "/stock/checks",
+    tags=["stock"],
+    summary="Record a stock count (idempotent on id)",
+    responses=existed(StockCheckOut),
+)
 async def record_stock_check(
     data: StockCheckIn, actor: Actor, state: State, db_session: AsyncSession
-) -> StockCheckOut:
+) -> Response[StockCheckOut]:
     check = await inventory.record_stock_check(
         db_session,
         actor,
@@ -101,7 +107,7 @@ async def record_stock_check(
         device_id=data.device_id,
         discrepancy_ratio=state.settings.stock_discrepancy_ratio,
     )
-    return StockCheckOut.of(check)
+    return created_or_existing(db_session, check, StockCheckOut.of(check))
 
 
 @get("/stock/checks", tags=["stock"], summary="Stock-check history")
@@ -141,7 +147,7 @@ async def list_stock_levels(
     org_id: QueryId,
     product_id: QueryId,
     discrepancy: bool | None = None,
-    below: Annotated[int | None, Parameter(ge=0, default=None)] = None,
+    below: Annotated[int | None, Parameter(ge=0, le=INT64_MAX, default=None)] = None,
 ) -> Page[StockLevelOut]:
     stmt = inventory.levels_query(
         actor, org_id=org_id, product_id=product_id, discrepancy=discrepancy, below=below

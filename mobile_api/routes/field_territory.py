@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar import delete, get, post
+from litestar import Response, delete, get, post
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from backend.territory import RouteAssignment
 from backend.territory import service as territory
 from mobile_api.paging import paginate
 from mobile_api.routes.field_common import Cursor, Id, Limit, QueryId
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 
 class AssignmentIn(Strict):
@@ -34,12 +34,17 @@ class AssignmentOut(msgspec.Struct):
         return cls(a.id, a.user_id, a.terminal_id, a.distributor_id, a.assigned_at)
 
 
-@post("/routes", tags=["territory"], summary="Put a terminal on a field user's route")
-async def assign(data: AssignmentIn, actor: Actor, db_session: AsyncSession) -> AssignmentOut:
+@post(
+    "/routes",
+    tags=["territory"],
+    summary="Put a terminal on a field user's route",
+    responses=existed(AssignmentOut),
+)
+async def assign(data: AssignmentIn, actor: Actor, db_session: AsyncSession) -> Response[AssignmentOut]:
     assignment = await territory.assign_terminal(
         db_session, actor, user_id=data.user_id, terminal_id=data.terminal_id
     )
-    return AssignmentOut.of(assignment)
+    return created_or_existing(db_session, assignment, AssignmentOut.of(assignment))
 
 
 @delete("/routes/{user_id:str}/{terminal_id:str}", tags=["territory"], summary="Take a terminal off a route")

@@ -44,7 +44,12 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     )
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+# Litestar appends "; charset=utf-8" to a text/ media type itself: name the rest only, so the
+# header carries one charset (prometheus_client's constant already has one).
+METRICS_MEDIA_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.startswith("charset="))
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type=METRICS_MEDIA_TYPE)
 async def metrics(state: State) -> Response[bytes]:
     body = generate_latest(state.metrics.registry)
     try:
@@ -52,7 +57,7 @@ async def metrics(state: State) -> Response[bytes]:
             body += job_metrics(await job_states(session))
     except Exception:  # the request metrics still answer while the database does not
         log.warning("/metrics: job states unavailable", exc_info=True)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=METRICS_MEDIA_TYPE)
 
 
 ROUTES = [live, ready, metrics]

@@ -9,6 +9,7 @@ from litestar import Request, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import INT64_MAX
 from backend.evidence import service as evidence
 from backend.evidence.canonical import entry_leaf_bytes
 from backend.evidence.errors import EvidenceNotFound
@@ -53,7 +54,9 @@ class ConsistencyOut(msgspec.Struct):
 
 
 async def _signed_head(
-    request: Request[Any, Any, Any], session: AsyncSession, size: int | None = None
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    size: int | None = None,
 ) -> TreeHeadOut:
     """The head signed for ``size`` (which must exist), or a head signed for the current size."""
     settings = request.app.state.settings
@@ -81,7 +84,7 @@ async def record_proof(
     record_id: str,
     actor: Actor,
     db_session: AsyncSession,
-    tree_size: Annotated[int | None, Parameter(ge=1)] = None,
+    tree_size: Annotated[int | None, Parameter(ge=1, le=INT64_MAX)] = None,
 ) -> RecordProofOut:
     """Every log entry of a record, each with its inclusion proof in the current signed tree head
     (or in the head signed for ``tree_size``, one the client already holds)."""
@@ -111,8 +114,8 @@ async def consistency(
     request: Request[Any, Any, Any],
     actor: Actor,
     db_session: AsyncSession,
-    first: Annotated[int, Parameter(ge=0)],
-    second: Annotated[int | None, Parameter(ge=0)] = None,
+    first: Annotated[int, Parameter(ge=0, le=INT64_MAX)],
+    second: Annotated[int | None, Parameter(ge=0, le=INT64_MAX)] = None,
 ) -> ConsistencyOut:
     """Proof that the log of size ``first`` is a prefix of the log of size ``second`` (default: now)."""
     head = await _signed_head(request, db_session)

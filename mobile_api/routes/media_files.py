@@ -14,6 +14,7 @@ from backend.media.errors import MediaNotFound
 from backend.media.models import Photo
 from backend.media.service import visible_photo
 from backend.media.storage import BlobMissing, derivative_key, open_storage, original_key
+from backend.media.visibility import Uploader, uploader_for
 from mobile_api.errors import ApiError
 
 # Private: only the allowed may see a photo, so shared caches must not keep it; immutable: the
@@ -39,7 +40,7 @@ class PhotoOut(msgspec.Struct):
     urls: dict[str, str]
 
 
-def _photo_out(photo: Photo) -> PhotoOut:
+def _photo_out(photo: Photo, uploader: Uploader) -> PhotoOut:
     evidence = photo.evidence()
     base = f"/media/photos/{photo.sha256}"
     return PhotoOut(
@@ -52,10 +53,10 @@ def _photo_out(photo: Photo) -> PhotoOut:
         gps=evidence["gps"],
         camera_make=photo.camera_make,
         camera_model=photo.camera_model,
-        uploader_user_id=photo.uploader_user_id,
-        uploader_org_id=photo.uploader_org_id,
-        device_id=photo.device_id,
-        uploaded_at=evidence["uploaded_at"],
+        uploader_user_id=uploader.user_id,
+        uploader_org_id=uploader.org_id,
+        device_id=uploader.device_id,
+        uploaded_at=uploader.uploaded_at.isoformat(),
         derivatives=photo.derivatives,
         urls={"original": f"{base}/original", **{v: f"{base}/{v}" for v in VARIANTS}},
     )
@@ -64,7 +65,8 @@ def _photo_out(photo: Photo) -> PhotoOut:
 @get("/media/photos/{sha256:str}", tags=["media"])
 async def photo_metadata(sha256: str, actor: Actor, db_session: AsyncSession) -> PhotoOut:
     """Evidence metadata of a photo (capture time, GPS, camera, uploader, device, upload time)."""
-    return _photo_out(await visible_photo(db_session, actor, sha256))
+    photo = await visible_photo(db_session, actor, sha256)
+    return _photo_out(photo, await uploader_for(db_session, actor, photo))
 
 
 @get("/media/photos/{sha256:str}/{variant:str}", tags=["media"])

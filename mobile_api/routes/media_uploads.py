@@ -16,6 +16,7 @@ from litestar import Request, Response, delete, head, patch, post, route
 from litestar.exceptions import InternalServerException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.bounds import header_int
 from backend.config import Settings
 from backend.errors import DomainError
 from backend.identity import Actor
@@ -33,7 +34,7 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 BASE = "/media/uploads"
 
 # tus-specific statuses for some domain codes; everything else follows mobile_api.errors.
-_TUS_STATUS = {
+TUS_STATUS = {
     "checksum_mismatch": 460,
     "checksum_algorithm_unsupported": 400,
     "upload_gone": 410,
@@ -73,7 +74,7 @@ def _error(status: int, code: str, message: str, details: Any = None, **extra: s
 
 
 def _from_domain(exc: DomainError) -> Response[Any]:
-    status = _TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
+    status = TUS_STATUS.get(exc.code) or STATUS_BY_KIND.get(exc.kind, 400)
     extra = {}
     if isinstance(exc.details, dict) and "offset" in exc.details:
         extra["Upload-Offset"] = str(exc.details["offset"])
@@ -100,16 +101,16 @@ async def _authenticate(request: Request[Any, Any, Any]) -> Actor:
 
 
 def _int_header(request: Request[Any, Any, Any], name: str) -> int:
-    raw = request.headers.get(name)
-    if raw is None or not raw.isdigit() or len(raw) > 18:
-        raise UploadInvalid(f"{name} must be a whole number")
-    return int(raw)
+    value = header_int(request.headers.get(name))
+    if value is None:
+        raise UploadInvalid(f"{name} must be a whole number (ASCII digits)")
+    return value
 
 
 async def _read_chunk(request: Request[Any, Any, Any], limit: int) -> tuple[bytes, bool]:
     """The request body (at most ``limit`` bytes) and whether the client went away before the end."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    length = header_int(request.headers.get("content-length"))
+    if length is not None and length > limit:
         raise UploadTooLarge(f"the chunk is larger than the {limit} bytes left in the upload")
     chunks: list[bytes] = []
     received = 0
@@ -206,7 +207,7 @@ async def tus_create(request: Request[Any, Any, Any]) -> Response[Any]:
         if upload.offset == 0:
             headers.pop("Upload-Offset")
         headers.pop("Upload-Length")
-        return Response(None, status_code=201, headers=headers)
+        return Response(b"", status_code=201, headers=headers, media_type="text/plain")  # no body, not `null`
     except TusError as exc:
         return _error(exc.status, exc.code, exc.message, **exc.headers)
     except DomainError as exc:
@@ -226,12 +227,12 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
                 f"{key} {base64.b64encode(value.encode()).decode()}".strip()
                 for key, value in upload.meta.items()
             )
-        return Response(None, status_code=200, headers=headers)
+        return Response(b"", status_code=200, headers=headers, media_type="text/plain")  # no `null`
     except TusError as exc:
-        return Response(None, status_code=exc.status, headers=_headers(**exc.headers))
+        return Response(b"", status_code=exc.status, headers=_headers(**exc.headers), media_type="text/plain")
     except DomainError as exc:
         failed = _from_domain(exc)
-        return Response(None, status_code=failed.status_code, headers=_headers())
+        return Response(b"", status_code=failed.status_code, headers=_headers(), media_type="text/plain")
 
 
 @patch(f"{BASE}/{{upload_id:str}}", tags=["media"], request_max_body_size=None, status_code=200)

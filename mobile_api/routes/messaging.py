@@ -7,18 +7,20 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import delete, get, patch, post, put
+from litestar import Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import INT64_MAX
 from backend.identity import Actor
-from backend.messaging import Conversation, ConversationMember, Message, MessageRevision, support
+from backend.messaging import Conversation, ConversationMember, MessageRevision, support
 from backend.messaging import service as messaging
 from backend.notifications import service as notifications
 from mobile_api import ws
 from mobile_api.console import routes as console
 from mobile_api.routes import messaging_desk, messaging_support
-from mobile_api.schemas import Strict
+from mobile_api.routes.messaging_schemas import MessageOut
+from mobile_api.schemas import Strict, created_or_existing, existed
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -60,36 +62,6 @@ class ConversationOut(msgspec.Struct):
             last_read_seq=read,
             muted=member.muted if member else False,
             role=member.role if member else None,
-        )
-
-
-class MessageOut(msgspec.Struct):
-    id: str
-    conversation_id: str
-    seq: int
-    sender_id: str
-    client_message_id: str
-    body: str
-    attachments: list[str]
-    created_at: datetime
-    edited_at: datetime | None
-    deleted_at: datetime | None
-    meta: dict[str, Any] | None = None  # {"kind": "csat", "quick_replies": [...]}: show as buttons
-
-    @classmethod
-    def of(cls, m: Message) -> MessageOut:
-        return cls(
-            m.id,
-            m.conversation_id,
-            m.seq,
-            m.sender_id,
-            m.client_message_id,
-            m.body,
-            list(m.attachments or []),
-            m.created_at,
-            m.edited_at,
-            m.deleted_at,
-            m.meta,
         )
 
 
@@ -167,10 +139,15 @@ async def list_conversations(actor: Actor, db_session: AsyncSession, limit: Limi
     return [ConversationOut.of(v.conversation, v.member, v.unread) for v in views]
 
 
-@post("/conversations", tags=["messaging"], summary="Start a direct or group conversation")
+@post(
+    "/conversations",
+    tags=["messaging"],
+    summary="Start a direct or group conversation (a direct one with the same person is returned)",
+    responses=existed(ConversationOut),
+)
 async def create_conversation(
     data: ConversationIn, actor: Actor, db_session: AsyncSession
-) -> ConversationOut:
+) -> Response[ConversationOut]:
     conv = await messaging.create_conversation(
         db_session,
         actor,
@@ -179,7 +156,8 @@ async def create_conversation(
         title=data.title,
         conversation_id=data.id,
     )
-    return ConversationOut.of(conv, await messaging.membership(db_session, conv.id, actor.user_id))
+    out = ConversationOut.of(conv, await messaging.membership(db_session, conv.id, actor.user_id))
+    return created_or_existing(db_session, conv, out)
 
 
 @get("/conversations/{conversation_id:str}", tags=["messaging"])
@@ -194,7 +172,7 @@ async def list_messages(
     actor: Actor,
     db_session: AsyncSession,
     limit: Limit,
-    after_seq: Annotated[int, Parameter(ge=0, default=0)],
+    after_seq: Annotated[int, Parameter(ge=0, le=INT64_MAX, default=0)],
 ) -> list[MessageOut]:
     rows = await messaging.list_messages(db_session, actor, conversation_id, after_seq=after_seq, limit=limit)
     return [MessageOut.of(m) for m in rows]
@@ -204,10 +182,11 @@ async def list_messages(
     "/conversations/{conversation_id:str}/messages",
     tags=["messaging"],
     summary="Send a message (idempotent on client_message_id)",
+    responses=existed(MessageOut),
 )
 async def send_message(
     conversation_id: str, data: MessageIn, actor: Actor, db_session: AsyncSession
-) -> MessageOut:
+) -> Response[MessageOut]:
     msg = await messaging.send_message(
         db_session,
         actor,
@@ -216,7 +195,7 @@ async def send_message(
         body=data.body,
         attachments=data.attachments,
     )
-    return MessageOut.of(msg)
+    return created_or_existing(db_session, msg, MessageOut.of(msg))
 
 
 @post("/conversations/{conversation_id:str}/read", tags=["messaging"], status_code=200)
@@ -260,8 +239,15 @@ async def message_history(message_id: str, actor: Actor, db_session: AsyncSessio
     return [RevisionOut.of(r) for r in await messaging.message_history(db_session, actor, message_id)]
 
 
-@post("/support/conversations", tags=["support"], summary="Open a support conversation")
-async def open_support(data: SupportOpenIn, actor: Actor, db_session: AsyncSession) -> ConversationOut:
+@post(
+    "/support/conversations",
+    tags=["support"],
+    summary="Open a support conversation (idempotent on id)",
+    responses=existed(ConversationOut),
+)
+async def open_support(
+    data: SupportOpenIn, actor: Actor, db_session: AsyncSession
+) -> Response[ConversationOut]:
     conv = await support.open_support_conversation(
         db_session,
         actor,
@@ -270,7 +256,8 @@ async def open_support(data: SupportOpenIn, actor: Actor, db_session: AsyncSessi
         body=data.body,
         client_message_id=data.client_message_id,
     )
-    return ConversationOut.of(conv, await messaging.membership(db_session, conv.id, actor.user_id))
+    out = ConversationOut.of(conv, await messaging.membership(db_session, conv.id, actor.user_id))
+    return created_or_existing(db_session, conv, out)
 
 
 def _prefs(p: Any) -> PreferencesOut:

@@ -13,8 +13,9 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.identity import Actor, Organisation, User
+from backend.identity import Actor, Organisation, Region, User
 from backend.messaging import (
+    Conversation,
     ConversationMember,
     Message,
     context,
@@ -284,6 +285,25 @@ async def people(conversation_id: str, actor: Actor, db_session: AsyncSession) -
     ]
 
 
+@get("/support/filters", tags=["support"], summary="Organisations and regions that have tickets")
+async def filter_choices(actor: Actor, db_session: AsyncSession) -> dict[str, list[dict[str, str]]]:
+    support.require_agent(actor)
+    orgs = select(Conversation.customer_org_id).where(Conversation.kind == "support").distinct()
+    rows = (
+        await db_session.execute(
+            select(Organisation.id, Organisation.name, Region.id, Region.name)
+            .outerjoin(Region, Region.id == Organisation.region_id)
+            .where(Organisation.id.in_(orgs))
+            .order_by(Organisation.name)
+        )
+    ).all()
+    regions = {rid: rname for _, _, rid, rname in rows if rid}
+    return {
+        "organisations": [{"id": oid, "name": name} for oid, name, _, _ in rows],
+        "regions": [{"id": rid, "name": n} for rid, n in sorted(regions.items(), key=lambda x: x[1])],
+    }
+
+
 # --- presence, agents, teams ---------------------------------------------------------------
 
 
@@ -449,6 +469,7 @@ ROUTES = [
     list_tickets,
     get_ticket,
     search_tickets,
+    filter_choices,
     people,
     agents,
     set_status,

@@ -4,16 +4,17 @@ internal notes, canned replies and the customer's context."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import get, post
+from litestar import Response, get, post
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor, User
 from backend.messaging import CannedReply, Conversation, SupportNote, support
-from mobile_api.schemas import Strict
+from mobile_api.routes.messaging_schemas import MessageOut
+from mobile_api.schemas import Strict, created_or_existing, existed
 
 Body = Annotated[str, msgspec.Meta(max_length=100_000)]
 
@@ -87,7 +88,10 @@ class CannedIn(Strict):
 
 @get("/support/queue", tags=["support"], summary="The shared queue (agents)")
 async def queue(
-    actor: Actor, db_session: AsyncSession, status: str | None = None, mine: bool = False
+    actor: Actor,
+    db_session: AsyncSession,
+    status: Literal["waiting", "claimed", "resolved"] | None = None,
+    mine: bool = False,
 ) -> list[QueueItemOut]:
     items = await support.queue(db_session, actor, status=status, mine=mine)
     return [
@@ -142,14 +146,19 @@ async def reopen(conversation_id: str, actor: Actor, db_session: AsyncSession) -
     return StatusOut.of(await support.reopen(db_session, actor, conversation_id))
 
 
-@post("/support/conversations/{conversation_id:str}/reply", tags=["support"])
+@post(
+    "/support/conversations/{conversation_id:str}/reply",
+    tags=["support"],
+    summary="Reply as an agent: the whole message, like the chat endpoint (idempotent on client_message_id)",
+    responses=existed(MessageOut),
+)
 async def reply(
     conversation_id: str, data: ReplyIn, actor: Actor, db_session: AsyncSession
-) -> dict[str, Any]:
+) -> Response[MessageOut]:
     msg = await support.reply(
         db_session, actor, conversation_id, body=data.body, client_message_id=data.client_message_id
     )
-    return {"id": msg.id, "seq": msg.seq}
+    return created_or_existing(db_session, msg, MessageOut.of(msg))
 
 
 @get("/support/conversations/{conversation_id:str}/notes", tags=["support"])

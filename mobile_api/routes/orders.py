@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post, put
+from litestar import Response, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor
@@ -19,7 +19,7 @@ from backend.orders import service as orders
 from backend.orders.states import allowed_actions
 from mobile_api.routes import orders_acceptance
 from mobile_api.routes.orders_params import ClientId, Cursor, Id, Limit, StateFilter
-from mobile_api.schemas import Page, Strict
+from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 Qty = Annotated[int, msgspec.Meta(ge=0, le=orders.MAX_QTY)]
 
@@ -83,6 +83,7 @@ class OrderOut(msgspec.Struct):
     version: int
     lines: list[OrderLineOut] | None = None
     actions: list[str] | None = None
+    number: str | None = None  # PO-2026-000123 / SO-…: to read aloud (None for rows older than it)
 
     @classmethod
     def of(cls, o: Order, lines: list[OrderLine] | None = None, actions: list[str] | None = None) -> OrderOut:
@@ -106,6 +107,7 @@ class OrderOut(msgspec.Struct):
             o.version,
             [OrderLineOut.of(line) for line in lines] if lines is not None else None,
             actions,
+            o.number,
         )
 
 
@@ -128,6 +130,7 @@ class DeliveryOut(msgspec.Struct):
     shipped_at: datetime
     accepted_at: datetime | None
     lines: list[DeliveryLineOut] | None = None
+    number: str | None = None  # DN-2026-000123
 
     @classmethod
     def of(cls, d: Delivery, lines: list[DeliveryLine] | None = None) -> DeliveryOut:
@@ -145,6 +148,7 @@ class DeliveryOut(msgspec.Struct):
             [DeliveryLineOut(x.id, x.order_line_id, x.product_id, x.qty) for x in lines]
             if lines is not None
             else None,
+            d.number,
         )
 
 
@@ -152,8 +156,13 @@ async def _full(session: AsyncSession, actor: Actor, order: Order) -> OrderOut:
     return OrderOut.of(order, await orders.order_lines(session, order.id), allowed_actions(actor, order))
 
 
-@post("/orders", tags=["orders"], summary="Create a draft purchase or sales order (client id optional)")
-async def create_order(data: OrderIn, actor: Actor, db_session: AsyncSession) -> OrderOut:
+@post(
+    "/orders",
+    tags=["orders"],
+    summary="Create a draft purchase or sales order (client id optional)",
+    responses=existed(OrderOut),
+)
+async def create_order(data: OrderIn, actor: Actor, db_session: AsyncSession) -> Response[OrderOut]:
     order = await orders.create_order(
         db_session,
         actor,
@@ -164,7 +173,7 @@ async def create_order(data: OrderIn, actor: Actor, db_session: AsyncSession) ->
         distributor_id=data.distributor_id,
         lines=[(line.product_id, line.qty) for line in data.lines],
     )
-    return await _full(db_session, actor, order)
+    return created_or_existing(db_session, order, await _full(db_session, actor, order))
 
 
 @get("/orders", tags=["orders"], summary="Orders the caller may see, filtered, oldest first")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.params import Parameter
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from backend.changefeed.reading import begin_snapshot
 from backend.config import Settings
 from backend.db import is_transient_error
@@ -49,28 +51,33 @@ def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
     return Response(p.encode(value, media_type), media_type=media_type)
 
 
-@post("/sync/v1/push", status_code=200)
-async def push_route(
-    request: Request[Any, Any, Any], db_session: AsyncSession, actor: Actor
-) -> Response[bytes]:
-    """Apply a batch of mutations from a phone's outbox; one result per mutation."""
+@post("/sync/v1/push", status_code=200, tags=["sync"])
+async def push_route(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[bytes]:
+    """Apply a batch of mutations from a phone's outbox; one result per mutation.
+
+    The token is checked before anything else (no database); the caller (user active, device not
+    revoked) is loaded inside the push's own transaction, after the gate, so a push is one
+    transaction and a batch waiting its turn holds no connection."""
     settings: Settings = request.app.state.settings
+    subject = token_subject(request)
     envelope = p.decode_push(await request.body(), request.headers.get("content-type", p.JSON))
-    await admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
-    await db_session.commit()  # end the transaction that loaded the actor: its connection goes back
     async with push_gate(request):
-        return await _apply_with_retries(request, db_session, actor, settings, envelope)
+        return await _apply_with_retries(request, db_session, subject, settings, envelope)
 
 
 async def _apply_with_retries(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    actor: Actor,
+    subject: tuple[str, str | None],
     settings: Settings,
     envelope: p.PushRequest,
 ) -> Response[bytes]:
     for attempt in range(1, PUSH_ATTEMPTS + 1):
         try:
+            actor: Actor = await load_actor(db_session, *subject)
+            request.state.actor = actor
+            if attempt == 1:
+                await admit_batch(actor, settings, envelope)  # once: a retried batch is not counted again
             result = await apply_admitted_batch(db_session, actor, settings, envelope)
             # Results are stored with their effects: commit before replying, so a retry finds them.
             await db_session.commit()
@@ -85,15 +92,15 @@ async def _apply_with_retries(
     raise AssertionError("unreachable")
 
 
-@get("/sync/v1/pull")
+@get("/sync/v1/pull", tags=["sync"])
 async def pull_route(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
     cursor: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: Annotated[int, Parameter(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_LIMIT,
     client_id: str | None = None,
     resync: str | None = None,
-    protocol: int | None = None,
+    protocol: Annotated[int | None, Parameter(ge=INT32_MIN, le=INT32_MAX)] = None,
 ) -> Response[bytes]:
     """Changes in the caller's scopes since ``cursor``, read in one snapshot.
 
@@ -115,12 +122,13 @@ async def pull_route(
         client_id=client_id,
         resync=frozenset(s for s in (resync or "").split(",") if s),
         raw_json=not msgpack,
+        cursor_key=request.app.state.settings.secret_key,
     )
     media_type = p.MSGPACK if msgpack else p.JSON
     return Response(p.encode(page, media_type), media_type=media_type)
 
 
-@get("/sync/v1/schema")
+@get("/sync/v1/schema", tags=["sync"])
 async def schema_route(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The protocol versions spoken, every mutation's argument JSON Schema and every entity's row
     JSON Schema (the ``data`` of a pulled change)."""

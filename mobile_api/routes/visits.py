@@ -19,7 +19,7 @@ from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
 from mobile_api.schemas import Out, Page, Strict
-from sync.mutations.visits import Lat, Lon, Reason, Refs
+from sync.mutations.visits import CheckInFacts, CheckOutFacts, Lat, Lon
 
 HhMm = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]
@@ -113,23 +113,6 @@ class VisitIn(Strict):
 class ReorderIn(Strict):
     planned_date: date
     visit_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
-
-
-class CheckInIn(Strict):
-    terminal_id: Id
-    lat: Lat
-    lon: Lon
-    at: datetime
-    reason: Reason | None = None
-
-
-class CheckOutIn(Strict):
-    at: datetime
-    lat: Lat | None = None
-    lon: Lon | None = None
-    stock_check_ids: Refs = []
-    order_ids: Refs = []
-    inspection_ids: Refs = []
 
 
 class SkipIn(Strict):
@@ -262,7 +245,7 @@ async def reorder(data: ReorderIn, actor: Actor, db_session: AsyncSession) -> li
 @post(
     "/visits/{visit_id:str}/check-in", tags=["visits"], summary="Check in (a new id makes an unplanned visit)"
 )
-async def check_in(visit_id: str, data: CheckInIn, actor: Actor, db_session: AsyncSession) -> VisitOut:
+async def check_in(visit_id: str, data: CheckInFacts, actor: Actor, db_session: AsyncSession) -> VisitOut:
     if len(visit_id) != 32:
         raise ApiError(400, "invalid_id", "visit ids are 32 lower-case hex characters")
     visit = await visits.check_in(
@@ -275,7 +258,7 @@ async def check_in(visit_id: str, data: CheckInIn, actor: Actor, db_session: Asy
 @post(
     "/visits/{visit_id:str}/check-out", tags=["visits"], summary="Check out; the visit's work becomes its own"
 )
-async def check_out(visit_id: str, data: CheckOutIn, actor: Actor, db_session: AsyncSession) -> VisitOut:
+async def check_out(visit_id: str, data: CheckOutFacts, actor: Actor, db_session: AsyncSession) -> VisitOut:
     visit = await visits.check_out(
         db_session, actor, visit_id=visit_id, at=data.at, lat=data.lat, lon=data.lon,
         stock_check_ids=data.stock_check_ids, order_ids=data.order_ids, inspection_ids=data.inspection_ids,

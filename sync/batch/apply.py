@@ -11,6 +11,7 @@ lost race, which the engine retries as a whole.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from sync.batch.registry import SETS, GroupContext
 from sync.push_guard import Replay
 
 log = logging.getLogger("fieldsync.sync")
+# Groups applied by set handlers, and how many of them gave up (the batch then went one by one).
+STATS: Counter[str] = Counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +72,10 @@ async def _apply_group(
     except Exception as exc:
         if is_transient_error(exc):
             raise  # a lost race (deadlock, busy database): the whole batch is retried
+        STATS["gave_up"] += 1
         log.info("set handler of %s gave up (%s): the batch goes one by one", name, exc)
         raise Replay from exc
+    STATS["groups"] += 1
     if len(outcomes) != len(members):
         raise Replay(f"set handler of {name} gave {len(outcomes)} outcomes for {len(members)} mutations")
     for (m, _args), outcome in zip(members, outcomes, strict=True):

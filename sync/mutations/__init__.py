@@ -9,6 +9,7 @@ from sync.mutations import (
     orders,
     profile,
     replenishment,
+    requests,
     visits,
 )
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
@@ -27,5 +28,6 @@ __all__ = [
     "orders",
     "profile",
     "replenishment",
+    "requests",
     "visits",
 ]

@@ -17,7 +17,9 @@ class ProfileUpdate(Args):
 @mutation("profile.update", ProfileUpdate)
 async def profile_update(ctx: MutationContext, args: ProfileUpdate) -> dict:
     """Rename the signed-in user (the only profile field a phone may change)."""
-    user = await ctx.session.get(User, ctx.actor.user_id, with_for_update=True)
+    # FOR NO KEY UPDATE (no key changes): a concurrent push of the same user holds a key share on
+    # this row (its sync_clients row references it), which FOR UPDATE would deadlock against.
+    user = await ctx.session.get(User, ctx.actor.user_id, with_for_update={"key_share": True})
     assert user is not None  # the actor was loaded from this row
     user.display_name = args.display_name
     await ctx.session.flush()

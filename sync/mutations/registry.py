@@ -11,15 +11,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import Bounded
 from backend.config import Settings
 from backend.identity import Actor
 
 
-class Args(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of every mutation's arguments: unknown fields are refused."""
+class Args(Bounded, forbid_unknown_fields=True, kw_only=True):
+    """Base of every mutation's arguments: unknown fields are refused, values within :mod:`backend.bounds`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,9 @@ class VisitReorder(Args):
     visit_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=100)]
 
 
-class VisitCheckIn(Args):
-    visit_id: ClientId
+class CheckInFacts(Args):
+    """What the phone knew at the check-in (also the REST body of ``POST /visits/{id}/check-in``)."""
+
     terminal_id: Id
     lat: Lat
     lon: Lon
@@ -38,14 +39,23 @@ class VisitCheckIn(Args):
     reason: Reason | None = None
 
 
-class VisitCheckOut(Args):
-    visit_id: Id
+class VisitCheckIn(CheckInFacts, kw_only=True):
+    visit_id: ClientId
+
+
+class CheckOutFacts(Args):
+    """The check-out and the work the phone did in the visit (also the REST body)."""
+
     at: datetime
     lat: Lat | None = None
     lon: Lon | None = None
     stock_check_ids: Refs = []
     order_ids: Refs = []
     inspection_ids: Refs = []
+
+
+class VisitCheckOut(CheckOutFacts, kw_only=True):
+    visit_id: Id
 
 
 class VisitSkip(Args):

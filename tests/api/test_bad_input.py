@@ -158,3 +158,131 @@ async def test_bad_catalog_files_are_refused(client, network):
     assert assert_refused(await attempt(too_large), 413)["code"] == "body_too_large"
     missing_supplier = await client.post("/admin/catalog/import", headers=headers, content=b"")
     assert_refused(missing_supplier, 400)
+
+
+# --- issue 12, class 2: one input boundary (backend/bounds.py, mobile_api/boundary.py) ----------
+
+DEEP = 2_000  # past the interpreter's recursion limit: this was a RecursionError (500)
+
+
+async def test_deeply_nested_bodies_are_a_400_everywhere(client, network):
+    """JSON and MessagePack nested past the bound, in any body (login included, no sign-in)."""
+    deep_json = b"[" * DEEP + b"]" * DEEP
+    deep_msgpack = b"\x91" * DEEP + b"\x90"
+    login = await client.post("/auth/login", content=deep_json, headers={"Content-Type": "application/json"})
+    assert assert_refused(login, 400)["code"] == "invalid_request"
+    nested = b'{"username": "u", "password": ' + b"[" * 40 + b"]" * 40 + b"}"  # under the recursion limit
+    login = await client.post("/auth/login", content=nested, headers={"Content-Type": "application/json"})
+    assert assert_refused(login, 400)["code"] == "invalid_request"
+    headers = await auth_headers(client, "field-north")
+    for body, kind in ((deep_json, "application/json"), (deep_msgpack, "application/msgpack")):
+        r = await client.post("/sync/v1/push", content=body, headers={**headers, "Content-Type": kind})
+        assert assert_refused(r, 400)["code"] == "invalid_request"
+    admin = await auth_headers(client, "admin")
+    r = await client.post(
+        "/admin/regions", content=deep_json, headers={**admin, "Content-Type": "application/json"}
+    )
+    assert assert_refused(r, 400)["code"] == "invalid_request"
+
+
+def _push_body(mutations, client_id="edge-phone"):
+    return {"client_id": client_id, "protocol": 1, "mutations": mutations}
+
+
+async def test_nul_in_any_text_is_refused(client, network):
+    """U+0000 anywhere: PostgreSQL refused it mid-statement (500), SQLite stored it silently."""
+    login = await client.post("/auth/login", json={"username": "dist-north\x00", "password": "x" * 8})
+    assert assert_refused(login, 400)["code"] == "invalid_request"
+    headers = await auth_headers(client, "field-north")
+    ok = {"id": "m1", "seq": 1, "name": "profile.update", "args": {"display_name": "fine"}}
+    for envelope in (
+        _push_body([{**ok, "id": "m\x001"}]),
+        _push_body([ok], client_id="phone\x00"),
+        _push_body([{**ok, "client_time": "2026-01-01\x00"}]),
+    ):
+        r = await client.post("/sync/v1/push", json=envelope, headers=headers)
+        assert assert_refused(r, 400)["code"] == "invalid_request"
+    bad_args = {**ok, "args": {"display_name": "evil\x00name"}}
+    reply = (await client.post("/sync/v1/push", json=_push_body([bad_args]), headers=headers)).json()
+    assert (reply["results"][0]["status"], reply["results"][0]["code"]) == ("rejected", "invalid")
+    admin = await auth_headers(client, "admin")
+    for path in ("/orders/abc%00def", "/admin/users?cursor=a%00b", "/admin/users?role=x%00"):
+        assert assert_refused(await client.get(path, headers=admin), 400)["code"] == "invalid_request"
+    r = await client.post(
+        "/admin/regions", json={"level": "city", "code": "c-nul", "name": "Ci\x00ty"}, headers=admin
+    )
+    assert assert_refused(r, 400)["code"] == "invalid_request"
+    tus = {**headers, "Tus-Resumable": "1.0.0", "Upload-Length": "10"}
+    meta = "filename " + __import__("base64").b64encode(b"a\x00.jpg").decode()
+    r = await client.post("/media/uploads", headers={**tus, "Upload-Metadata": meta})
+    assert 400 <= r.status_code < 500, r.text
+
+
+async def test_numbers_and_times_out_of_range_are_refused(client, network):
+    """Integers past int64 in query parameters, datetimes at the ends of the calendar, and
+    non-ASCII digits in numeric headers ("²".isdigit() is true, int("²") fails)."""
+    headers = await auth_headers(client, "dist-north")
+    huge = str(2**64)
+    for path, params in (
+        ("/stock/levels", {"below": huge}),
+        ("/stock/checks", {"since": "0001-01-01T00:00:00+01:00"}),
+        ("/stock/checks", {"since": "9999-12-31T23:59:59-01:00"}),
+        ("/sync/v1/pull", {"limit": huge}),
+        ("/sync/v1/pull", {"protocol": huge}),
+    ):
+        r = await client.get(path, params=params, headers=headers)
+        assert assert_refused(r, 400)["code"] == "invalid_request", (path, params)
+    phone = await auth_headers(client, "field-north")
+    for seq, observed_at in enumerate(("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"), 1):
+        check = {
+            "id": None,
+            "seq": seq,
+            "name": "stock_check.record",
+            "args": {
+                "id": "0" * 32,
+                "org_id": network.org("shop-n1").id if "shop-n1" in network.orgs else "x" * 32,
+                "product_id": "p" * 32,
+                "counted_qty": 1,
+                "observed_at": observed_at,
+            },
+        }
+        check["id"] = f"time-{observed_at[:4]}"
+        reply = (
+            await client.post("/sync/v1/push", json=_push_body([check], "time-phone"), headers=phone)
+        ).json()
+        assert reply["results"][0]["code"] == "invalid", reply
+    tus = {**phone, "Tus-Resumable": "1.0.0"}
+    r = await client.post("/media/uploads", headers={**tus, "Upload-Length": "1²".encode("latin-1")})
+    assert 400 <= r.status_code < 500, r.text
+
+
+async def test_money_and_stock_value_are_64_bit_end_to_end(client, network, session_factory):
+    """A legal count (up to 10⁹) at a legal price (up to 2³¹−1) made the distributor's stock
+    value overflow a 32-bit column on PostgreSQL: the workbench answered 500 until a newer count
+    replaced it. Order totals (price × quantity) likewise."""
+    from sqlalchemy import update
+
+    from backend.catalog import PriceEntry
+
+    warehouse = network.org("dist-00").id
+    product = network.products["A-00001"]
+    price = 2**31 - 1
+    async with session_factory() as session:
+        await session.execute(
+            update(PriceEntry)
+            .where(PriceEntry.distributor_id == warehouse, PriceEntry.product_id == product.id)
+            .values(price_minor=price)
+        )
+        await session.commit()
+    north = await auth_headers(client, "dist-north")
+    before = (await client.get("/workbench/distributor", headers=north)).json()["stock"]["value_minor"]
+    check = {
+        "org_id": warehouse,
+        "product_id": product.id,
+        "counted_qty": 1_000_000_000,
+        "observed_at": "2026-11-01T09:00:00Z",
+    }
+    assert (await client.post("/stock/checks", json=check, headers=north)).status_code == 201
+    figures = await client.get("/workbench/distributor", headers=north)
+    assert figures.status_code == 200, figures.text
+    assert figures.json()["stock"]["value_minor"] >= 1_000_000_000 * price > before

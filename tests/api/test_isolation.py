@@ -29,7 +29,7 @@ async def test_users_of_another_distributor_are_out_of_reach(client, network, no
     listed = await client.get("/admin/users", headers=north)
     assert {u["org_id"] for u in listed.json()["items"]} == {network.org(NORTH).id}
     refused = await client.get("/admin/users", headers=north, params={"org_id": network.org(SOUTH).id})
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert refused.status_code == 404 and refused.json()["code"] == "organisation_not_found"
     fetched = await client.get(f"/admin/users/{south_user.id}", headers=north)
     assert fetched.status_code == 404 and fetched.json()["code"] == "user_not_found"
     changed = await client.patch(
@@ -84,7 +84,7 @@ async def test_prices_of_another_distributor_are_out_of_reach(client, network, n
     refused = await client.get(
         "/admin/prices", headers=north, params={"distributor_id": network.org(SOUTH).id}
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 404 and refused.json()["code"] == "organisation_not_found"
     fetched = await client.get(f"/admin/prices/{south_price['id']}", headers=north)
     assert fetched.status_code == 404 and fetched.json()["code"] == "price_not_found"
     for distributor in (SOUTH, NORTH):  # distributors never set prices, not even their own
@@ -138,7 +138,7 @@ async def test_a_supplier_cannot_touch_another_suppliers_channel(client, network
         headers=supplier_a,
         json={"distributor_id": network.org(NORTH).id, "product_id": b_product.id, "price_minor": 1},
     )
-    assert price.status_code == 403
+    assert price.status_code == 404  # another supplier's product looks missing
     prices = await client.get("/admin/prices", headers=supplier_a, params={"limit": 500})
     a_products = {p.id for p in network.products.values() if p.supplier_id == network.org("sup-a").id}
     assert {p["product_id"] for p in prices.json()["items"]} <= a_products
@@ -155,15 +155,18 @@ async def test_a_supplier_cannot_touch_another_suppliers_channel(client, network
             "region_id": network.org(NORTH).region_id,
         },
     )
-    assert grant.status_code == 403
+    assert grant.status_code == 404  # another supplier's channel looks missing
 
 
 async def test_organisations_of_another_distributor_are_out_of_reach(client, network, north):
     listed = await client.get("/admin/organisations", headers=north, params={"limit": 500})
     own = network.org(NORTH).id
-    assert {(o["id"] == own or o["parent_id"] == own) for o in listed.json()["items"]} == {True}
+    # Its own organisation, its terminals, and the suppliers that authorise it: no other distributor.
+    assert {
+        (o["id"] == own or o["parent_id"] == own or o["kind"] == "supplier") for o in listed.json()["items"]
+    } == {True}
     fetched = await client.get(f"/admin/organisations/{network.org(SOUTH).id}", headers=north)
-    assert fetched.status_code == 403
+    assert fetched.status_code == 404 and fetched.json()["code"] == "organisation_not_found"
     created = await client.post(
         "/admin/organisations",
         headers=north,

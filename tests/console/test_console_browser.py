@@ -205,6 +205,7 @@ async def test_two_agents_two_customers_in_the_console(
             assert not [e for e in await south.socket.drain(1.0) if e["type"] == "typing"]
             await a.click("#send")
             await expect(a.locator("#messages .item.note")).to_contain_text("check the carrier")
+            await expect(b.locator("#toasts")).to_contain_text("mentioned you")  # the @mention, live
 
             # A photo from the customer, inline, from the media pipeline's thumbnail.
             data = photo(seed=16)
@@ -222,11 +223,8 @@ async def test_two_agents_two_customers_in_the_console(
             await south.say(t2, "Photo of the cartons", "s2", [sha])
             img = a.locator(f'#messages .thumb[data-sha="{sha}"] img')
             await expect(img).to_be_visible()
-            await a.wait_for_function(
-                "sha => { const i = document.querySelector(`.thumb[data-sha='${sha}'] img`);"
-                " return i && i.naturalWidth > 0 }",
-                arg=sha,
-            )
+            loaded = "sha => (document.querySelector(`.thumb[data-sha='${sha}'] img`) || {}).naturalWidth > 0"
+            await a.wait_for_function(loaded, arg=sha)
             await a.click(f'#messages .thumb[data-sha="{sha}"]')
             await expect(a.locator("#photo")).to_be_visible()
             if screenshots:
@@ -238,6 +236,10 @@ async def test_two_agents_two_customers_in_the_console(
             await a.fill("#reply", "We will replace the three cartons.")
             await a.click("#send")
             await expect(a.locator("#messages .item.agent").last).to_contain_text("Sent")
+            last_seq = (await http.get(f"/conversations/{t2}", headers=south.headers)).json()["last_seq"]
+            r = await http.post(f"/conversations/{t2}/read", json={"seq": last_seq}, headers=south.headers)
+            assert r.status_code == 200, r.text
+            await expect(a.locator("#messages .item.agent").last).to_contain_text("Read")
 
             # Search finds a message by a word in it, highlighted.
             await a.fill("#search", "crushed")

@@ -255,3 +255,20 @@ async def test_http_inputs_are_bounded(client, network: Network) -> None:
         assert "code" in r.json()
     ok = await client.get("/support/tickets?view=all", headers=agent)
     assert ok.status_code == 200 and set(ok.json()["counts"]) == {*views.VIEWS, "unread"}
+    # Filters by organisation and region, from the choices the console offers.
+    south = await auth_headers(client, "dist-south")
+    for who, cid in ((customer, "f1"), (south, "f2")):
+        r = await client.post(
+            "/support/conversations",
+            json={"subject": "Filter me", "body": "x", "client_message_id": cid},
+            headers=who,
+        )
+        assert r.status_code == 201
+    choices = (await client.get("/support/filters", headers=agent)).json()
+    assert len(choices["organisations"]) == 2 and choices["regions"]
+    north_org = network.user("dist-north").org_id
+    r = (await client.get(f"/support/tickets?view=all&org={north_org}", headers=agent)).json()
+    assert r["counts"]["all"] == len(r["items"]) == 1 and r["items"][0]["organisation_id"] == north_org
+    region = r["items"][0]["region_id"]
+    r = (await client.get(f"/support/tickets?view=all&region={region}", headers=agent)).json()
+    assert {i["region_id"] for i in r["items"]} == {region} and r["counts"]["all"] == len(r["items"])

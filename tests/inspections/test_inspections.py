@@ -35,7 +35,7 @@ from backend.inspections.errors import (
 from backend.inspections.hlc import format_hlc, parse_hlc
 from backend.inspections.questions import validate_answer, validate_questions
 from backend.inspections.service import answers_of, get_template, templates_query
-from backend.territory.errors import NotOnRoute
+from backend.territory.errors import NotOnRoute, TerminalNotFound
 from tests.inventory.helpers import actor, terminal_of
 
 QUESTIONS = [
@@ -297,7 +297,7 @@ class TestVisits:
                     terminal_id=terminal_of(network, "dist-00", 1).id,
                     template_id=template.id,
                 )
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(TerminalNotFound):  # another distributor's terminal looks missing
                 await start_inspection(
                     session,
                     actor(network, "dist-south"),

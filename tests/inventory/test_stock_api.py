@@ -31,7 +31,7 @@ async def test_stock_checks_over_rest(client, session_factory, network):
     assert first.status_code == 201, first.text
     assert first.json()["id"] == check_id and first.json()["expected_qty"] is None
     again = await client.post("/stock/checks", json=body, headers=north)
-    assert again.status_code == 201 and again.json()["id"] == check_id
+    assert again.status_code == 200 and again.json()["id"] == check_id  # existed: returned, not created
     for sku in skus[1:]:
         r = await client.post(
             "/stock/checks",
@@ -67,7 +67,7 @@ async def test_stock_checks_over_rest(client, session_factory, network):
     supplier_a = await auth_headers(client, "supplier-a")
     assert len((await client.get("/stock/levels", headers=supplier_a)).json()["items"]) == 3
     refused = await client.post("/stock/checks", json=body | {"id": new_id()}, headers=south)
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    assert refused.status_code == 404 and refused.json()["code"] == "stock_location_not_found"
 
 
 async def test_bad_stock_requests(client, network):

@@ -18,6 +18,7 @@ from backend.inventory.errors import (
     InvalidMovement,
     InvalidObservedAt,
     InvalidQuantity,
+    LocationNotFound,
     StockCheckIdTaken,
 )
 from backend.territory import assign_terminal
@@ -261,8 +262,9 @@ class TestRecording:
 
 class TestRights:
     async def scenario_other_distributor_may_not_count(self, session_factory, network):
+        """Another distributor's warehouse and shelves look missing (issue 12: not 403)."""
         async with session_factory() as session:
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(LocationNotFound):
                 await _count(
                     session,
                     actor(network, "dist-south"),
@@ -271,7 +273,7 @@ class TestRights:
                     1,
                     0,
                 )
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(LocationNotFound):
                 await _count(
                     session,
                     actor(network, "dist-south"),
@@ -283,7 +285,7 @@ class TestRights:
 
     async def scenario_suppliers_do_not_count_distributor_stock(self, session_factory, network):
         async with session_factory() as session:
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(LocationNotFound):  # another organisation's stock looks missing
                 await _count(
                     session,
                     actor(network, "supplier-a"),

@@ -233,6 +233,7 @@ def test_creation_with_upload_and_termination(live: LiveApp) -> None:
     )
     assert whole.status_code == 201
     assert whole.headers["fieldsync-media-sha256"] == hashlib.sha256(data).hexdigest()
+    assert whole.content == b"" and created.content == b""  # a creation reply has no body (not `null`)
 
 
 def test_uploads_need_a_token_the_tus_header_and_belong_to_their_user(live: LiveApp) -> None:

@@ -28,9 +28,10 @@ def test_sba_rate_and_the_suggestion_match_the_hand_calculation():
         SPARSE, start_weekday=0, on_hand=5, on_order=0, lead_time_days=3, review_days=7, pack_size=6,
         service_level=0.95,
     )  # fmt: skip
-    safety = 1.6448536 * HAND_SIGMA * math.sqrt(10)
+    # z(0.95)·σ·√(L+R + (L+R)²·α/(2−α)): the daily errors and the smoothed level's own spread
+    safety = 1.6448536 * HAND_SIGMA * math.sqrt(10 + 100 * 0.1 / 1.9)
     assert s.safety_stock == pytest.approx(safety, rel=1e-6)
-    missing = 10 * HAND_RATE + safety - 5  # 12.26 + 8.21 - 5 = 15.47 → 3 packs of 6
+    missing = 10 * HAND_RATE + safety - 5  # 12.26 + 10.14 - 5 = 17.40 → 3 packs of 6
     assert s.qty == 6 * math.ceil(missing / 6) == 18
 
 

@@ -93,8 +93,8 @@ async def test_worker_suggestions_match_the_hand_calculation_and_bounds(session_
         rows = {(s.kind, s.product_id): s for s in (await session.execute(select(Suggestion))).scalars()}
         shelf = rows[("sales", yes.id)]
         # by hand: 2 days lead (no delivered sales order yet) + 7 review = 9 days of 1.2256/day,
-        # safety 1.645·σ·√9, 11 on hand, packs of 12
-        safety = 1.6448536 * HAND_SIGMA * 3
+        # safety 1.645·σ·√(9 + 81·α/(2−α)), 11 on hand, packs of 12
+        safety = 1.6448536 * HAND_SIGMA * math.sqrt(9 + 81 * 0.1 / 1.9)
         missing = 9 * HAND_RATE + safety - 11
         assert shelf.method == "sba" and shelf.forecast_daily == pytest.approx(HAND_RATE, abs=1e-3)
         assert shelf.safety_stock == pytest.approx(safety, abs=0.01)

@@ -210,6 +210,35 @@ class TestEncodings:
         assert foreign.status_code == 400 and foreign.json()["code"] == "invalid_cursor"
         msgspec.json.decode((await client.get("/sync/v1/pull", params={"limit": 0}, headers=north)).content)
 
+    async def test_a_tampered_or_forged_cursor_is_a_400(self, client, network):
+        """Cursors are authenticated: an edited position or scope, or one built by hand (they were
+        plain base64 msgpack, and a forged position or scope was accepted), is ``invalid_cursor``."""
+        import base64
+
+        from sync.cursor import Cursor, Position
+
+        def b64(raw: bytes) -> str:
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+        north = await auth_headers(client, "dist-north")
+        cursor = (await client.get("/sync/v1/pull", params={"limit": 1}, headers=north)).json()["cursor"]
+        body, _, tag = cursor.partition(".")
+        decoded = msgspec.msgpack.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), type=Cursor)
+        decoded.scopes["org:someone-else"] = Position(0, 0)
+        edited = msgspec.msgpack.encode(decoded)
+        forged = [
+            f"{b64(edited)}.{tag}",  # an extra scope under the old tag
+            b64(edited),  # no tag at all
+            f"{body}.{b64(b'0' * 16)}",  # the right body, a made-up tag
+            f"{b64(msgspec.msgpack.encode(Cursor(scopes={'reference': Position(2**63, 0)})))}.{tag}",
+        ]
+        for bad in forged:
+            r = await client.get("/sync/v1/pull", params={"cursor": bad}, headers=north)
+            assert r.status_code == 400 and r.json()["code"] == "invalid_cursor", (bad, r.text)
+        assert (
+            await client.get("/sync/v1/pull", params={"cursor": cursor}, headers=north)
+        ).status_code == 200
+
 
 class TestRoutes:
     async def test_a_terminal_taken_off_the_route_is_purged_from_the_replica(

@@ -113,7 +113,7 @@ async def test_pulls_run_while_a_write_transaction_is_open(network, session_fact
         async with session_factory(bind=read_only(engine)) as session:
             watermark = await begin_snapshot(session)
             actor = await load_actor(session, user.id, None)
-            page = await pull(session, actor, watermark, cursor=None, limit=5000)
+            page = await pull(session, actor, watermark, cursor=None, limit=5000, cursor_key="test-key")
             await session.commit()
             return page.changes
 

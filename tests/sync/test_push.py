@@ -68,11 +68,34 @@ class TestExactlyOnce:
             assert (await session.get(User, network.user("field-north").id)).version == 2
 
     async def test_a_reused_seq_is_never_applied_again(self, client, network, session_factory):
+        """A new id under an acknowledged seq is refused as ``seq_reused``: not a ``duplicate``
+        carrying the other mutation's result (issue 12; the phone would think it applied)."""
         h = await auth_headers(client, "field-north")
         await _push(client, h, [_m(1, display_name="First")])
         reply = (await _push(client, h, [_m(1, mid="other", display_name="Second")])).json()
-        assert reply["results"][0]["status"] == "duplicate"
+        result = reply["results"][0]
+        assert (result["id"], result["status"], result["code"]) == ("other", "rejected", "seq_reused")
+        assert result["data"] == {"expected_seq": 2} and "original_status" not in result
         assert await _display_name(session_factory, network) == "First"
+
+    async def test_an_applied_id_under_the_next_seq_is_acknowledged_as_id_reused(
+        self, client, network, session_factory
+    ):
+        """The id already names seq 1: under seq 2 it is ``rejected`` ``id_reused`` and seq 2 is
+        acknowledged (it was a ``duplicate`` naming seq 1, seq 2 never acknowledged: seq_gap forever)."""
+        h = await auth_headers(client, "field-north")
+        await _push(client, h, [_m(1, mid="same", display_name="First")])
+        reply = (await _push(client, h, [_m(2, mid="same", display_name="Again")])).json()
+        result = reply["results"][0]
+        assert (result["seq"], result["status"], result["code"]) == (2, "rejected", "id_reused")
+        assert result["data"] == {"seq": 1} and reply["last_applied_seq"] == 2
+        after = (await _push(client, h, [_m(3, display_name="Third")])).json()
+        assert after["results"][0]["status"] == "applied" and after["last_applied_seq"] == 3
+        retried = (await _push(client, h, [_m(2, mid="same", display_name="Again")])).json()
+        assert retried["results"][0]["code"] == "id_reused"  # the same answer, every time
+        first = (await _push(client, h, [_m(1, mid="same", display_name="First")])).json()
+        assert first["results"][0]["status"] == "duplicate" and first["results"][0]["data"] == {"version": 2}
+        assert await _display_name(session_factory, network) == "Third"
 
     async def test_a_lost_reply_is_retried_without_applying_twice(self, client, network, session_factory):
         h = await auth_headers(client, "field-north")

@@ -22,7 +22,7 @@ READER = Actor(user_id="puller", org_id="nowhere", org_kind="distributor", role=
 async def _pull_once(factory, cursor, limit=7):
     async with factory() as session:
         watermark = await begin_snapshot(session)
-        page = await pull(session, READER, watermark, cursor=cursor, limit=limit)
+        page = await pull(session, READER, watermark, cursor=cursor, limit=limit, cursor_key="test-key")
         await session.commit()
     return page, watermark
 

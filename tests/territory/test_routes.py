@@ -44,7 +44,10 @@ async def test_route_rights_and_bad_inputs(session_factory, network):
     field = network.user("field-north")
     shop = terminal_of(network, "dist-00")
     async with session_factory() as session:
-        for who in ("dist-south", "supplier-a", "field-north", "inspector-north"):
+        for who in ("dist-south", "supplier-a"):  # another organisation's terminal looks missing
+            with pytest.raises(TerminalNotFound):
+                await assign_terminal(session, actor(network, who), user_id=field.id, terminal_id=shop.id)
+        for who in ("field-north", "inspector-north"):
             with pytest.raises(PermissionDenied):
                 await assign_terminal(session, actor(network, who), user_id=field.id, terminal_id=shop.id)
         await assign_terminal(session, actor(network, "dist-north"), user_id=field.id, terminal_id=shop.id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backend.db import new_id
 from backend.inventory import record_stock_check
+from backend.notifications.models import PushOutbox
 from backend.visits import Visit, VisitActivity, check_in, check_out, get_visit, plan_visits, set_rule
 from backend.visits.errors import InvalidRule, TooFar, VisitNotFound, VisitState
 from backend.workbench.service import distributor_figures, supplier_figures
@@ -108,6 +109,9 @@ async def test_check_in_radius_reason_travel_and_the_visits_work(session_factory
             at=t0 + timedelta(minutes=8),
         )  # fmt: skip
         assert late.flag_travel and "km/h" in late.flag_note and not late.flag_far
+        alerts = (await session.execute(select(PushOutbox).where(PushOutbox.kind == "alert"))).scalars().all()
+        assert {a.user_id for a in alerts} == {network.user("dist-north").id}
+        assert len(alerts) == 2 and any("GPS drifts" in (a.body or "") for a in alerts)
         await session.commit()
 
     async with session_factory() as session:

@@ -9,7 +9,7 @@ import socket
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
-from backend.messaging import support
+from backend.messaging import desk, support
 from backend.notifications.delivery import DeliveryReport, deliver_rounds
 from backend.notifications.gateway import PushGateway, make_gateway
 from workers.spec import JobSpec
@@ -52,9 +52,12 @@ async def deliver_pushes(
 async def escalate_support_breaches(
     session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> list[str]:
-    """Mark support conversations past their first-response target and alert supervisors."""
+    """Record missed SLA targets and tell the team lead and supervisors; then offer queued tickets
+    to agents who have room (a ticket waiting because everyone was full is re-offered)."""
     async with session_factory() as session, session.begin():
-        return await support.escalate_breaches(session)
+        breached = await support.escalate_breaches(session)
+        await desk.route_waiting(session)
+        return breached
 
 
 JOBS: list[JobSpec] = [

@@ -11,10 +11,13 @@ import { NetworkError } from "../src/errors.js";
 import { eventually, signedIn } from "./clients.js";
 import { freshDatabase, REPO, Server } from "./harness.js";
 
-test("kill -9 between commit and reply: the retry gets duplicates, each mutation applied exactly once", async () => {
+test("kill -9 between commit and reply: the retry gets duplicates, each mutation applied exactly once", { timeout: 150_000 }, async () => {
+  const t0 = Date.now();
+  const phase = (what: string) => process.stderr.write(`crash test: ${what} at ${Date.now() - t0} ms\n`);
   const database = await freshDatabase();
   const markers = mkdtempSync(join(tmpdir(), "fieldsync-crash-"));
   const crashy = await Server.start({ database, script: join(REPO, "tests/sync/servers/crashing_server.py"), args: [markers] });
+  phase("crashing server up");
   let calm: Server | null = null;
   const { client, storage } = await signedIn(crashy.url, "field-north");
   try {
@@ -27,11 +30,13 @@ test("kill -9 between commit and reply: the retry gets duplicates, each mutation
     const push = client.sync();
     push.catch(() => undefined);
     await eventually(() => existsSync(join(markers, "committed")), 20_000, "the push to commit");
+    phase("committed");
     await crashy.kill();
     await expect(push).rejects.toBeInstanceOf(NetworkError);
     expect((await storage.outbox()).filter((e) => e.state === "pending")).toHaveLength(3); // never heard back
 
     calm = await Server.start({ database }, crashy.port);
+    phase("calm server up");
     const report = await client.sync();
     expect(report.results.map((r) => [r.status, r.duplicate])).toEqual([
       ["applied", true],

@@ -12,8 +12,9 @@ test("a pull hint over /ws brings a colleague's change without asking, and chat 
   reader.client.start();
   await eventually(() => reader.client.status.live && reader.client.status.lastSyncedAt !== null, 15_000, "reader live and synced");
   const me = writer.client.session!.user;
-  await writer.client.mutate("profile.update", { display_name: "Seen live" });
+  await eventually(() => !reader.client.status.syncing, 10_000, "the reader idle");
   const pullsBefore = reader.net.count("/sync/v1/pull");
+  await writer.client.mutate("profile.update", { display_name: "Seen live" });
   await writer.client.sync();
   await eventually(async () => (await reader.client.query("user", { id: me.id }))[0]?.display_name === "Seen live", 10_000, "the change in the reader's replica");
   expect(reader.net.count("/sync/v1/pull")).toBeGreaterThan(pullsBefore);

@@ -8,7 +8,7 @@ const VIEWS = ["open", "pending", "snoozed", "resolved", "all"];
 const state = {
   token: null, me: null, socket: null, view: "open", tickets: [], counts: {}, current: null,
   ticket: null, people: {}, messages: [], notes: [], agents: [], teams: [], macros: [], canned: [],
-  labels: [], orgs: {}, viewers: {}, typing: {}, mode: "reply", fetchedAt: Date.now(), page: "inbox",
+  labels: [], choices: null, viewers: {}, typing: {}, mode: "reply", fetchedAt: Date.now(), page: "inbox",
   searching: "", lastTypingSent: 0, refreshTimer: null,
 };
 
@@ -56,6 +56,7 @@ function fmtDuration(seconds, down) {
   const s = Math.max(0, down ? Math.floor(minutes) : Math.ceil(minutes)) * 60;
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
   const unit = (n, u) => new Intl.NumberFormat(locale(), { style: "unit", unit: u, unitDisplay: "narrow" }).format(n);
+  if (!down && Math.abs(seconds) < 60) return unit(Math.round(Math.abs(seconds)), "second");
   if (d) return unit(d, "day") + " " + unit(h, "hour");
   if (h) return unit(h, "hour") + " " + unit(m, "minute");
   return unit(m, "minute");
@@ -103,14 +104,15 @@ async function start() {
   await refreshTickets();
   setInterval(tick, 15000);
   setInterval(() => sendViewing(), 15000);
+  setInterval(() => refreshTickets().catch(() => {}), 60000);  // snoozes end and clocks move without an event
 }
 
 async function loadReference() {
-  const [agents, canned, teams, macros, labels] = await Promise.all([
+  const [agents, canned, teams, macros, labels, choices] = await Promise.all([
     api("GET", "/support/agents"), api("GET", "/support/canned-replies"), api("GET", "/support/teams"),
-    api("GET", "/support/macros"), api("GET", "/support/labels"),
+    api("GET", "/support/macros"), api("GET", "/support/labels"), api("GET", "/support/filters"),
   ]);
-  Object.assign(state, { agents, canned, teams, macros, labels: labels.map((l) => l.label) });
+  Object.assign(state, { agents, canned, teams, macros, labels: labels.map((l) => l.label), choices });
   const mine = agents.find((a) => a.id === state.me.id);
   if (mine) $("presence").value = mine.status;
   renderPresence();
@@ -125,10 +127,9 @@ function renderStatic() {
     state.agents.map((a) => opt(a.id, a.name, fa === a.id)).join("");
   $("f-team").innerHTML = opt("", t("filters.any")) + state.teams.map((x) => opt(x.id, x.name, ft === x.id)).join("");
   $("f-label").innerHTML = opt("", t("filters.any")) + state.labels.map((l) => opt(l, l, fl === l)).join("");
-  const orgs = Object.entries(state.orgs);
-  $("f-org").innerHTML = opt("", t("filters.any")) + orgs.map(([id, o]) => opt(id, o.name, fo === id)).join("");
-  const regions = [...new Set(orgs.map(([, o]) => o.region).filter(Boolean))];
-  $("f-region").innerHTML = opt("", t("filters.any")) + regions.map((r) => opt(r, r.slice(-6), fr === r)).join("");
+  const choices = state.choices || { organisations: [], regions: [] };
+  $("f-org").innerHTML = opt("", t("filters.any")) + choices.organisations.map((o) => opt(o.id, o.name, fo === o.id)).join("");
+  $("f-region").innerHTML = opt("", t("filters.any")) + choices.regions.map((r) => opt(r.id, r.name, fr === r.id)).join("");
   $("assign-to").innerHTML = state.agents.map((a) => opt(a.id, `${a.name} · ${t("presence." + a.status)} (${a.open}/${a.capacity})`)).join("");
   $("canned").innerHTML = opt("", t("compose.cannedPick")) + state.canned.map((c) => opt(c.id, c.title)).join("");
   $("macro").innerHTML = opt("", t("macro.pick")) + state.macros.map((m) => opt(m.id, m.title)).join("");
@@ -217,7 +218,6 @@ function filterQuery() {
 async function refreshTickets() {
   const data = await api("GET", "/support/tickets?" + filterQuery());
   state.tickets = data.items; state.counts = data.counts; state.fetchedAt = Date.now();
-  for (const tk of data.items) if (tk.organisation_id) state.orgs[tk.organisation_id] = { name: tk.organisation, region: tk.region_id };
   renderTabs(); renderQueue();
   if (state.current) { const tk = state.tickets.find((x) => x.id === state.current); if (tk) { state.ticket = tk; renderHead(); } }
 }
@@ -225,8 +225,9 @@ for (const id of ["f-assignee", "f-team", "f-label", "f-org", "f-region"]) $(id)
 $("f-clear").addEventListener("click", () => { for (const id of ["f-assignee", "f-team", "f-label", "f-org", "f-region"]) $(id).value = ""; refreshTickets(); });
 
 function renderTabs() {
-  $("tabs").innerHTML = VIEWS.map((v) => `<button type="button" role="tab" data-view="${v}" aria-selected="${v === state.view}">
-      ${esc(t("view." + v))} <span class="count">${fmtNumber(state.counts[v] ?? 0)}</span></button>`).join("");
+  const short = (v) => (t("tab." + v) === "tab." + v ? t("view." + v) : t("tab." + v));
+  $("tabs").innerHTML = VIEWS.map((v) => `<button type="button" role="tab" data-view="${v}" aria-selected="${v === state.view}" title="${esc(t("view." + v))}">
+      <span class="count">${fmtNumber(state.counts[v] ?? 0)}</span><span class="tl">${esc(short(v))}</span></button>`).join("");
   for (const b of $("tabs").querySelectorAll("button")) b.addEventListener("click", () => { state.view = b.dataset.view; refreshTickets(); });
   $("unread-badge").textContent = fmtNumber(state.counts.unread || 0);
   $("unread-badge").classList.toggle("zero", !state.counts.unread);
@@ -263,7 +264,7 @@ function renderQueue() {
         <span class="assignee">${esc(tk.assignee || t("row.unassigned"))}</span>
         ${slaChip(tk.sla, true)}
         ${tk.labels.map((l) => `<span class="label">${esc(l)}</span>`).join("")}
-        ${viewers.length ? `<span class="eye" title="${esc(t("row.viewing", { name: viewers.join(", ") }))}">👁 ${esc(viewers.join(", "))}</span>` : ""}</div>
+        ${viewers.length ? `<span class="eye">${esc(t("row.viewing", { name: viewers.join(", ") }))}</span>` : ""}</div>
     </li>`;
   }).join("");
   for (const li of $("queue").querySelectorAll("li")) {
@@ -418,6 +419,10 @@ function renderMessages(focusSeq) {
     });
   }
   for (const b of box.querySelectorAll(".thumb")) b.addEventListener("click", () => openPhoto(b.dataset.sha));
+  const stick = atBottom || focusSeq === undefined;
+  for (const img of box.querySelectorAll(".thumb img")) {
+    img.addEventListener("load", () => { if (stick && !focusSeq) box.scrollTop = box.scrollHeight; }); // photos grow the list
+  }
   const focus = focusSeq && box.querySelector(`li[data-seq="${focusSeq}"]`);
   if (focus) focus.scrollIntoView({ block: "center" });
   else if (atBottom || focusSeq === undefined) box.scrollTop = box.scrollHeight;
@@ -600,16 +605,16 @@ $("rep-csv").addEventListener("click", async () => {
   a.download = (res.headers.get("content-disposition") || "").match(/filename="([^"]+)"/)?.[1] || "support-report.csv";
   document.body.append(a); a.click(); a.remove();
 });
-const dur = (s) => (s === null || s === undefined ? "—" : fmtDuration(s));
+const dur = (s) => (s === null || s === undefined ? "—" : fmtDuration(s));  // under a minute: seconds
 function barChart(title, rows, value, format) {
   const vals = rows.map(value).map((v) => v || 0);
   const max = Math.max(1, ...vals);
-  const w = 520, barH = 22, gap = 6, left = 150, h = rows.length * (barH + gap) + 10;
+  const w = 460, barH = 22, gap = 6, left = 120, h = rows.length * (barH + gap) + 10;
   const bars = rows.map((r, i) => {
     const y = i * (barH + gap) + 5, bw = Math.round((vals[i] / max) * (w - left - 70));
-    return `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(r.name.length > 20 ? r.name.slice(0, 19) + "…" : r.name)}</text>
+    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end">${esc(r.name.length > 14 ? r.name.slice(0, 13) + "…" : r.name)}</text>
       <rect x="${left}" y="${y}" width="${Math.max(bw, 1)}" height="${barH}" rx="3"></rect>
-      <text x="${left + bw + 6}" y="${y + 15}">${esc(format(value(r)))}</text>`;
+      <text x="${left + bw + 6}" y="${y + 16}">${esc(format(value(r)))}</text>`;
   }).join("");
   return `<figure class="card chart"><figcaption>${esc(title)}</figcaption>
     <svg viewBox="0 0 ${w} ${Math.max(h, 30)}" role="img" aria-label="${esc(title)}">${bars}</svg></figure>`;

@@ -17,6 +17,7 @@ const STRINGS = {
     "filters.me": "Me", "filters.nobody": "Nobody", "filters.active": "({n} on)",
     "view.open": "Open", "view.pending": "Waiting on customer", "view.snoozed": "Snoozed",
     "view.resolved": "Resolved", "view.all": "All", "queue.empty": "No tickets here.",
+    "tab.pending": "Awaiting customer",
     "row.unassigned": "Unassigned", "row.viewing": "{name} is viewing",
     "status.open": "Open", "status.pending": "Waiting on customer", "status.snoozed": "Snoozed until {time}",
     "status.resolved": "Resolved", "status.merged": "Merged",

@@ -459,6 +459,24 @@ export type ReplenishmentSuggestionRow = {
   version: number;
 };
 
+/** RequestAct */
+export type RequestAct = {
+  request_id: string;
+  action: "accept" | "answer" | "comment" | "decline" | "deliver";
+  note?: string;
+};
+
+/** RequestFile */
+export type RequestFile = {
+  id: string;
+  supplier_id: string;
+  kind: "complaint" | "custom_packaging" | "feedback" | "new_sku";
+  title: string;
+  body?: string;
+  product_id?: string | null;
+  photo_sha256s?: string[];
+};
+
 /** A field user visits a terminal. Unassigning deletes the row (phones get a tombstone). */
 export type RouteAssignmentRow = {
   id: string;
@@ -512,6 +530,40 @@ export type SuggestionOrder = {
   org_id: string;
   supplier_id?: string | null;
   suggestion_ids?: string[] | null;
+};
+
+/** One step: ``filed``, ``answer``, ``accept``, ``decline``, ``deliver`` or ``comment``. */
+export type SupplierRequestEventRow = {
+  id: string;
+  request_id: string;
+  distributor_id: string;
+  supplier_id: string;
+  action: string;
+  status: string;
+  note: string;
+  by_user_id: string;
+  by_org_id: string;
+  at: string;
+  version: number;
+};
+
+/** A row of `supplier_request` as pull delivers it. */
+export type SupplierRequestRow = {
+  id: string;
+  distributor_id: string;
+  supplier_id: string;
+  kind: string;
+  title: string;
+  body: string;
+  product_id: string | null;
+  photo_sha256s: string[];
+  status: string;
+  created_by: string;
+  created_at: string;
+  first_answered_at: string | null;
+  closed_at: string | null;
+  updated_at: string;
+  version: number;
 };
 
 /** An internal note on a support conversation: agents only, never in a customer's scope. */
@@ -570,23 +622,23 @@ export type VisitAdd = {
 
 /** VisitCheckIn */
 export type VisitCheckIn = {
-  visit_id: string;
   terminal_id: string;
   lat: number;
   lon: number;
   at: string;
   reason?: string | null;
+  visit_id: string;
 };
 
 /** VisitCheckOut */
 export type VisitCheckOut = {
-  visit_id: string;
   at: string;
   lat?: number | null;
   lon?: number | null;
   stock_check_ids?: string[];
   order_ids?: string[];
   inspection_ids?: string[];
+  visit_id: string;
 };
 
 /** VisitReorder */
@@ -684,6 +736,10 @@ export interface Mutations {
   "order.update_line": OrderLineUpdate;
   /** Rename the signed-in user (the only profile field a phone may change). */
   "profile.update": ProfileUpdate;
+  /** Answer, accept, decline or deliver a request (the supplier), or comment on it (either side). */
+  "request.act": RequestAct;
+  /** File a request (custom packaging, a new SKU, a complaint with photos, feedback) to a supplier. */
+  "request.file": RequestFile;
   /** Record a count of a SKU at a warehouse or shelf; the latest observation becomes the level. */
   "stock_check.record": StockCheckRecord;
   /** Make a draft order of the open suggestions of a warehouse (purchase) or a shelf (sales). */
@@ -726,6 +782,8 @@ export interface Entities {
   route_assignment: RouteAssignmentRow;
   stock_level: StockLevelRow;
   stock_location: StockLocationRow;
+  supplier_request: SupplierRequestRow;
+  supplier_request_event: SupplierRequestEventRow;
   support_note: SupportNoteRow;
   terminal_site: TerminalSiteRow;
   user: UserRow;
@@ -736,4 +794,4 @@ export interface Entities {
 }
 
 /** Mutation names the server publishes. */
-export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","stock_check.record","suggestion.order","visit.add","visit.check_in","visit.check_out","visit.reorder","visit.skip"] as const;
+export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","request.act","request.file","stock_check.record","suggestion.order","visit.add","visit.check_in","visit.check_out","visit.reorder","visit.skip"] as const;

@@ -62,22 +62,40 @@ export async function divergedScopes(storage: StorageAdapter, raw: string): Prom
   return diverged;
 }
 
+interface FetchedPage {
+  raw: string;
+  page: PullReply;
+}
+
+/** Fetches one page; a rejection is also caught here so a prefetch that is never awaited is not unhandled. */
+function fetchPage(ctx: PullContext, cursor: string | undefined, resync: string[]): Promise<FetchedPage> {
+  const query: Record<string, string | number | undefined> = {
+    limit: ctx.limit,
+    client_id: ctx.clientId,
+    cursor,
+    resync: resync.length > 0 ? resync.join(",") : undefined,
+  };
+  const fetched = ctx
+    .authorized((token) => ctx.http.call("sync/v1/pull", { token, query }))
+    .then((raw) => ({ raw: raw.text, page: JSON.parse(raw.text) as PullReply }));
+  fetched.catch(() => undefined);
+  return fetched;
+}
+
+/**
+ * Pulls to the end. While a page is written, the next one (its cursor is known) is already being
+ * fetched, so the server's time and the storage's overlap; a prefetched page is only ever applied
+ * after the page before it was stored.
+ */
 export async function pullAll(ctx: PullContext): Promise<PullOutcome> {
   const outcome: PullOutcome = { pulled: 0, pages: 0, repaired: [], revoked: [], resyncRequired: [] };
   const repairs = new Map<string, number>();
-  let resync: string[] = [];
   const pendingUntil = Date.now() + (ctx.pendingWaitMs ?? 5_000);
+  let next: Promise<FetchedPage> = fetchPage(ctx, (await ctx.storage.getMeta("cursor")) as string | undefined, []);
   for (let guard = 0; guard < 100_000; guard++) {
-    const cursor = (await ctx.storage.getMeta("cursor")) as string | undefined;
-    const query: Record<string, string | number | undefined> = {
-      limit: ctx.limit,
-      client_id: ctx.clientId,
-      cursor,
-      resync: resync.length > 0 ? resync.join(",") : undefined,
-    };
-    const raw = await ctx.authorized((token) => ctx.http.call("sync/v1/pull", { token, query }));
-    const page = JSON.parse(raw.text) as PullReply;
-    resync = [];
+    const { raw, page } = await next;
+    const prefetched = page.has_more && !page.pending;
+    if (prefetched) next = fetchPage(ctx, page.cursor, []);
     const entities = new Set<string>();
     const changes: ChangeIn[] = page.changes.map((c) => {
       entities.add(c.entity);
@@ -86,11 +104,6 @@ export async function pullAll(ctx: PullContext): Promise<PullOutcome> {
     const purge = [...new Set([...page.reset, ...page.revoked])];
     const meta: Record<string, unknown> = { cursor: page.cursor };
     if (page.last_applied_seq != null) meta.last_applied_seq = page.last_applied_seq;
-    if (page.revoked.length > 0) {
-      const known = new Set(((await ctx.storage.getMeta("revoked_scopes")) as string[] | undefined) ?? []);
-      for (const scope of page.revoked) known.add(scope);
-      meta.revoked_scopes = [...known].slice(-100);
-    }
     await ctx.storage.applyPage({ purge, changes, meta });
     if (purge.length > 0) entities.add("*");
     outcome.pages += 1;
@@ -98,18 +111,21 @@ export async function pullAll(ctx: PullContext): Promise<PullOutcome> {
     outcome.revoked.push(...page.revoked);
     outcome.resyncRequired.push(...page.resync_required);
     await ctx.onPage(entities, page.last_applied_seq);
-    const diverged = (await divergedScopes(ctx.storage, raw.text)).filter((s) => (repairs.get(s) ?? 0) < 2);
+    if (prefetched) continue; // checksums come on the last page only
+    const diverged = (await divergedScopes(ctx.storage, raw)).filter((s) => (repairs.get(s) ?? 0) < 2);
     if (diverged.length > 0) {
       for (const s of diverged) repairs.set(s, (repairs.get(s) ?? 0) + 1);
       outcome.repaired.push(...diverged.filter((s) => !outcome.repaired.includes(s)));
-      resync = diverged;
+      next = fetchPage(ctx, page.cursor, diverged);
       continue;
     }
     if (page.pending && Date.now() < pendingUntil) {
       await sleep(50);
+      next = fetchPage(ctx, page.cursor, []);
       continue;
     }
     if (!page.has_more) return outcome;
+    next = fetchPage(ctx, page.cursor, []);
   }
   throw new Error("pull did not finish");
 }

@@ -1,0 +1,302 @@
+"""The mobile workbench in a phone-sized Chromium against a real server, with the network cut.
+
+A field rep's visit and an inspector's acceptance done offline through the SDK's outbox (back
+online the server holds each thing exactly once, the photos verify by hash, other phones see the
+result live); a purchase order past the quota placed offline comes back refused in plain words on
+that order (with a fix); a supplier confirming and shipping is seen live on the distributor's
+phone; a reload with no network still opens the app and keeps its outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from playwright.sync_api import expect
+
+from tests.app.conftest import Api, jpeg, open_phone
+
+QUOTA_SKU = "A-00011"  # a beverages SKU of Supplier A that dist-00 may buy
+
+
+def test_offline_field_visit_counts_order_and_inspection(browser, server, api: Api) -> None:
+    dist = api.org("dist-00")
+    shop = api.shops("dist-00")[0]
+    field = api.user("field-north")
+    api.post("dist-north", "/routes", {"user_id": field["id"], "terminal_id": shop["id"]})
+    template = api.post(
+        "dist-north",
+        "/inspection-templates",
+        {
+            "owner_id": dist["id"],
+            "title": "Store visit (test)",
+            "questions": [
+                {
+                    "id": "clean",
+                    "kind": "yes_no",
+                    "text": "Is the shelf clean?",
+                    "pass_value": True,
+                    "weight": 1,
+                },
+                {"id": "shelf", "kind": "photo", "text": "Photos of the shelf", "min_count": 2},
+            ],
+        },
+    )
+    counted, ordered = api.product("A-00001"), api.product("A-00002")
+
+    rep = open_phone(browser, server, "field-north")
+    rep.page.get_by_test_id("tab-route").click()
+    rep.page.get_by_test_id("route-stop").filter(has_text=shop["name"]).click()
+    expect(rep.page.get_by_test_id("visit")).to_be_visible()
+    visit_path = rep.page.evaluate("location.pathname").removeprefix("/app")
+    # A second phone of the same distributor watches the shop's shelf.
+    watcher = open_phone(browser, server, "dist-north", path=visit_path)
+
+    rep.offline()
+    page = rep.page
+    expect(page.get_by_test_id("net")).to_have_text("Offline")
+    # shelf count
+    page.get_by_test_id("count-search").fill(counted["sku"])
+    page.get_by_test_id("pick-product").first.click()
+    page.get_by_test_id("count-qty").locator("input").fill("7")
+    page.get_by_test_id("count-save").click()
+    expect(
+        page.get_by_test_id("stock-row").filter(has_text=counted["sku"]).get_by_test_id("stock-qty")
+    ).to_have_text("7")
+    # a sales order
+    page.get_by_test_id("visit-tab-order").click()
+    page.get_by_test_id("order-search").fill(ordered["sku"])
+    page.get_by_test_id("pick-product").first.click()
+    page.get_by_test_id("draft-line").locator("input").fill("3")
+    page.get_by_test_id("place-sales-order").click()
+    expect(page.get_by_test_id("order")).to_be_visible()
+    order_id = page.evaluate("location.pathname").rsplit("/", 1)[-1]
+    expect(page.get_by_test_id("order-state")).to_contain_text("Submitted")
+    page.go_back()
+    # an inspection with two photos (the photo question asks for two: submit waits for them)
+    page.get_by_test_id("visit-tab-inspection").click()
+    page.get_by_test_id("template").filter(has_text="Store visit (test)").click()
+    page.get_by_test_id("answer-yes").click()
+    submit = page.get_by_test_id("submit-inspection")
+    expect(submit).to_be_disabled()
+    photos = [jpeg((200, 40, 40)), jpeg((40, 160, 60))]
+    page.get_by_test_id("photo-input").set_input_files(
+        [{"name": f"shelf-{i}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(photos)]
+    )
+    expect(page.get_by_test_id("photo-count")).to_contain_text("2 of 2")
+    expect(submit).to_be_enabled()
+    submit.click()
+    expect(page.get_by_test_id("inspection")).to_have_attribute("data-status", "submitted")
+    waiting = int(page.get_by_test_id("pending").get_attribute("data-n") or 0)
+    assert waiting >= 8, waiting  # count, order (2), start, 2 answers, 2 attaches, submit, photos
+
+    # Nothing reached the server while offline.
+    assert api.items("dist-north", "/stock/checks", org_id=shop["id"], product_id=counted["id"]) == []
+
+    rep.offline(False)
+    rep.synced()
+    expect(page.get_by_test_id("score")).to_be_visible(timeout=15_000)
+    # the other phone saw the count arrive without reloading
+    expect(
+        watcher.page.get_by_test_id("stock-row").filter(has_text=counted["sku"]).get_by_test_id("stock-qty")
+    ).to_have_text("7", timeout=15_000)
+
+    checks = api.items("dist-north", "/stock/checks", org_id=shop["id"], product_id=counted["id"])
+    assert [c["counted_qty"] for c in checks] == [7]
+    sales = [
+        o
+        for o in api.items("dist-north", "/orders", kind="sales", terminal_id=shop["id"])
+        if o["id"] == order_id
+    ]
+    assert len(sales) == 1 and sales[0]["state"] == "submitted"
+    assert (
+        len(
+            [
+                o
+                for o in api.items("dist-north", "/orders", kind="sales", terminal_id=shop["id"])
+                if o["created_by"] == field["id"]
+            ]
+        )
+        == 1
+    )
+    inspections = api.items("dist-north", "/inspections", terminal_id=shop["id"], template_id=template["id"])
+    assert len(inspections) == 1 and inspections[0]["status"] == "submitted"
+    assert inspections[0]["score_pct"] == 100.0
+    detail = api.get("dist-north", f"/inspections/{inspections[0]['id']}")
+    shas = next(a["value"] for a in detail["answers"] if a["question_id"] == "shelf")
+    assert sorted(shas) == sorted(hashlib.sha256(b).hexdigest() for b in photos)
+    for sha in shas:
+        r = api.http.get(f"/media/photos/{sha}/original", headers=api.headers("dist-north"))
+        assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == sha
+    assert not rep.errors and not watcher.errors, rep.errors + watcher.errors
+    rep.context.close()
+    watcher.context.close()
+
+
+def test_offline_acceptance_with_a_short_line_opens_a_claim(browser, server, api: Api) -> None:
+    _order, delivery = api.shipped_purchase([("A-00003", 10), ("A-00008", 4)], note="DN-APP-1")
+    short_sku = "A-00003"
+
+    inspector = open_phone(browser, server, "inspector-north")
+    page = inspector.page
+    page.get_by_test_id("tab-deliveries").click()
+    expect(page.locator(f'[data-testid=delivery][data-id="{delivery["id"]}"]')).to_be_visible()
+    inspector.offline()
+    page.locator(f'[data-testid=delivery][data-id="{delivery["id"]}"]').click()
+    line = page.locator(f'[data-testid=accept-line][data-sku="{short_sku}"]')
+    line.get_by_test_id("line-short").locator("input").fill("2")
+    expect(line.get_by_test_id("line-accepted").locator("input")).to_have_value("8")
+    photos = [jpeg((30, 30, 200)), jpeg((220, 200, 30))]
+    page.get_by_test_id("acceptance-photos").set_input_files(
+        [{"name": f"box-{i}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(photos)]
+    )
+    submit = page.get_by_test_id("submit-acceptance")
+    expect(submit).to_be_disabled()  # no signature yet
+    pad = page.get_by_test_id("signature")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + 20, box["y"] + 40)
+    page.mouse.down()
+    for i in range(1, 12):
+        page.mouse.move(box["x"] + 20 + i * 22, box["y"] + 40 + (30 if i % 2 else -10))
+    page.mouse.up()
+    expect(submit).to_be_enabled()
+    submit.click()
+    expect(page.get_by_test_id("receipt")).to_be_visible()
+    expect(page.get_by_test_id("receipt")).to_contain_text(
+        "Sealed in the evidence log when it reaches the server"
+    )
+
+    inspector.offline(False)
+    inspector.synced()
+    expect(page.get_by_test_id("evidence")).to_be_visible(timeout=15_000)
+    expect(page.get_by_test_id("receipt-claim")).to_be_visible()
+
+    claims = [c for c in api.items("supplier-a", "/claims") if c["delivery_id"] == delivery["id"]]
+    assert len(claims) == 1 and claims[0]["state"] == "open" and claims[0]["short_qty"] == 2
+    acceptance = api.get("supplier-a", f"/acceptances/{claims[0]['acceptance_id']}")
+    assert sorted(acceptance["photo_sha256s"]) == sorted(hashlib.sha256(b).hexdigest() for b in photos)
+    assert acceptance["signature_sha256"]
+    sig = api.http.get(
+        f"/media/photos/{acceptance['signature_sha256']}/original", headers=api.headers("supplier-a")
+    )
+    assert sig.status_code == 200 and sig.content.startswith(b"\x89PNG")
+    # The supplier's phone lists the claim.
+    supplier = open_phone(browser, server, "supplier-a", path="/claims")
+    expect(supplier.page.locator(f'[data-testid=claim][data-id="{claims[0]["id"]}"]')).to_have_attribute(
+        "data-state", "open"
+    )
+    assert not inspector.errors and not supplier.errors, inspector.errors + supplier.errors
+    inspector.context.close()
+    supplier.context.close()
+
+
+def test_order_past_quota_offline_is_refused_on_that_order(browser, server, api: Api) -> None:
+    dist, product = api.org("dist-00"), api.product(QUOTA_SKU)
+    today = dt.date.today()
+    api.post(
+        "admin",
+        "/admin/quotas",
+        {
+            "supplier_id": api.org("sup-a")["id"],
+            "distributor_id": dist["id"],
+            "region_id": dist["region_id"],
+            "product_id": product["id"],
+            "period_start": today.replace(day=1).isoformat(),
+            "period_end": (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1).isoformat(),
+            "limit_qty": 5,
+        },
+    )
+    phone = open_phone(browser, server, "dist-north", path="/catalog")
+    page = phone.page
+    page.get_by_placeholder("Search name or SKU").fill(QUOTA_SKU)
+    row = page.locator(f'[data-testid=product][data-sku="{QUOTA_SKU}"]')
+    expect(row.get_by_test_id("quota-left")).to_have_text("quota left 5")
+    phone.offline()
+    row.get_by_test_id("add").click()
+    row.locator("input").fill("8")
+    page.get_by_test_id("go-cart").click()
+    expect(page.get_by_test_id("cart")).to_contain_text("More than the 5 left")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-state")).to_contain_text("Submitted")
+    order_id = page.evaluate("location.pathname").rsplit("/", 1)[-1]
+
+    phone.offline(False)
+    problem = page.get_by_test_id("problem")
+    expect(problem).to_have_attribute("data-code", "quota_exceeded", timeout=20_000)
+    expect(problem.get_by_test_id("problem-text")).to_have_text("Quota exceeded: only 5 left this month.")
+    expect(page.get_by_test_id("order-state")).to_contain_text("Draft")  # what the server holds
+    expect(page.get_by_test_id("problems")).to_have_attribute("data-n", "1")
+    assert api.get("dist-north", f"/orders/{order_id}")["state"] == "draft"
+    # The fix: take what the quota allows and submit again.
+    problem.get_by_role("button", name="Reduce to what is left and submit again").click()
+    expect(page.get_by_test_id("order-state")).to_contain_text("Submitted", timeout=20_000)
+    phone.synced()
+    expect(page.get_by_test_id("problem")).to_have_count(0)
+    held = api.get("dist-north", f"/orders/{order_id}")
+    assert held["state"] == "submitted" and [line["qty"] for line in held["lines"]] == [5]
+    assert not phone.errors, phone.errors
+    phone.context.close()
+
+
+def test_supplier_confirms_and_ships_the_distributor_sees_it_live(browser, server, api: Api) -> None:
+    order = api.post(
+        "dist-north",
+        "/orders",
+        {
+            "kind": "purchase",
+            "supplier_id": api.org("sup-a")["id"],
+            "lines": [{"product_id": api.product("A-00006")["id"], "qty": 4}],
+        },
+    )
+    api.post("dist-north", f"/orders/{order['id']}/submit")
+    distributor = open_phone(browser, server, "dist-north", path=f"/orders/{order['id']}")
+    expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Submitted")
+    supplier = open_phone(browser, server, "supplier-a", path="/incoming")
+    supplier.page.locator(f'[data-testid=order-row][data-id="{order["id"]}"]').click()
+    supplier.page.get_by_test_id("confirm-order").click()
+    expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Confirmed", timeout=15_000)
+    supplier.page.get_by_test_id("ship-order").click()
+    supplier.page.get_by_test_id("delivery-note").fill("DN-LIVE-7")
+    supplier.page.get_by_test_id("ship-send").click()
+    expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Shipped", timeout=15_000)
+    expect(distributor.page.get_by_test_id("order")).to_contain_text("DN-LIVE-7")
+    supplier.synced()
+    assert api.get("dist-north", f"/orders/{order['id']}")["state"] == "shipped"
+    assert not distributor.errors and not supplier.errors, distributor.errors + supplier.errors
+    distributor.context.close()
+    supplier.context.close()
+
+
+def test_reload_while_offline_opens_and_keeps_the_outbox(browser, server, api: Api) -> None:
+    dist, product = api.org("dist-00"), api.product("A-00016")
+    counted = {
+        "org_id": dist["id"],
+        "product_id": product["id"],
+        "observed_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    api.post("dist-north", "/stock/checks", {**counted, "counted_qty": 30})
+    phone = open_phone(browser, server, "dist-north", path="/stock")
+    page = phone.page
+    # the service worker controls the page once it is installed: the shell is cached
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    sku = product["sku"]
+    row = page.locator(f'[data-testid=stock-row][data-sku="{sku}"]')
+    phone.offline()
+    row.get_by_role("button", name="Count").click()
+    row.locator("input").fill("42")
+    row.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("pending")).to_have_attribute("data-n", "1")
+    page.reload()
+    expect(page.get_by_test_id("net")).to_have_text("Offline")
+    expect(page.get_by_test_id("pending")).to_have_attribute("data-n", "1")
+    expect(
+        page.locator(f'[data-testid=stock-row][data-sku="{sku}"]').get_by_test_id("stock-qty")
+    ).to_have_text("42")
+    phone.offline(False)
+    phone.synced()
+    checks = api.items("dist-north", "/stock/checks", org_id=dist["id"], product_id=product["id"])
+    assert sorted(c["counted_qty"] for c in checks) == [30, 42]
+    assert not phone.errors, phone.errors
+    phone.context.close()
