@@ -46,15 +46,17 @@ clients/%/node_modules/.installed: clients/%/package-lock.json
 	@cd clients/$* && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# clients/typescript (the SDK) sorts before the apps built on it; once one package is rebuilt,
+# every later one is too (an app bundles the SDK's fresh build).
 node: $(NODE_STAMPS)
-	@for d in $(NODE_DIRS); do \
+	@rebuilt=; for d in $(NODE_DIRS); do \
 		stamp=$$d/node_modules/.built; \
-		if [ ! -e $$stamp ] || [ -n "$$(find $$d -path $$d/node_modules -prune -o -path $$d/dist -prune \
-			-o -type f -newer $$stamp -print -quit)" ]; then \
-			grep -q '"build"' $$d/package.json || continue; \
+		grep -q '"build"' $$d/package.json || continue; \
+		if [ -n "$$rebuilt" ] || [ ! -e $$stamp ] || [ -n "$$(find $$d -path $$d/node_modules -prune \
+			-o -path $$d/dist -prune -o -type f -newer $$stamp -print -quit)" ]; then \
 			echo "Building $$d (npm run build)..."; \
 			(cd $$d && npm run --silent build) || exit 1; \
-			touch $$stamp; \
+			touch $$stamp; rebuilt=1; \
 		fi; \
 	done
 
