@@ -22,6 +22,9 @@ from tests.sync.helpers import signed_in_phone, wait_for_watermark
 
 TODAY = datetime.now(UTC).date()
 NOON = time(12, tzinfo=UTC)
+# The worker is told the same day the history was written for (a run across midnight UTC must not
+# shift its window by a day).
+AT_NOON = datetime.combine(TODAY, NOON)
 # daily shelf counts whose differences are the sales 0, 3, 0, 0, 2, 0, 4 (no deliveries)
 COUNTS = [20, 20, 17, 17, 17, 15, 15, 11]
 HAND_RATE = 0.95 * 3.01 / 2.333  # Croston/SBA of 0,3,0,0,2,0,4 (tests/replenishment/test_model.py)
@@ -89,7 +92,7 @@ async def _seed_history(session, network) -> tuple:
 async def test_worker_suggestions_match_the_hand_calculation_and_bounds(session_factory, network):
     async with session_factory() as session:
         dist, shop, yes, no = await _seed_history(session, network)
-        assert await compute_suggestions(session) == 3
+        assert await compute_suggestions(session, now=AT_NOON) == 3
         rows = {(s.kind, s.product_id): s for s in (await session.execute(select(Suggestion))).scalars()}
         shelf = rows[("sales", yes.id)]
         # by hand: 2 days lead (no delivered sales order yet) + 7 review = 9 days of 1.2256/day,
@@ -107,14 +110,14 @@ async def test_worker_suggestions_match_the_hand_calculation_and_bounds(session_
         assert "capped by the quota left (wanted 144)" in warehouse.reason
         refused = rows[("purchase", no.id)]
         assert (refused.suggested_qty, refused.bound) == (0, "not_authorised")
-        assert await compute_suggestions(session) == 0  # nothing changed: no new versions
+        assert await compute_suggestions(session, now=AT_NOON) == 0  # nothing changed: no new versions
         await session.commit()
 
 
 async def test_suggestions_to_draft_orders_over_rest_and_sync(client, session_factory, network):
     async with session_factory() as session:
         dist, shop, yes, _no = await _seed_history(session, network)
-        await compute_suggestions(session)
+        await compute_suggestions(session, now=AT_NOON)
         await session.commit()
     north = await auth_headers(client, "dist-north")
     south = await auth_headers(client, "dist-south", client_id="south")
