@@ -41,7 +41,7 @@ from tusclient.exceptions import TusCommunicationError
 
 from backend.db import make_engine, make_session_factory, utcnow
 from backend.identity import Device, User
-from backend.jobstate import JobLease, JobRun
+from backend.jobstate import JobLease, JobRun, lease_ttl_s
 from backend.notifications.models import PushOutbox
 from backend.syncstate import SyncMutation
 from fieldsync.simulation.fleet import seed_fleet_users
@@ -262,6 +262,9 @@ def test_the_fleet_behind_haproxy_survives_kill_9_of_an_api_process_and_a_worker
         proxy = Haproxy(layout_inputs["haproxy"], free_port(), ports, tmp_path)
         result = asyncio.run(_day(proxy, apis, workers, db_url, tmp_path, settings))
         _wait_for_outbox(db_url, timeout_s=20)
+        # a lease held by the killed worker lapses only after lease_ttl_s (at least 20 s): the day
+        # may end before that, so give the survivor until the lapse plus two intervals
+        _wait_for_takeover(db_url, result["killed_worker"], timeout_s=lease_ttl_s(2) + 15)
         sends = Counter(
             (m["message"]["data"]["push_id"], m["message"]["token"])
             for m in fcm.messages
@@ -467,6 +470,23 @@ def _query(db_url: str, statement: Any, *, objects: bool = False) -> list[Any]:
     thread.start()
     thread.join()
     return out
+
+
+def _wait_for_takeover(db_url: str, killed: dict, timeout_s: float) -> None:
+    """Until another worker than the killed one has run ``media_derivatives`` after the kill."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        taken = _query(
+            db_url,
+            select(JobRun.id).where(
+                JobRun.name == "media_derivatives",
+                JobRun.started_at > killed["at"],
+                JobRun.holder != killed["holder"],
+            ),
+        )
+        if taken:
+            return
+        time.sleep(0.5)
 
 
 def _wait_for_outbox(db_url: str, timeout_s: float) -> None:
