@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -52,7 +52,46 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
     return env
 
 
-class ServerProcess:
+class _ChildProcess:
+    """A fieldsync process of a test or a benchmark: its log, ``kill -9`` and a clean stop."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    _log: Any
+
+    def log_tail(self, chars: int = 3000) -> str:
+        with contextlib.suppress(ValueError):  # closed once stopped
+            self._log.flush()
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-chars:]
+        return ""
+
+    def kill(self) -> None:
+        """``kill -9``: no drain, no clean-up (what a crash or the OOM killer does)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+    def stop(self) -> None:
+        """SIGTERM (the process drains), then ``kill -9`` after 10 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ServerProcess(_ChildProcess):
     """Start with ``ServerProcess(url, workdir)``; ``.url`` is its base URL; ``.stop()`` ends it."""
 
     def __init__(
@@ -111,13 +150,6 @@ class ServerProcess:
             time.sleep(0.1)
         raise RuntimeError(f"server did not answer within {timeout}s: {self.log_tail()}")
 
-    def log_tail(self, chars: int = 3000) -> str:
-        with contextlib.suppress(ValueError):  # closed once stopped
-            self._log.flush()
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")[-chars:]
-        return ""
-
     def _status_kib(self, key: str) -> int:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -138,31 +170,9 @@ class ServerProcess:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return 0.0
 
-    def kill(self) -> None:
-        """``kill -9``: no drain, no clean-up (what a crash or the OOM killer does)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def __enter__(self) -> ServerProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
-class WorkerProcess:
+class WorkerProcess(_ChildProcess):
     """``fieldsync worker`` in its own process (the job scheduler alone), configured like a server."""
 
     def __init__(self, database_url: str, workdir: Path, **settings: Any):
@@ -176,33 +186,3 @@ class WorkerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-
-    def log_tail(self, chars: int = 3000) -> str:
-        with contextlib.suppress(ValueError):  # closed once stopped
-            self._log.flush()
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")[-chars:]
-        return ""
-
-    def kill(self) -> None:
-        """``kill -9``."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def __enter__(self) -> WorkerProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
