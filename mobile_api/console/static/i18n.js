@@ -81,7 +81,7 @@ const STRINGS = {
     "filters.title": "筛选", "filters.assignee": "处理人", "filters.team": "团队", "filters.label": "标签",
     "filters.org": "组织", "filters.region": "区域", "filters.clear": "清除", "filters.any": "全部",
     "filters.me": "我", "filters.nobody": "未分配", "filters.active": "（{n} 项）",
-    "view.open": "待处理", "view.pending": "等待客户", "view.snoozed": "已暂缓",
+    "view.open": "待处理", "view.pending": "等待客户", "tab.pending": "等待客户", "view.snoozed": "已暂缓",
     "view.resolved": "已解决", "view.all": "全部", "queue.empty": "这里没有工单。",
     "row.unassigned": "未分配", "row.viewing": "{name} 正在查看",
     "status.open": "待处理", "status.pending": "等待客户", "status.snoozed": "暂缓至 {time}",
