@@ -17,10 +17,8 @@ see on its own, each with Litestar's own mechanism where it has one:
 
 from __future__ import annotations
 
-import ast
 import inspect
 from collections.abc import Iterator
-from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -36,9 +34,8 @@ from litestar.openapi.spec import Components, OpenAPI, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
-from backend.errors import DomainError
 from backend.media.uploads import MAX_METADATA_CHARS
-from mobile_api.errors import STATUS_BY_KIND
+from mobile_api.openapi_codes import reachable_codes
 from sync import protocol as p
 
 BEARER = "bearer"
@@ -135,94 +132,6 @@ def openapi_config() -> OpenAPIConfig:
 # --- which errors each route can send ------------------------------------------------------
 
 
-def _domain_errors() -> dict[str, list[type[DomainError]]]:
-    """Every DomainError subclass by class name (names may repeat across domains)."""
-    found: dict[str, list[type[DomainError]]] = {}
-    todo = [DomainError]
-    while todo:
-        cls = todo.pop()
-        found.setdefault(cls.__name__, []).append(cls)
-        todo.extend(cls.__subclasses__())
-    return found
-
-
-def _status_of(cls: type[DomainError]) -> int:
-    return STATUS_BY_KIND.get(cls.kind, 400)
-
-
-def _literal(node: ast.AST | None) -> Any:
-    return node.value if isinstance(node, ast.Constant) else None
-
-
-def _codes_in(source: str, errors: dict[str, list[type[DomainError]]]) -> set[tuple[int, str]]:
-    """(status, code) of every refusal named in ``source``: ``ApiError(400, "x")``,
-    ``error_response(400, "x")``, ``SomeDomainError(..., code="x")``, or an error class's own code."""
-    out: set[tuple[int, str]] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name) and node.id in errors:
-            # An error class handed on (``access.one(..., OrderNotFound)``) raises its own code.
-            out.update((_status_of(cls), cls.code) for cls in errors[node.id])
-        if not isinstance(node, ast.Call):
-            continue
-        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        if name in ("ApiError", "error_response", "_error", "TusError") and len(node.args) >= 2:
-            status, code = _literal(node.args[0]), _literal(node.args[1])
-            if isinstance(status, int) and isinstance(code, str):
-                out.add((status, code))
-            continue
-        for cls in errors.get(name, ()):
-            code = next((_literal(k.value) for k in node.keywords if k.arg == "code"), None)
-            out.add((_status_of(cls), code if isinstance(code, str) else cls.code))
-    return out
-
-
-@cache
-def _file_codes(path: Path) -> frozenset[tuple[int, str]]:
-    return frozenset(_codes_in(path.read_text(), _domain_errors()))
-
-
-def _imports(path: Path) -> list[list[str]]:
-    """Dotted module paths ``path`` imports from (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
-    found: list[list[str]] = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            base = node.module.split(".")
-            found.append(base)
-            found.extend([*base, alias.name] for alias in node.names)
-    return found
-
-
-def _sources(path: Path) -> set[Path]:
-    """The files whose refusals a route module can answer with: itself, every file of each
-    ``backend`` domain package it imports, and the ``sync`` engine modules it imports (with
-    theirs; not the mutations, whose refusals are per-mutation results, not HTTP answers)."""
-    files: set[Path] = set()
-    todo = [path]
-    while todo:
-        current = todo.pop()
-        if current in files:
-            continue
-        files.add(current)
-        for parts in _imports(current):
-            if parts[0] == "backend" and len(parts) > 1 and current.is_relative_to(ROOT / "mobile_api"):
-                package = ROOT / "backend" / parts[1]
-                files.update(package.rglob("*.py") if package.is_dir() else [package.with_suffix(".py")])
-            elif parts[0] == "sync" and "mutations" not in parts:
-                module = ROOT.joinpath(*parts).with_suffix(".py")
-                if module.is_file():
-                    todo.append(module)
-    return {f for f in files if f.is_file()}
-
-
-@cache
-def module_codes(path: Path) -> frozenset[tuple[int, str]]:
-    """(status, code) a route module can answer (see :func:`_sources`)."""
-    codes: set[tuple[int, str]] = set()
-    for file in sorted(_sources(path)):
-        codes |= _file_codes(file)
-    return frozenset(codes)
-
-
 def _needs_token(handler: HTTPRouteHandler) -> bool:
     params = handler.parsed_fn_signature.parameters
     if "actor" in params:
@@ -248,9 +157,8 @@ def _uses_database(handler: HTTPRouteHandler) -> bool:
 
 def error_statuses(handler: HTTPRouteHandler, path: str, path_params: bool) -> dict[int, set[str]]:
     """``{status: codes}`` of every error the handler can answer."""
-    module = Path(inspect.getsourcefile(handler.fn) or "")
     statuses: dict[int, set[str]] = {400: {"invalid_request"}}
-    for status, code in module_codes(module):
+    for status, code in reachable_codes(handler.fn):
         statuses.setdefault(status, set()).add(code)
     if _needs_token(handler):
         statuses.setdefault(401, set()).update({"unauthenticated", "token_invalid", "token_expired"})

@@ -4,6 +4,8 @@ contract to what the server does."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +17,32 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+_LISTED = re.compile(r"`([a-z0-9_]+)`")
+
+
+class UndocumentedCode(AssertionError):
+    """An error answered with a ``code`` its status's description does not list."""
+
+
+def documented_code(_ctx: Any, response: Any, case: Any) -> None:
+    """An error's ``code`` is among those the document lists for the route and status."""
+    if response.status_code < 400 or case.method.upper() == "HEAD":
+        return
+    spec = case.operation.definition.raw.get("responses", {}).get(str(response.status_code))
+    if not isinstance(spec, dict):
+        return  # an undocumented status: status_code_conformance says so
+    try:
+        code = json.loads(response.content).get("code")
+    except (ValueError, AttributeError):
+        return  # not the error body: response_schema_conformance says so
+    listed = set(_LISTED.findall(spec.get("description", "")))
+    if code not in listed:
+        raise UndocumentedCode(
+            f"{case.operation.label} answered {response.status_code} {code!r}; listed: {sorted(listed)}"
+        )
+
+
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, documented_code]
 # Signing the fuzzer's own device out would turn every later case into a 401.
 SKIP = {"POST /auth/logout", "POST /devices/{device_id}/revoke", "POST /admin/users/{user_id}/revoke"}
 

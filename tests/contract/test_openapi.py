@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -89,3 +91,46 @@ async def test_an_unknown_query_parameter_is_refused_naming_the_known_ones(clien
     assert (queue.status_code, queue.json()["code"]) == (400, "invalid_request")
     waiting = await client.get("/support/queue", params={"status": "waiting"}, headers=agent)
     assert waiting.status_code == 200
+
+
+def _listed(doc: dict, method: str, template: str, status: int) -> set[str]:
+    response = doc["paths"][template][method]["responses"].get(str(status))
+    assert response is not None, f"{method.upper()} {template} does not list {status}"
+    return set(re.findall(r"`([a-z0-9_]+)`", response["description"]))
+
+
+async def test_sampled_refusals_answer_codes_the_document_lists(client, network):
+    """The codes listed per route and status are read from what the handler can reach
+    (``mobile_api.openapi_codes``); a sample of real refusals, one per area, is among them.
+    (schemathesis checks every refusal it provokes the same way: ``fuzz.documented_code``.)"""
+    doc = await _document(client)
+    north = await auth_headers(client, "dist-north")
+    admin = await auth_headers(client, "admin")
+    unknown = "0" * 32
+    mutation = {"id": "m", "seq": 1, "name": "profile.update", "args": {"display_name": "x"}}
+    region = {"level": "country", "code": "sampled", "name": "Sampled"}
+    assert (await client.post("/admin/regions", json=region, headers=admin)).status_code == 201
+    samples = [
+        ({}, "post", "/auth/login", "/auth/login", {"json": {"username": "admin", "password": "wrong-pass"}}),
+        (north, "post", f"/orders/{unknown}/submit", "/orders/{order_id}/submit", {}),
+        (north, "get", "/sync/v1/pull", "/sync/v1/pull", {"params": {"protocol": 99}}),
+        (north, "get", "/sync/v1/pull", "/sync/v1/pull", {"params": {"cursor": "abc.def"}}),
+        (north, "post", "/sync/v1/push", "/sync/v1/push",
+         {"json": {"client_id": "p", "protocol": 1, "mutations": [mutation] * 501}}),
+        (north, "post", "/media/uploads", "/media/uploads", {}),
+        (north, "put", "/support/me/status", "/support/me/status", {"json": {"status": "busy"}}),
+        (admin, "post", "/admin/regions", "/admin/regions",
+         {"json": region}),
+        (north, "post", "/stock/checks", "/stock/checks",
+         {"json": {"org_id": network.org("dist-00").id, "product_id": unknown, "counted_qty": 1,
+                   "observed_at": "2026-11-01T09:00:00Z"}}),
+        (north, "get", f"/conversations/{unknown}", "/conversations/{conversation_id}", {}),
+    ]  # fmt: skip
+    refusals = []
+    for headers, method, url, template, kwargs in samples:
+        response = await client.request(method, url, headers=headers, **kwargs)
+        assert response.status_code >= 400, (method, url, response.text)
+        code = response.json()["code"]
+        refusals.append((method, template, response.status_code, code))
+        assert code in _listed(doc, method, template, response.status_code), (method, template, code)
+    assert len({code for *_, code in refusals}) >= 8, refusals
