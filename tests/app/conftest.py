@@ -159,9 +159,18 @@ class Phone:
 
 
 def open_phone(
-    browser: Any, server: ServerProcess, username: str, *, locale: str = "en-US", path: str = "/"
+    browser: Any,
+    server: ServerProcess,
+    username: str,
+    *,
+    locale: str = "en-US",
+    path: str = "/",
+    **context_options: Any,
 ) -> Phone:
-    context = browser.new_context(viewport=PHONE, locale=locale, device_scale_factor=1, has_touch=False)
+    """A signed-in phone (``context_options`` go to the browser context: permissions, geolocation)."""
+    context = browser.new_context(
+        viewport=PHONE, locale=locale, device_scale_factor=1, has_touch=False, **context_options
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -17,7 +17,7 @@ export function SyncBar() {
   return (
     <Link href="/sync" class={`syncbar ${cls}`} data-testid="syncbar" data-live={s.live ? "1" : "0"} aria-label={t("sync_state")}>
       <span class="dot" aria-hidden="true" />
-      <b data-testid="net" data-online={s.online ? "1" : "0"}>{s.online ? (s.syncing ? t("syncing") : t("online")) : t("offline")}</b>
+      <b data-testid="net" data-online={s.online ? "1" : "0"} data-live={s.live ? "1" : "0"}>{s.online ? (s.syncing ? t("syncing") : t("online")) : t("offline")}</b>
       <span class="sep">·</span>
       <span data-testid="pending" data-n={s.pending}>{s.pending ? tn("changes_waiting", s.pending) : t("all_synced")}</span>
       <span class="sep">·</span>
