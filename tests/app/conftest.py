@@ -156,6 +156,8 @@ class Phone:
 
         expect(self.page.get_by_test_id("pending")).to_have_attribute("data-n", "0", timeout=timeout)
         expect(self.page.get_by_test_id("net")).to_have_attribute("data-online", "1", timeout=timeout)
+        # ... and a pull has completed (a shot right after sign-in shows the data, not "not synced yet")
+        expect(self.page.get_by_test_id("syncbar")).to_have_attribute("data-synced", "1", timeout=timeout)
 
 
 def open_phone(

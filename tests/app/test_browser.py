@@ -80,15 +80,21 @@ def test_offline_field_visit_counts_order_and_inspection(browser, server, api: A
     submit = page.get_by_test_id("submit-inspection")
     expect(submit).to_be_disabled()
     photos = [jpeg((200, 40, 40)), jpeg((40, 160, 60))]
-    page.get_by_test_id("photo-input").set_input_files(
-        [{"name": f"shelf-{i}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(photos)]
-    )
-    expect(page.get_by_test_id("photo-count")).to_contain_text("2 of 2")
+    expect(page.get_by_test_id("missing-item")).to_have_text("2 more photos: Photos of the shelf")
+    # One photo, then the second: the reminder counts what is still missing.
+    for i, b in enumerate(photos):
+        page.get_by_test_id("photo-input").set_input_files(
+            [{"name": f"shelf-{i}.jpg", "mimeType": "image/jpeg", "buffer": b}]
+        )
+        expect(page.get_by_test_id("photo-count")).to_contain_text(f"{i + 1} of 2")
+        if i == 0:
+            expect(page.get_by_test_id("missing-item")).to_have_text("1 more photo: Photos of the shelf")
+    expect(page.get_by_test_id("missing-item")).to_have_count(0)
     expect(submit).to_be_enabled()
     submit.click()
     expect(page.get_by_test_id("inspection")).to_have_attribute("data-status", "submitted")
     waiting = int(page.get_by_test_id("pending").get_attribute("data-n") or 0)
-    assert waiting >= 8, waiting  # count, order (2), start, 2 answers, 2 attaches, submit, photos
+    assert waiting >= 8, waiting  # count, order (2), start, 3 answers, 2 attaches, submit, photos
 
     # Nothing reached the server while offline.
     assert api.items("dist-north", "/stock/checks", org_id=shop["id"], product_id=counted["id"]) == []
