@@ -90,6 +90,33 @@ async def test_round_robin_respects_presence_and_capacity(session_factory, netwo
         assert {r.conversation.id for r in mine} == {opened[0].id, opened[1].id, opened[3].id}
 
 
+async def test_search_finds_a_chinese_word_inside_a_run(session_factory, network: Network) -> None:
+    """CJK bigrams: a two-character word is found inside a longer run of characters, on both
+    databases, through a send, the batched writer and an edit; a mere pair of its characters
+    that is not adjacent in the text is not a hit."""
+    north = actor(network, "dist-north")
+    async with session_factory() as s, s.begin():
+        first = await support.open_support_conversation(
+            s, north, subject="冷柜故障报修", body="我们店的冷柜昨天晚上突然不制冷了", client_message_id="zh1"
+        )
+        await service.send_messages(
+            s, [service.SendRequest(north, first.id, "zh2", "订单PO-2026-000123还没有发货，请尽快处理")]
+        )
+    async with session_factory() as s, s.begin():
+        hits = await search.search(s, "冷柜")  # inside 我们店的冷柜昨天晚上… and 冷柜故障报修
+        assert [h.message_id is None for h in hits] == [True, False]
+        assert search.MARK_START + "冷柜" + search.MARK_END in hits[1].snippet
+        assert search.MARK_START + "冷柜" + search.MARK_END in hits[0].snippet  # the subject
+        assert [h.seq for h in await search.search(s, "发货")] == [2]  # after Latin and digits
+        assert await search.search(s, "不制冷")  # three characters: a phrase of two bigrams
+        assert await search.search(s, "尽快 处理") and await search.search(s, "冷柜 昨天")
+        assert not await search.search(s, "冷天")  # both characters are there, not side by side
+        assert not await search.search(s, "冷柜 发货")  # not in one message
+        [msg] = (await s.execute(select(Message).where(Message.client_message_id == "zh2"))).scalars()
+        await service.edit_message(s, north, message_id=msg.id, body="订单已经收到了")
+        assert not await search.search(s, "发货") and await search.search(s, "收到")
+
+
 async def test_search_labels_macro_merge_and_mentions(session_factory, network: Network) -> None:
     a1, north = actor(network, "support"), actor(network, "dist-north")
     async with session_factory() as s, s.begin():
