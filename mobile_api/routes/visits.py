@@ -16,9 +16,8 @@ from backend.identity import Actor
 from backend.visits import rules
 from backend.visits import service as visits
 from backend.visits.models import DEFAULT_RADIUS_M, TerminalSite, Visit, VisitRule
-from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
-from mobile_api.params import PathId
+from mobile_api.params import PathClientId, PathId
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
 from mobile_api.schemas import Out, Page, Strict
 from sync.mutations.visits import CheckInFacts, CheckOutFacts, Lat, Lon
@@ -247,9 +246,9 @@ async def reorder(data: ReorderIn, actor: Actor, db_session: AsyncSession) -> li
 @post(
     "/visits/{visit_id:str}/check-in", tags=["visits"], summary="Check in (a new id makes an unplanned visit)"
 )
-async def check_in(visit_id: PathId, data: CheckInFacts, actor: Actor, db_session: AsyncSession) -> VisitOut:
-    if len(visit_id) != 32:
-        raise ApiError(400, "invalid_id", "visit ids are 32 lower-case hex characters")
+async def check_in(
+    visit_id: PathClientId, data: CheckInFacts, actor: Actor, db_session: AsyncSession
+) -> VisitOut:
     visit = await visits.check_in(
         db_session, actor, visit_id=visit_id, terminal_id=data.terminal_id, lat=data.lat, lon=data.lon,
         at=data.at, reason=data.reason,
