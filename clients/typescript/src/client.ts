@@ -401,6 +401,9 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
           onPull: () => this.requestSync(0),
           onEvent: (event: LiveEvent) => {
             if (event.type === "error" && event.code === "device_revoked") void this.auth.refresh().catch(() => undefined);
+            // A chat event (a message, a read marker, a member) comes instead of a pull hint for
+            // its conversation: the replica catches up through a pull, its one path.
+            if (typeof event.conversation_id === "string" && event.type !== "typing") this.requestSync(0);
             this.emit("live", event);
           },
           onState: (connected) => this.setStatus({ live: connected }),

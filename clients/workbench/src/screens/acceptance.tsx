@@ -179,7 +179,7 @@ export function ReceiptScreen(props: { acceptanceId: string }) {
           <dt>{t("accepted_at")}</dt><dd>{dateTime(acceptance.accepted_at)}</dd>
           <dt>{t("photos")}</dt><dd>{num(acceptance.photo_sha256s?.length ?? 0)}</dd>
           <dt>{t("signature")}</dt><dd>{acceptance.signature_sha256 ? "✓" : "–"}</dd>
-          <dt>{t("location")}</dt><dd data-testid="receipt-gps">{acceptance.gps_lat != null && acceptance.gps_lon != null ? `${num(acceptance.gps_lat)}, ${num(acceptance.gps_lon)}` : "–"}</dd>
+          <dt>{t("location")}</dt><dd data-testid="receipt-gps">{acceptance.gps_lat != null && acceptance.gps_lon != null ? `${acceptance.gps_lat.toFixed(5)}, ${acceptance.gps_lon.toFixed(5)}` : "–"}</dd>
         </dl>
         {lines.map((l) => (
           <div class="qline small" key={l.id}>
