@@ -253,6 +253,37 @@ async def test_sla_in_business_hours_with_a_frozen_clock(session_factory, networ
         sla.freeze(None)
 
 
+async def test_report_days_are_days_of_the_team_time_zone(session_factory, network: Network) -> None:
+    admin, north = actor(network, "admin"), actor(network, "dist-north")
+    before = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 23:30 on 1 December in Shanghai
+    after = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 December there, 1 December in UTC
+    try:
+        sla.freeze(before)
+        async with session_factory() as s, s.begin():
+            await desk.save_team(
+                s, admin, name="Shanghai desk", lead_id=None, timezone="Asia/Shanghai",
+                hours=WEEKDAYS_9_TO_18, holidays=[], first_response_s=3600, next_response_s=1800,
+                resolution_s=4 * 3600, is_default=True,
+            )  # fmt: skip
+            await support.open_support_conversation(
+                s, north, subject="Before midnight", body="late order", client_message_id="tz1"
+            )
+        sla.freeze(after)
+        async with session_factory() as s, s.begin():
+            await support.open_support_conversation(
+                s, north, subject="After midnight", body="still late", client_message_id="tz2"
+            )
+        async with session_factory() as s:
+            data = await reports.report(
+                s, since=before - timedelta(hours=1), until=after + timedelta(hours=1), group="day"
+            )
+        assert data["timezone"] == "Asia/Shanghai"
+        assert [(r["key"], r["tickets"]) for r in data["rows"]] == [("2026-12-01", 1), ("2026-12-02", 1)]
+        assert "\n2026-12-02,2026-12-02,1," in reports.to_csv(data)
+    finally:
+        sla.freeze(None)
+
+
 async def test_http_inputs_are_bounded(client, network: Network) -> None:
     agent = await auth_headers(client, "support")
     customer = await auth_headers(client, "dist-north")
