@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from backend.identity import User
 from backend.identity import service as identity
 from backend.messaging import (
     Conversation,
     SupportNote,
     desk,
+    desk_chat,
     presence,
     reports,
     search,
@@ -227,6 +229,15 @@ async def test_sla_in_business_hours_with_a_frozen_clock(session_factory, networ
                 (await s.execute(select(PushOutbox.user_id).where(PushOutbox.kind == "alert"))).scalars()
             )
             assert a1.user_id in alerted and network.user("admin").id in alerted
+            # The lead's chat: a direct message from the support desk, in their conversation list.
+            [chat] = [v for v in await service.list_conversations(s, a1) if v.conversation.kind == "direct"]
+            assert chat.unread == 1
+            [dm] = await service.list_messages(s, a1, chat.conversation.id)
+            sender = await s.get(User, dm.sender_id)
+            assert (sender.username, sender.active) == (desk_chat.DESK_USERNAME, False)
+            assert "first response" in dm.body and "Late truck" in dm.body and "首次响应" in dm.body
+            assert dm.meta == {"kind": "sla_breach", "conversation_id": conv.id, "target": "first_response"}
+            assert desk_chat.DESK_USERNAME not in {a["username"] for a in await desk.agents_overview(s)}
             # The agent answers; the customer writes again: the next-response clock runs (30 min).
             await support.reply(s, a1, conv.id, body="On it", client_message_id="sla2")
             await service.send_message(
