@@ -244,88 +244,96 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
         pipe.send(pongs[:])
         pongs.clear()
         cmd = await order()
-    _, start, rate, seconds, mode, concurrency = cmd
-    total = int(rate * seconds)
-    lag: list[float] = []
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
-    async def lag_probe() -> None:  # this process's own event-loop delay: is the client keeping up?
-        while True:
-            t = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lag.append(time.perf_counter() - t - 0.01)
-
-    async def load_pings() -> None:  # the raw round trip while the server is busy
-        i = 0
-        while True:
-            await asyncio.sleep(0.1)
-            conn = receivers[i % len(receivers)]
-            i += 1
-            if id(conn) not in ping_at:
-                ping_at[id(conn)] = time.perf_counter()
-                await conn.send('{"type":"ping"}')
-
-    probes = [asyncio.create_task(lag_probe()), asyncio.create_task(load_pings())]
-    http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency))
-    gate = asyncio.Semaphore(concurrency)
-    in_flight: set[asyncio.Task[None]] = set()
-
-    async def send_http(n: int) -> None:
+    async def one_round(cmd: Any, round_no: int) -> dict[str, Any]:  # noqa: C901 - one script
         nonlocal errors
-        conv_id, sup_token, _, url, _ = convs[n % len(convs)]
-        key = f"{cfg['run']}-c{cfg['index']}-{n}"
-        async with gate:
-            sent_at[key] = time.perf_counter()
-            try:
-                r = await http.post(
-                    f"{url}/conversations/{conv_id}/messages",
-                    json={"client_message_id": key, "body": f"bench {n}"},
-                    headers={"Authorization": f"Bearer {sup_token}"},
-                )
-                ok = r.status_code == 201
-            except httpx.HTTPError:
-                ok = False
-        if not ok:
-            errors += 1
-            sent_at.pop(key, None)
+        errors = 0
+        for kept in (sent_at, ack_at, ping_at):
+            kept.clear()
+        for kept in (latencies, arrivals, acks, pongs):
+            kept.clear()
+        _, start, rate, seconds, mode, concurrency = cmd
+        total = int(rate * seconds)
+        lag: list[float] = []
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
-    await asyncio.sleep(max(0.0, start - time.perf_counter()))
-    t0 = time.perf_counter()
-    for n in range(total):
-        delay = t0 + n / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if mode == "ws":
-            key = f"{cfg['run']}-c{cfg['index']}-{n}"
-            conn = senders[n % len(convs)]
-            sent_at[key] = ack_at[key] = time.perf_counter()
-            frame = msgspec.json.encode(
-                {
-                    "type": "send",
-                    "conversation_id": convs[n % len(convs)][0],
-                    "client_message_id": key,
-                    "body": f"bench {n}",
-                }
-            ).decode()
-            await conn.send(frame)
-        else:
-            while len(in_flight) >= 4 * concurrency:  # the server sets the pace when slower
-                await asyncio.sleep(0.001)
-            task = asyncio.create_task(send_http(n))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-    if in_flight:
-        await asyncio.gather(*in_flight)
-    send_elapsed = time.perf_counter() - t0
-    deadline = time.perf_counter() + 15
-    while (sent_at or ack_at) and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    for task in probes:
-        task.cancel()
-    pipe.send(
-        {
+        async def lag_probe() -> None:  # this process's own event-loop delay: is the client keeping up?
+            while True:
+                t = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lag.append(time.perf_counter() - t - 0.01)
+
+        async def load_pings() -> None:  # the raw round trip while the server is busy
+            i = 0
+            while True:
+                await asyncio.sleep(0.1)
+                conn = receivers[i % len(receivers)]
+                i += 1
+                if id(conn) not in ping_at:
+                    ping_at[id(conn)] = time.perf_counter()
+                    await conn.send('{"type":"ping"}')
+
+        probes = [asyncio.create_task(lag_probe()), asyncio.create_task(load_pings())]
+        http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency))
+        gate = asyncio.Semaphore(concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def send_http(n: int) -> None:
+            nonlocal errors
+            conv_id, sup_token, _, url, _ = convs[n % len(convs)]
+            key = f"{cfg['run']}-r{round_no}-c{cfg['index']}-{n}"
+            async with gate:
+                sent_at[key] = time.perf_counter()
+                try:
+                    r = await http.post(
+                        f"{url}/conversations/{conv_id}/messages",
+                        json={"client_message_id": key, "body": f"bench {n}"},
+                        headers={"Authorization": f"Bearer {sup_token}"},
+                    )
+                    ok = r.status_code == 201
+                except httpx.HTTPError:
+                    ok = False
+            if not ok:
+                errors += 1
+                sent_at.pop(key, None)
+
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        t0 = time.perf_counter()
+        for n in range(total):
+            delay = t0 + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if mode == "ws":
+                key = f"{cfg['run']}-r{round_no}-c{cfg['index']}-{n}"
+                conn = senders[n % len(convs)]
+                sent_at[key] = ack_at[key] = time.perf_counter()
+                frame = msgspec.json.encode(
+                    {
+                        "type": "send",
+                        "conversation_id": convs[n % len(convs)][0],
+                        "client_message_id": key,
+                        "body": f"bench {n}",
+                    }
+                ).decode()
+                await conn.send(frame)
+            else:
+                while len(in_flight) >= 4 * concurrency:  # the server sets the pace when slower
+                    await asyncio.sleep(0.001)
+                task = asyncio.create_task(send_http(n))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+        send_elapsed = time.perf_counter() - t0
+        deadline = time.perf_counter() + 15
+        while (sent_at or ack_at) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        for task in probes:
+            task.cancel()
+        await http.aclose()
+        return {
             "sent": total,
             "errors": errors,
             "late": len(sent_at),
@@ -340,11 +348,14 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
             "loop_lag": lag,
             "cpu_s": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
         }
-    )
-    await order()  # the parent reads the server's CPU before the sockets close
+
+    round_no = 0
+    while cmd[0] == "go":  # one round per offered rate, over the same sockets
+        pipe.send(await one_round(cmd, round_no))
+        round_no += 1
+        cmd = await order()  # the parent reads the servers' CPU before the next round or the close
     for task in tasks:
         task.cancel()
-    await http.aclose()
     await asyncio.gather(*(c.close() for c in opened), return_exceptions=True)
 
 
@@ -368,6 +379,7 @@ def _count(items: Any) -> dict[str, int]:
 async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     """Chat fan-out over real WebSockets (see the module docstring)."""
     pairs = max(1, args.sockets // 2)
+    rates = [float(x) for x in str(args.rate).split(",")]
     started = time.perf_counter()
     if not args.seeded:
         await seed(target, pairs)
@@ -416,14 +428,18 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         log(f"{2 * pairs} sockets connected by {args.clients} processes in {took:.1f} s (servers started)")
         pipes[0].send(("ping", min(200, len(placed[:: args.clients]))))
         idle_pongs = await recv(pipes[0])
-        cpu0, machine0 = sum(s.cpu_seconds() for s in servers), _machine_busy_s()
-        start = time.perf_counter() + 0.5
-        share = args.rate / args.clients
-        for pipe in pipes:
-            pipe.send(("go", start, share, args.seconds, args.send, max(1, args.concurrency // args.clients)))
-        parts = [await recv(p) for p in pipes]
-        cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # connecting and closing not counted
-        machine_busy = _machine_busy_s() - machine0  # every process: PostgreSQL, Redis, clients, others
+        rounds = []
+        for rate in rates:
+            cpu0, machine0 = sum(s.cpu_seconds() for s in servers), _machine_busy_s()
+            start = time.perf_counter() + 0.5
+            concurrency = max(1, args.concurrency // args.clients)
+            for pipe in pipes:
+                pipe.send(("go", start, rate / args.clients, args.seconds, args.send, concurrency))
+            parts = [await recv(p) for p in pipes]
+            cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # connecting and closing not counted
+            busy = _machine_busy_s() - machine0  # every process: PostgreSQL, Redis, clients, others
+            rounds.append(_figures(args, len(servers), pairs, rate, start, parts, cpu, busy, idle_pongs))
+            log(summarise("", rounds[-1]))
         for pipe in pipes:
             pipe.send(("close",))
     finally:
@@ -433,6 +449,21 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
                 proc.kill()
         for s in servers:
             s.stop()
+    return rounds[0] if len(rounds) == 1 else {"by_rate": rounds}
+
+
+def _figures(  # noqa: PLR0913 - one round's inputs
+    args: argparse.Namespace,
+    servers: int,
+    pairs: int,
+    rate: float,
+    start: float,
+    parts: list[dict[str, Any]],
+    cpu: float,
+    machine_busy: float,
+    idle_pongs: list[float],
+) -> dict[str, Any]:
+    """The figures of one round (one offered rate) from what the clients reported."""
     lat = [x for p in parts for x in p["latencies"]]
     acks = [x for p in parts for x in p["acks"]]
     sent = sum(p["sent"] for p in parts)
@@ -448,11 +479,11 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "fanout": args.fanout,
         "send": args.send,
-        "servers": len(servers),
+        "servers": servers,
         "sockets": 2 * pairs,
         "conversations": pairs,
         "clients": args.clients,
-        "target_rate": args.rate,
+        "target_rate": rate,
         "sent": sent,
         "errors": errors,
         "late": sum(p["late"] for p in parts),  # stored, not yet delivered 15 s after the last send
@@ -482,6 +513,8 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summarise(backend: str, r: dict[str, Any]) -> str:
+    if "by_rate" in r:
+        return "\n  ".join(summarise(backend, one) for one in r["by_rate"])
     if "seeded_conversations" in r:
         return f"seeded {r['seeded_conversations']} conversations in {r['seed_s']} s (nothing measured)"
     lat, raw = r["latency"], r["raw_ws_roundtrip"]
@@ -492,13 +525,18 @@ def summarise(backend: str, r: dict[str, Any]) -> str:
         f"raw WS p50 {raw['p50_ms']} / p99 {raw['p99_ms']} ms (under load p99 "
         f"{r['ws_roundtrip_under_load']['p99_ms']} ms); server CPU {r['server_cpu_ms_per_message']} ms/msg "
         f"({r['server_cpu_share']:.0%} of a core), clients {r['client_cpu_share']:.0%}, "
-        f"client loop lag p99 {r['client_loop_lag']['p99_ms']} ms"
+        f"client loop lag p99 {r['client_loop_lag']['p99_ms']} ms; machine {r['machine_busy_cores']} cores "
+        f"busy, {r['machine_cpu_ms_per_message']} ms/msg, load {r['machine']['load_1m']}"
     )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sockets", type=int, default=1000)
-    p.add_argument("--rate", type=float, default=500.0, help="messages offered per second")
+    p.add_argument(
+        "--rate",
+        default="500",
+        help="messages offered per second; several (500,250) are rounds over the same sockets",
+    )
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--fanout", choices=["memory", "redis"], default="memory")
     p.add_argument("--servers", type=int, default=1, help="API processes (--fanout redis)")

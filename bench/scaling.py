@@ -29,10 +29,11 @@ from typing import Any
 
 import _harness as h
 import httpx
+from _seeding import users_with_devices
 from sqlalchemy import func, insert, select, update
 
 from backend.db import make_session_factory, new_id, utcnow
-from backend.identity import Device, Organisation, User
+from backend.identity import User
 from backend.notifications import PushOutbox
 from fieldsync.simulation.server import SECRET, WorkerProcess
 from tests.fakes.fake_fcm import FakeFcmProcess
@@ -65,28 +66,9 @@ async def _devices(target: h.Target, count: int, prefix: str) -> list[tuple[str,
     engine = target.engine()
     try:
         async with make_session_factory(engine)() as s, s.begin():
-            org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
-            users = [
-                User(
-                    org_id=org.id,
-                    username=f"{prefix}-{i}",
-                    display_name=f"D {i}",
-                    role="field_staff",
-                    password_hash="x",
-                )
-                for i in range(count)
-            ]
-            s.add_all(users)
-            await s.flush()
-            devices = [
-                Device(user_id=u.id, client_id=f"{prefix}-{i}", platform="android")
-                for i, u in enumerate(users)
-            ]
-            s.add_all(devices)
-            await s.flush()
+            pairs = await users_with_devices(s, count, prefix)
             return [
-                (issue_access_token(settings, user_id=d.user_id, device_id=d.id)[0], d.client_id)
-                for d in devices
+                (issue_access_token(settings, user_id=u.id, device_id=d.id)[0], d.client_id) for u, d in pairs
             ]
     finally:
         await engine.dispose()
@@ -190,23 +172,7 @@ async def _delivery_case(
     try:
         async with factory() as s, s.begin():
             await s.execute(update(PushOutbox).values(status="sent"))  # an earlier case's leftovers
-            org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
-            people = [
-                User(
-                    org_id=org.id,
-                    username=f"n{workers}-{i}",
-                    display_name="N",
-                    role="field_staff",
-                    password_hash="x",
-                )
-                for i in range(args.users)
-            ]
-            s.add_all(people)
-            await s.flush()
-            s.add_all(
-                Device(user_id=u.id, client_id="bench", platform="android", push_token=f"token-{workers}-{i}")
-                for i, u in enumerate(people)
-            )
+            people = [u for u, _ in await users_with_devices(s, args.users, f"n{workers}", push_tokens=True)]
         settings = {
             "google_application_credentials": str(fake.service_account),
             "fcm_endpoint": fake.base_url,
