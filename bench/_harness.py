@@ -136,8 +136,9 @@ class Server(ServerProcess):
     go to ``DIR/<bench>-<backend>-<port>.txt`` and the top frames to stderr.
     """
 
-    def __init__(self, target: Target, **settings: Any) -> None:
-        super().__init__(target.url, target.workdir, **settings)
+    def __init__(self, target: Target, *, database_url: str | None = None, **settings: Any) -> None:
+        # database_url: the same database by another way (say, through PgBouncer)
+        super().__init__(database_url or target.url, target.workdir, **settings)
         self.profile_path: Path | None = None
         self._spy: subprocess.Popen[bytes] | None = None
         if PROFILE_DIR is not None:

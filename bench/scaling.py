@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -50,6 +51,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--pushes", type=int, default=6000)
     p.add_argument("--users", type=int, default=600)
+    p.add_argument(
+        "--pgbouncer",
+        type=int,
+        default=0,
+        metavar="POOL",
+        help="API processes and workers through PgBouncer (deploy/pgbouncer.ini, transaction mode) "
+        "with this default_pool_size",
+    )
 
 
 def _cpu_of(pid: int) -> float:
@@ -78,7 +87,7 @@ async def _push_case(
     target: h.Target, args: argparse.Namespace, processes: int, redis_url: str
 ) -> dict[str, Any]:
     devices = await _devices(target, args.devices, f"push{processes}")
-    servers = [h.Server(target, redis_url=redis_url) for _ in range(processes)]
+    servers = [h.Server(target, database_url=args.db_through, redis_url=redis_url) for _ in range(processes)]
     applied = 0
     errors: dict[str, int] = {}
     try:
@@ -178,7 +187,7 @@ async def _delivery_case(
             "fcm_endpoint": fake.base_url,
         }
         procs = [
-            WorkerProcess(target.url, target.workdir / f"worker-{workers}-{i}", **settings)
+            WorkerProcess(args.db_through or target.url, target.workdir / f"worker-{workers}-{i}", **settings)
             for i in range(workers)
         ]
         try:
@@ -229,6 +238,21 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
     if not redis_url:
         return {"skipped": f"set {REDIS_ENV}"}
     await h.seed_demo_network(target, terminals=12, skus=40)
+    with contextlib.ExitStack() as stack:
+        args.db_through = None
+        if args.pgbouncer:
+            from tests.deploy.pgbouncer import PgBouncer, pgbouncer_binary
+
+            binary = pgbouncer_binary()
+            if binary is None:
+                return {"skipped": "--pgbouncer: pgbouncer is not installed"}
+            bouncer = PgBouncer(binary, target.url, pool_size=args.pgbouncer)
+            stack.callback(bouncer.stop)
+            args.db_through = bouncer.url(target.url)
+        return await _cases(target, args, redis_url) | {"pgbouncer_pool": args.pgbouncer or None}
+
+
+async def _cases(target: h.Target, args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     out: dict[str, Any] = {"push": [], "delivery": []}
     if args.what in ("push", "both"):
         for n in [int(x) for x in args.processes.split(",")]:
@@ -257,6 +281,8 @@ def summarise(backend: str, f: dict[str, Any]) -> str:
         f"per 1000 (fake FCM {c['fake_cpu_ms_per_1000']}), {c['left']} left, load {c['load_1m']:.1f}"
         for c in f["delivery"]
     ]
+    if f.get("pgbouncer_pool"):
+        lines.insert(0, f"through PgBouncer, transaction mode, default_pool_size {f['pgbouncer_pool']}:")
     return "\n  ".join(lines)
 
 
