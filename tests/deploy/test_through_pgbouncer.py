@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from backend.db import make_engine, make_session_factory
+from backend.db import make_engine, make_session_factory, pgbouncer_mode
 from backend.jobstate import JobRun
 from backend.notifications.models import PushOutbox
 from backend.syncstate import SyncMutation
@@ -54,6 +54,17 @@ def bouncer_db(postgres_database: PostgresDatabase | None) -> Iterator[tuple[PgB
         yield bouncer, db_url
     finally:
         bouncer.stop()
+
+
+def test_the_pgbouncer_flag_is_read_and_taken_off_the_url() -> None:
+    url, on = pgbouncer_mode("postgresql+asyncpg://u:pw@h:6432/db?pgbouncer=transaction&ssl=require")
+    assert (
+        on and url.render_as_string(hide_password=False) == "postgresql+asyncpg://u:pw@h:6432/db?ssl=require"
+    )
+    assert pgbouncer_mode("postgresql+asyncpg://u@h/db") == ("postgresql+asyncpg://u@h/db", False)
+    assert pgbouncer_mode("postgresql+asyncpg://u@h/db?pgbouncer=false")[1] is False
+    with pytest.raises(ValueError, match="pgbouncer=transaction"):
+        pgbouncer_mode("postgresql+asyncpg://u@h/db?pgbouncer=session")
 
 
 async def _concurrent_transactions(url: str, clients: int = 10, rounds: int = 20) -> list[str]:
