@@ -398,5 +398,6 @@ async def _screenshots(browser: Any, base: str, out: Path, ticket: str) -> None:
             page = await _sign_in(browser, base, "admin", lang=lang, width=width)
             await page.click("#nav-settings")
             await page.wait_for_selector("#set-teams tbody tr[data-team]")
+            await page.set_viewport_size({"width": width, "height": 1500})  # the whole page, forms too
             await page.screenshot(path=str(out / f"console-settings-{tag}.png"), full_page=True)
             await page.context.close()

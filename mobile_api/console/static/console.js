@@ -668,10 +668,20 @@ const minutes = (v) => { const [h, m] = v.split(":").map(Number); return h * 60 
 function weekdayName(d) {  // 0 = Monday, as the server's calendars count
   return new Intl.DateTimeFormat(locale(), { weekday: "short" }).format(new Date(Date.UTC(2026, 10, 30 + d)));
 }
-function hoursText(hours) {
+function hoursText(hours) {  // consecutive days with the same hours as one range: "Mon–Fri 09:00–18:00"
   const days = Object.keys(hours).map(Number).sort();
   if (!days.length) return t("set.always");
-  return days.map((d) => weekdayName(d) + " " + hours[d].map(([a, b]) => hhmm(a) + "–" + hhmm(b)).join(", ")).join(" · ");
+  const spans = (d) => hours[d].map(([a, b]) => hhmm(a) + "–" + hhmm(b)).join(", ");
+  const runs = [];
+  for (const d of days) {
+    const last = runs[runs.length - 1];
+    if (last && last.to === d - 1 && last.text === spans(d)) last.to = d; else runs.push({ from: d, to: d, text: spans(d) });
+  }
+  return runs.map((r) => weekdayName(r.from) + (r.to > r.from ? "–" + weekdayName(r.to) : "") + " " + r.text).join(" · ");
+}
+function fmtTarget(seconds) {  // a target in its largest whole unit: "15 min", "8 hr", "1 day"
+  const [unit, n] = seconds % 86400 === 0 ? ["day", seconds / 86400] : seconds % 3600 === 0 ? ["hour", seconds / 3600] : ["minute", Math.round(seconds / 60)];
+  return new Intl.NumberFormat(locale(), { style: "unit", unit, unitDisplay: "short" }).format(n);
 }
 async function loadSettings() {
   showError("set-error", null);
@@ -685,7 +695,7 @@ function renderSettings() {
   const admin = isAdmin(), dis = admin ? "" : " disabled";
   $("set-readonly").hidden = admin;
   const teamOpts = (sel) => opt("", t("set.noTeam"), !sel) + state.teams.map((x) => opt(x.id, x.name, sel === x.id)).join("");
-  $("set-agents").innerHTML = `<thead><tr><th>${esc(t("set.agent"))}</th><th>${esc(t("presence.label"))}</th><th>${esc(t("filters.team"))}</th>
+  $("set-agents").innerHTML = `<thead><tr><th>${esc(t("set.agent"))}</th><th>${esc(t("set.status"))}</th><th>${esc(t("filters.team"))}</th>
     <th class="num">${esc(t("set.capacity"))}</th><th class="num">${esc(t("set.open"))}</th><th></th></tr></thead><tbody>${state.agents.map((a) => `
     <tr data-agent="${esc(a.id)}"><td>${esc(a.name)} <span class="muted small">@${esc(a.username)}</span></td>
       <td><span class="dot inline" data-status="${esc(a.status)}" aria-hidden="true"></span> ${esc(t("presence." + a.status))}</td>
@@ -698,7 +708,7 @@ function renderSettings() {
     <th>${esc(t("set.hours"))}</th><th class="num">${esc(t("set.targets"))}</th><th></th></tr></thead><tbody>${state.teams.map((x) => `
     <tr data-team="${esc(x.id)}"><td>${esc(x.name)}${x.is_default ? ` <span class="chip">${esc(t("set.isDefault"))}</span>` : ""}</td>
       <td>${esc(lead(x.lead_id))}</td><td>${esc(x.timezone)}</td><td class="small">${esc(hoursText(x.hours))}</td>
-      <td class="num small">${esc(fmtDuration(x.first_response_s))} / ${esc(fmtDuration(x.next_response_s))} / ${esc(fmtDuration(x.resolution_s))}</td>
+      <td class="num small nowrap">${esc(fmtTarget(x.first_response_s))} / ${esc(fmtTarget(x.next_response_s))} / ${esc(fmtTarget(x.resolution_s))}</td>
       <td class="num"><button type="button" class="btn small team-edit"${dis}>${esc(t("set.edit"))}</button></td></tr>`).join("")}</tbody>`
     : `<tbody><tr><td class="muted">${esc(t("set.noTeams"))}</td></tr></tbody>`;
   $("team-lead").innerHTML = opt("", "—") + state.agents.map((a) => opt(a.id, a.name, $("team-lead").value === a.id)).join("");
