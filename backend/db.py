@@ -38,6 +38,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
+from backend.search_text import index_text
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -220,6 +222,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # the FTS5 triggers index a message's text through this (CJK runs as bigrams)
+            dbapi_conn.create_function("fieldsync_fts_text", 1, index_text, deterministic=True)
 
         _install_sqlite_transactions(engine)
         return engine
