@@ -89,7 +89,11 @@ class ConversationMember(Syncable, Base):
     __tablename__ = "conversation_members"
     __sync_entity__ = "conversation_member"
     __sync_types__: ClassVar[dict[str, Any]] = {"role": Literal[MEMBER_ROLES]}
-    __table_args__ = (UniqueConstraint("conversation_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "user_id"),
+        # an agent's unread sum over their tickets without reading the member rows
+        Index("ix_conversation_members_user_read", "user_id", "conversation_id", "last_read_seq"),
+    )
 
     id: Mapped[str] = mapped_column(IdStr, primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

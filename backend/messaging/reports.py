@@ -2,7 +2,9 @@
 and satisfaction, by agent, team or day, over a period; and the same as CSV.
 
 Tickets count in the period they were opened; breaches when they happened; ratings when they
-were given. Times are wall-clock seconds from opening (the SLA clocks count business hours;
+were given. A day is a calendar day of the team's time zone (the ticket's team, else the default
+team, else UTC): a ticket opened at 00:30 in Shanghai counts on that day, not on the UTC day
+before. Times are wall-clock seconds from opening (the SLA clocks count business hours;
 these say how long a customer waited). Percentiles are nearest-rank, computed here so that
 SQLite and PostgreSQL give the same figures.
 """
@@ -13,8 +15,9 @@ import csv
 import io
 import math
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,16 +51,29 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _key(group: str, *, agent: str | None, team: str | None, at: datetime) -> str:
+def _key(group: str, *, agent: str | None, team: str | None, at: datetime, zones: dict[str, tzinfo]) -> str:
     if group == "agent":
         return agent or "-"
     if group == "team":
         return team or "-"
-    return at.date().isoformat()
+    return at.astimezone(zones.get(team or "", zones[""])).date().isoformat()
+
+
+async def _zones(session: AsyncSession) -> dict[str, tzinfo]:
+    """Each team's time zone by id, and under ``""`` the default team's (UTC without one)."""
+    zones: dict[str, tzinfo] = {"": UTC}
+    for team_id, zone, is_default in (
+        await session.execute(select(SupportTeam.id, SupportTeam.timezone, SupportTeam.is_default))
+    ).tuples():
+        zones[team_id] = ZoneInfo(zone)
+        if is_default:
+            zones[""] = zones[team_id]
+    return zones
 
 
 async def report(session: AsyncSession, *, since: datetime, until: datetime, group: str) -> dict[str, Any]:
     c = Conversation
+    zones = await _zones(session)
     tickets = (
         await session.execute(
             select(c.created_at, c.first_response_at, c.resolved_at, c.assignee_id, c.team_id).where(
@@ -70,7 +86,7 @@ async def report(session: AsyncSession, *, since: datetime, until: datetime, gro
     )
     everything = buckets["*"]
     for created, first, resolved, agent, team in tickets:
-        for b in (buckets[_key(group, agent=agent, team=team, at=created)], everything):
+        for b in (buckets[_key(group, agent=agent, team=team, at=created, zones=zones)], everything):
             b["tickets"] += 1
             if first is not None:
                 b["fr"].append((first - created).total_seconds())
@@ -85,7 +101,7 @@ async def report(session: AsyncSession, *, since: datetime, until: datetime, gro
         )
     ).tuples()
     for at, agent, team in breaches:
-        for b in (buckets[_key(group, agent=agent, team=team, at=at)], everything):
+        for b in (buckets[_key(group, agent=agent, team=team, at=at, zones=zones)], everything):
             b["breaches"] += 1
     ratings = (
         await session.execute(
@@ -95,7 +111,7 @@ async def report(session: AsyncSession, *, since: datetime, until: datetime, gro
         )
     ).tuples()
     for at, agent, team, rating in ratings:
-        for b in (buckets[_key(group, agent=agent, team=team, at=at)], everything):
+        for b in (buckets[_key(group, agent=agent, team=team, at=at, zones=zones)], everything):
             b["ratings"].append(rating)
     names: dict[str, str] = {}
     keys = [k for k in buckets if k not in ("*", "-")]
@@ -134,7 +150,9 @@ async def report(session: AsyncSession, *, since: datetime, until: datetime, gro
 
     rows = [row(k, b) for k, b in buckets.items() if k != "*"]
     rows.sort(key=lambda r: r["key"] if group == "day" else (-r["tickets"], r["name"]))
-    return {"group": group, "since": since, "until": until, "rows": rows, "total": row("*", everything)}
+    total = row("*", everything)
+    zone = str(zones[""])
+    return {"group": group, "since": since, "until": until, "timezone": zone, "rows": rows, "total": total}
 
 
 def to_csv(data: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import utcnow
 from backend.events import queue_event
 from backend.identity import Actor, Organisation, User
-from backend.messaging import csat, desk, errors, sla
+from backend.messaging import csat, desk, desk_chat, errors, sla
 from backend.messaging.desk_models import SlaBreach
 from backend.messaging.models import (
     SUPPORT_SCOPE,
@@ -345,7 +345,8 @@ async def save_canned_reply(session: AsyncSession, actor: Actor, *, title: str, 
 async def escalate_breaches(session: AsyncSession, *, now: datetime | None = None) -> list[str]:
     """Record each target a ticket missed (first response, next response, resolution) once, and
     tell people: the team lead by an internal note that @mentions them (their chat in the
-    console) and a push; for a first response also every active administrator, as before.
+    console), a direct message from the support desk (:mod:`backend.messaging.desk_chat`) and a
+    push; for a first response also every active administrator, as before.
 
     Returns the ids of the tickets with a new breach.
     """
@@ -414,15 +415,29 @@ async def escalate_breaches(session: AsyncSession, *, now: datetime | None = Non
     return breached
 
 
+WHAT_ZH = {"first_response": "首次响应", "next_response": "下次响应", "resolution": "解决时限"}
+
+
 async def _alert_breach(
     session: AsyncSession, conv: Conversation, target: str, team: Any, supervisors: list[str], now: datetime
 ) -> None:
     what = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
     lead = await session.get(User, team.lead_id) if team is not None and team.lead_id else None
     if lead is not None and lead.active:
+        # the lead's chat: a direct message from the desk (phone and web, like any chat) ...
+        await desk_chat.tell(
+            session,
+            lead,
+            body=f"SLA breached: {what[target]} target missed on “{conv.title}”. Please take a look.\n"
+            f"服务时限超时：工单“{conv.title}”未达{WHAT_ZH[target]}目标，请处理。",
+            client_message_id=f"sla:{conv.id}:{target}:{int(now.timestamp())}"[:64],
+            meta={"kind": "sla_breach", "conversation_id": conv.id, "target": target},
+        )
+        # ... and a note in the ticket, for the agents there (a toast in the lead's console)
+        desk_user = await desk_chat.desk_user(session, lead.org_id)
         note = SupportNote(
             conversation_id=conv.id,
-            author_id=lead.id,
+            author_id=desk_user.id,
             body=f"SLA breached: {what[target]} target missed. @{lead.username} please take a look.",
         )
         session.add(note)

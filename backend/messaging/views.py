@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -42,17 +42,22 @@ class Filters:
     region_id: str | None = None
 
 
+#: Written as a literal (not a bound parameter) so both databases see that a query of live tickets
+#: may use the partial index ``ix_conversations_live_queue`` (``WHERE status <> 'resolved'``).
+RESOLVED = literal_column("'resolved'")
+
+
 def view_predicate(view: str, now: datetime) -> Any:
     c = Conversation
     snoozed = and_(c.snoozed_until.is_not(None), c.snoozed_until > now)
     awake = or_(c.snoozed_until.is_(None), c.snoozed_until <= now)
-    live = c.status != "resolved"
+    live = c.status != RESOLVED
     ours = or_(c.waiting_since.is_not(None), c.assignee_id.is_(None))
     return {
         "open": and_(live, awake, ours),
         "pending": and_(live, awake, c.waiting_since.is_(None), c.assignee_id.is_not(None)),
         "snoozed": and_(live, snoozed),
-        "resolved": c.status == "resolved",
+        "resolved": c.status == RESOLVED,
         "all": literal(True),
     }[view]
 
@@ -82,18 +87,24 @@ def _filtered(stmt: Any, actor: Actor, f: Filters) -> Any:
 
 
 async def counts(session: AsyncSession, actor: Actor, f: Filters, now: datetime) -> dict[str, int]:
-    """Tickets per view under the filters, and ``unread``: the agent's unread in live tickets."""
+    """Tickets per view under the filters, and ``unread``: the agent's unread in live tickets.
+
+    The live views are counted over the partial index of live tickets (index-only: it holds
+    every column their predicates read), resolved ones by the status index; *all* is the sum."""
     cols = [
-        func.coalesce(func.sum(case((view_predicate(v, now), 1), else_=0)), 0).label(v) for v in VIEWS[:-1]
+        func.coalesce(func.sum(case((view_predicate(v, now), 1), else_=0)), 0).label(v) for v in VIEWS[:3]
     ]
-    row = (await session.execute(_filtered(select(*cols, func.count().label("all")), actor, f))).one()
-    out = dict(row._mapping)  # noqa: SLF001
+    live = select(*cols).where(Conversation.status != RESOLVED)
+    out = dict((await session.execute(_filtered(live, actor, f))).one()._mapping)  # noqa: SLF001
+    resolved = select(func.count()).select_from(Conversation).where(view_predicate("resolved", now))
+    out["resolved"] = await session.scalar(_filtered(resolved, actor, f))
+    out["all"] = sum(int(out[v] or 0) for v in VIEWS[:4])
     m = ConversationMember
     unread = await session.scalar(
         select(func.coalesce(func.sum(Conversation.last_seq - m.last_read_seq), 0))
         .select_from(Conversation)
         .join(m, and_(m.conversation_id == Conversation.id, m.user_id == actor.user_id))
-        .where(Conversation.kind == "support", Conversation.status != "resolved")
+        .where(Conversation.kind == "support", Conversation.status != RESOLVED)
     )
     out["unread"] = int(unread or 0)
     return {k: int(v) for k, v in out.items()}
@@ -163,7 +174,9 @@ async def tickets(
         # a support ticket opens with its first message, so last_message_at is always set; the
         # index (kind, last_message_at) hands rows in this order: a page joins only its own rows
         stmt = stmt.order_by(c.last_message_at.desc(), c.id.desc())
-    rows = list((await session.execute(stmt.limit(limit).offset(offset))).tuples())
+    # the page's bounds as literals: with ``LIMIT ?`` SQLite plans for every row and sorts
+    page = stmt.limit(literal(limit, literal_execute=True)).offset(literal(offset, literal_execute=True))
+    rows = list((await session.execute(page)).tuples())
     labels = await desk.labels_of(session, [r[0].id for r in rows])
     teams = {t.id: t for t in await desk.teams(session)}
     return [

@@ -5,7 +5,9 @@ Round-robin assignment under capacity and presence; "also viewing"; typing shown
 side (and never for an internal note); a customer's photo inline; search by a word; a macro
 resolving a ticket; the SLA countdown and a breach in business hours with the support clock
 frozen at Monday 10:00 in Shanghai; the CSAT question and its answer; the reports page showing
-the database's numbers; screenshots of each view at 1,280 and 1,024 px in both languages."""
+the database's numbers; the settings page (an administrator sets a capacity, saves a team with
+its calendar and targets, adds a macro; an agent sees teams read-only); screenshots of each
+view at 1,280 and 1,024 px in both languages."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from sqlalchemy import func, select
 from backend.config import load_settings
 from backend.identity import service as identity
 from backend.messaging import Conversation, desk, sla, support
-from backend.messaging.desk_models import CsatRating, SlaBreach
+from backend.messaging.desk_models import CsatRating, SlaBreach, SupportAgent, SupportMacro, SupportTeam
 from fieldsync.simulation.server import ServerProcess
 from tests.dbs import pg_url
 from tests.factories import Network
@@ -295,9 +297,66 @@ async def test_two_agents_two_customers_in_the_console(
             csv_text = Path(await (await download.value).path()).read_text()
             assert csv_text.splitlines()[-1].startswith(f"total,total,{tickets},")
 
+            # Settings: an administrator sets an agent's capacity, saves a team with its calendar
+            # and targets and adds a macro, all in the console; an agent sees teams read-only.
+            adm = await _sign_in(browser, server.url, "admin")
+            await adm.click("#nav-settings")
+            row = adm.locator(f'#set-agents tr[data-agent="{second_id}"]')
+            await row.locator(".agent-capacity").fill("3")
+            async with adm.expect_response(lambda r: f"/support/agents/{second_id}" in r.url):
+                await row.locator(".agent-save").click()
+            await adm.fill("#team-name", "Night desk")
+            await adm.select_option("#team-lead", second_id)
+            await adm.fill("#team-tz", "Europe/Berlin")
+            await adm.fill("#team-open", "20:00")
+            await adm.fill("#team-close", "23:30")
+            await adm.fill("#team-holidays", "2026-12-24, 2026-12-25")
+            await adm.fill("#team-fr", "15")
+            async with adm.expect_response(
+                lambda r: r.url.endswith("/support/teams") and r.request.method == "POST"
+            ):
+                await adm.click("#team-save")
+            await expect(adm.locator("#set-teams")).to_contain_text("Night desk")
+            await adm.fill("#macro-title", "Ask for a photo")
+            await adm.fill("#macro-reply", "Please send a photo of the label.")
+            await adm.fill("#macro-labels", "Photo, waiting")
+            await adm.select_option("#macro-assign", "me")
+            async with adm.expect_response(
+                lambda r: r.url.endswith("/support/macros") and r.request.method == "POST"
+            ):
+                await adm.click("#macro-save")
+            await expect(adm.locator("#set-macros")).to_contain_text("Ask for a photo")
+            async with session_factory() as s:
+                night = (
+                    await s.execute(select(SupportTeam).where(SupportTeam.name == "Night desk"))
+                ).scalar_one()
+                assert (night.timezone, night.lead_id, night.first_response_s) == (
+                    "Europe/Berlin",
+                    second_id,
+                    900,
+                )
+                assert night.hours == {str(d): [[1200, 1410]] for d in range(5)}
+                assert night.holidays == ["2026-12-24", "2026-12-25"] and not night.is_default
+                assert (await s.get(SupportAgent, second_id)).capacity == 3
+                macro = (
+                    await s.execute(select(SupportMacro).where(SupportMacro.title == "Ask for a photo"))
+                ).scalar_one()
+                assert (macro.add_labels, macro.assign_to, macro.resolve) == (
+                    ["photo", "waiting"],
+                    "me",
+                    False,
+                )
+            await a.click("#nav-settings")
+            await expect(a.locator("#set-readonly")).to_be_visible()
+            await expect(a.locator("#team-save")).to_be_disabled()
+            await expect(a.locator("#macro-save")).to_be_enabled()
+            await expect(
+                a.locator(f'#set-agents tr[data-agent="{second_id}"] .agent-capacity')
+            ).to_have_value("3")
+
             if screenshots:
                 await _screenshots(browser, server.url, artifacts_dir, t2)
-            assert a.errors == [] and b.errors == []
+            assert a.errors == [] and b.errors == [] and adm.errors == []
             await south.socket.close()
             await browser.close()
     finally:
@@ -335,4 +394,10 @@ async def _screenshots(browser: Any, base: str, out: Path, ticket: str) -> None:
             await page.click("#nav-reports")
             await page.wait_for_selector("#rep-table tfoot")
             await page.screenshot(path=str(out / f"console-reports-{tag}.png"), full_page=True)
+            await page.context.close()
+            page = await _sign_in(browser, base, "admin", lang=lang, width=width)
+            await page.click("#nav-settings")
+            await page.wait_for_selector("#set-teams tbody tr[data-team]")
+            await page.set_viewport_size({"width": width, "height": 1500})  # the whole page, forms too
+            await page.screenshot(path=str(out / f"console-settings-{tag}.png"), full_page=True)
             await page.context.close()

@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from backend.identity import User
 from backend.identity import service as identity
 from backend.messaging import (
     Conversation,
     SupportNote,
     desk,
+    desk_chat,
     presence,
     reports,
     search,
@@ -88,6 +90,33 @@ async def test_round_robin_respects_presence_and_capacity(session_factory, netwo
         assert counts["unread"] == sum(r.unread or 0 for r in rows if r.conversation.status != "resolved")
         mine = await views.tickets(s, a1, view="all", filters=views.Filters(assignee="me"), limit=200)
         assert {r.conversation.id for r in mine} == {opened[0].id, opened[1].id, opened[3].id}
+
+
+async def test_search_finds_a_chinese_word_inside_a_run(session_factory, network: Network) -> None:
+    """CJK bigrams: a two-character word is found inside a longer run of characters, on both
+    databases, through a send, the batched writer and an edit; a mere pair of its characters
+    that is not adjacent in the text is not a hit."""
+    north = actor(network, "dist-north")
+    async with session_factory() as s, s.begin():
+        first = await support.open_support_conversation(
+            s, north, subject="冷柜故障报修", body="我们店的冷柜昨天晚上突然不制冷了", client_message_id="zh1"
+        )
+        await service.send_messages(
+            s, [service.SendRequest(north, first.id, "zh2", "订单PO-2026-000123还没有发货，请尽快处理")]
+        )
+    async with session_factory() as s, s.begin():
+        hits = await search.search(s, "冷柜")  # inside 我们店的冷柜昨天晚上… and 冷柜故障报修
+        assert [h.message_id is None for h in hits] == [True, False]
+        assert search.MARK_START + "冷柜" + search.MARK_END in hits[1].snippet
+        assert search.MARK_START + "冷柜" + search.MARK_END in hits[0].snippet  # the subject
+        assert [h.seq for h in await search.search(s, "发货")] == [2]  # after Latin and digits
+        assert await search.search(s, "不制冷")  # three characters: a phrase of two bigrams
+        assert await search.search(s, "尽快 处理") and await search.search(s, "冷柜 昨天")
+        assert not await search.search(s, "冷天")  # both characters are there, not side by side
+        assert not await search.search(s, "冷柜 发货")  # not in one message
+        [msg] = (await s.execute(select(Message).where(Message.client_message_id == "zh2"))).scalars()
+        await service.edit_message(s, north, message_id=msg.id, body="订单已经收到了")
+        assert not await search.search(s, "发货") and await search.search(s, "收到")
 
 
 async def test_search_labels_macro_merge_and_mentions(session_factory, network: Network) -> None:
@@ -200,6 +229,15 @@ async def test_sla_in_business_hours_with_a_frozen_clock(session_factory, networ
                 (await s.execute(select(PushOutbox.user_id).where(PushOutbox.kind == "alert"))).scalars()
             )
             assert a1.user_id in alerted and network.user("admin").id in alerted
+            # The lead's chat: a direct message from the support desk, in their conversation list.
+            [chat] = [v for v in await service.list_conversations(s, a1) if v.conversation.kind == "direct"]
+            assert chat.unread == 1
+            [dm] = await service.list_messages(s, a1, chat.conversation.id)
+            sender = await s.get(User, dm.sender_id)
+            assert (sender.username, sender.active) == (desk_chat.DESK_USERNAME, False)
+            assert "first response" in dm.body and "Late truck" in dm.body and "首次响应" in dm.body
+            assert dm.meta == {"kind": "sla_breach", "conversation_id": conv.id, "target": "first_response"}
+            assert desk_chat.DESK_USERNAME not in {a["username"] for a in await desk.agents_overview(s)}
             # The agent answers; the customer writes again: the next-response clock runs (30 min).
             await support.reply(s, a1, conv.id, body="On it", client_message_id="sla2")
             await service.send_message(
@@ -222,6 +260,37 @@ async def test_sla_in_business_hours_with_a_frozen_clock(session_factory, networ
             assert agent_row["name"] == network.user("support").display_name
             assert (agent_row["tickets"], agent_row["csat_average"], rows["-"]["sla_breaches"]) == (1, 5, 1)
             assert "total" in reports.to_csv(data)
+    finally:
+        sla.freeze(None)
+
+
+async def test_report_days_are_days_of_the_team_time_zone(session_factory, network: Network) -> None:
+    admin, north = actor(network, "admin"), actor(network, "dist-north")
+    before = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 23:30 on 1 December in Shanghai
+    after = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 December there, 1 December in UTC
+    try:
+        sla.freeze(before)
+        async with session_factory() as s, s.begin():
+            await desk.save_team(
+                s, admin, name="Shanghai desk", lead_id=None, timezone="Asia/Shanghai",
+                hours=WEEKDAYS_9_TO_18, holidays=[], first_response_s=3600, next_response_s=1800,
+                resolution_s=4 * 3600, is_default=True,
+            )  # fmt: skip
+            await support.open_support_conversation(
+                s, north, subject="Before midnight", body="late order", client_message_id="tz1"
+            )
+        sla.freeze(after)
+        async with session_factory() as s, s.begin():
+            await support.open_support_conversation(
+                s, north, subject="After midnight", body="still late", client_message_id="tz2"
+            )
+        async with session_factory() as s:
+            data = await reports.report(
+                s, since=before - timedelta(hours=1), until=after + timedelta(hours=1), group="day"
+            )
+        assert data["timezone"] == "Asia/Shanghai"
+        assert [(r["key"], r["tickets"]) for r in data["rows"]] == [("2026-12-01", 1), ("2026-12-02", 1)]
+        assert "\n2026-12-02,2026-12-02,1," in reports.to_csv(data)
     finally:
         sla.freeze(None)
 

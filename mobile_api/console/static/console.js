@@ -559,14 +559,17 @@ $("composer").addEventListener("submit", (ev) => {
 // --- pages, keyboard, ticking clocks -----------------------------------------------------------
 function showPage(page) {
   state.page = page;
-  $("console-view").hidden = page !== "inbox"; $("reports-view").hidden = page !== "reports";
-  $("nav-inbox").setAttribute("aria-current", page === "inbox" ? "page" : "false");
-  $("nav-reports").setAttribute("aria-current", page === "reports" ? "page" : "false");
+  for (const p of ["inbox", "reports", "settings"]) {
+    $(p === "inbox" ? "console-view" : p + "-view").hidden = page !== p;
+    $("nav-" + p).setAttribute("aria-current", page === p ? "page" : "false");
+  }
   sendViewing();
   if (page === "reports") loadReport();
+  if (page === "settings") loadSettings();
 }
 $("nav-inbox").addEventListener("click", () => showPage("inbox"));
 $("nav-reports").addEventListener("click", () => showPage("reports"));
+$("nav-settings").addEventListener("click", () => showPage("settings"));
 $("back").addEventListener("click", () => { document.body.classList.remove("has-ticket"); });
 $("help-open").addEventListener("click", () => $("help").showModal());
 
@@ -594,7 +597,7 @@ function tick() {
   renderQueue(); renderViewers();
   if (state.ticket) $("sla").innerHTML = state.ticket.sla.map((c) => slaChip([c], false)).join(" ");
 }
-function renderAll() { renderTabs(); renderQueue(); if (state.ticket) { renderHead(); renderMessages(); loadContext(state.current); } setMode(state.mode); if (state.page === "reports") loadReport(); }
+function renderAll() { renderTabs(); renderQueue(); if (state.ticket) { renderHead(); renderMessages(); loadContext(state.current); } setMode(state.mode); if (state.page === "reports") loadReport(); if (state.page === "settings") renderSettings(); }
 
 // --- reports -----------------------------------------------------------------------------------
 function reportQuery() {
@@ -656,6 +659,127 @@ async function loadReport() {
     <tbody>${rows.map((r) => `<tr data-key="${esc(r.key)}">${cols.map(([k]) => `<td${k === "name" ? "" : ' class="num"'} data-col="${k}">${cell(r, k)}</td>`).join("")}</tr>`).join("")}</tbody>
     <tfoot><tr data-key="total">${cols.map(([k]) => `<th${k === "name" ? "" : ' class="num"'} data-col="${k}">${k === "name" ? esc(t("rep.total")) : cell(tot, k)}</th>`).join("")}</tr></tfoot>`;
 }
+
+// --- settings: agents (capacity, team), teams (calendar, targets, lead), macros -----------------
+const isAdmin = () => state.me && state.me.role === "admin";
+const opt = (v, label, sel) => `<option value="${esc(v)}"${sel ? " selected" : ""}>${esc(label)}</option>`;
+const hhmm = (min) => String(Math.floor(min / 60)).padStart(2, "0") + ":" + String(min % 60).padStart(2, "0");
+const minutes = (v) => { const [h, m] = v.split(":").map(Number); return h * 60 + m; };
+function weekdayName(d) {  // 0 = Monday, as the server's calendars count
+  return new Intl.DateTimeFormat(locale(), { weekday: "short" }).format(new Date(Date.UTC(2026, 10, 30 + d)));
+}
+function hoursText(hours) {  // consecutive days with the same hours as one range: "Mon–Fri 09:00–18:00"
+  const days = Object.keys(hours).map(Number).sort();
+  if (!days.length) return t("set.always");
+  const spans = (d) => hours[d].map(([a, b]) => hhmm(a) + "–" + hhmm(b)).join(", ");
+  const runs = [];
+  for (const d of days) {
+    const last = runs[runs.length - 1];
+    if (last && last.to === d - 1 && last.text === spans(d)) last.to = d; else runs.push({ from: d, to: d, text: spans(d) });
+  }
+  return runs.map((r) => weekdayName(r.from) + (r.to > r.from ? "–" + weekdayName(r.to) : "") + " " + r.text).join(" · ");
+}
+function fmtTarget(seconds) {  // a target in its largest whole unit: "15 min", "8 hr", "1 day"
+  const [unit, n] = seconds % 86400 === 0 ? ["day", seconds / 86400] : seconds % 3600 === 0 ? ["hour", seconds / 3600] : ["minute", Math.round(seconds / 60)];
+  return new Intl.NumberFormat(locale(), { style: "unit", unit, unitDisplay: "short" }).format(n);
+}
+async function loadSettings() {
+  showError("set-error", null);
+  try {
+    const [agents, teams, macros] = await Promise.all([api("GET", "/support/agents"), api("GET", "/support/teams"), api("GET", "/support/macros")]);
+    Object.assign(state, { agents, teams, macros });
+    renderStatic(); renderSettings();
+  } catch (err) { showError("set-error", err); }
+}
+function renderSettings() {
+  const admin = isAdmin(), dis = admin ? "" : " disabled";
+  $("set-readonly").hidden = admin;
+  const teamOpts = (sel) => opt("", t("set.noTeam"), !sel) + state.teams.map((x) => opt(x.id, x.name, sel === x.id)).join("");
+  $("set-agents").innerHTML = `<thead><tr><th>${esc(t("set.agent"))}</th><th>${esc(t("set.status"))}</th><th>${esc(t("filters.team"))}</th>
+    <th class="num">${esc(t("set.capacity"))}</th><th class="num">${esc(t("set.open"))}</th><th></th></tr></thead><tbody>${state.agents.map((a) => `
+    <tr data-agent="${esc(a.id)}"><td>${esc(a.name)} <span class="muted small">@${esc(a.username)}</span></td>
+      <td><span class="dot inline" data-status="${esc(a.status)}" aria-hidden="true"></span> ${esc(t("presence." + a.status))}</td>
+      <td><select class="agent-team" aria-label="${esc(t("filters.team"))}"${dis}>${teamOpts(a.team_id)}</select></td>
+      <td class="num"><input class="agent-capacity" type="number" min="0" max="100" value="${a.capacity}" aria-label="${esc(t("set.capacity"))}"${dis}></td>
+      <td class="num">${fmtNumber(a.open)}</td>
+      <td class="num"><button type="button" class="btn small agent-save"${dis}>${esc(t("set.save"))}</button></td></tr>`).join("")}</tbody>`;
+  const lead = (id) => (id ? agentName(id) : "—");
+  $("set-teams").innerHTML = state.teams.length ? `<thead><tr><th>${esc(t("set.name"))}</th><th>${esc(t("set.lead"))}</th><th>${esc(t("set.timezone"))}</th>
+    <th>${esc(t("set.hours"))}</th><th class="num">${esc(t("set.targets"))}</th><th></th></tr></thead><tbody>${state.teams.map((x) => `
+    <tr data-team="${esc(x.id)}"><td>${esc(x.name)}${x.is_default ? ` <span class="chip">${esc(t("set.isDefault"))}</span>` : ""}</td>
+      <td>${esc(lead(x.lead_id))}</td><td>${esc(x.timezone)}</td><td class="small">${esc(hoursText(x.hours))}</td>
+      <td class="num small nowrap">${esc(fmtTarget(x.first_response_s))} / ${esc(fmtTarget(x.next_response_s))} / ${esc(fmtTarget(x.resolution_s))}</td>
+      <td class="num"><button type="button" class="btn small team-edit"${dis}>${esc(t("set.edit"))}</button></td></tr>`).join("")}</tbody>`
+    : `<tbody><tr><td class="muted">${esc(t("set.noTeams"))}</td></tr></tbody>`;
+  $("team-lead").innerHTML = opt("", "—") + state.agents.map((a) => opt(a.id, a.name, $("team-lead").value === a.id)).join("");
+  if (!$("team-days").children.length) {
+    $("team-days").innerHTML = [0, 1, 2, 3, 4, 5, 6].map((d) => `<label class="check"><input type="checkbox" value="${d}"${d < 5 ? " checked" : ""}> <span class="wd" data-d="${d}"></span></label>`).join("");
+  }
+  for (const el of document.querySelectorAll("#team-days .wd")) el.textContent = weekdayName(Number(el.dataset.d));
+  for (const el of $("team-form").elements) el.disabled = !admin;
+  const assignSel = $("macro-assign").value;
+  $("macro-assign").innerHTML = opt("", t("set.nobody")) + opt("me", t("set.whoApplies"), assignSel === "me") +
+    state.agents.map((a) => opt(a.id, a.name, assignSel === a.id)).join("");
+  $("set-macros").innerHTML = state.macros.length ? `<thead><tr><th>${esc(t("set.title"))}</th><th>${esc(t("set.reply"))}</th><th>${esc(t("set.labels"))}</th>
+    <th>${esc(t("set.assign"))}</th><th>${esc(t("set.resolve"))}</th><th></th></tr></thead><tbody>${state.macros.map((m) => `
+    <tr data-macro="${esc(m.id)}"><td>${esc(m.title)}</td><td class="small clip">${esc(m.reply_body || "—")}</td>
+      <td>${m.add_labels.map((l) => `<span class="chip">${esc(l)}</span>`).join(" ") || "—"}</td>
+      <td>${esc(m.assign_to === "me" ? t("set.whoApplies") : m.assign_to ? agentName(m.assign_to) : "—")}</td>
+      <td>${m.resolve ? "✓" : "—"}</td>
+      <td class="num"><button type="button" class="btn small macro-edit">${esc(t("set.edit"))}</button></td></tr>`).join("")}</tbody>`
+    : `<tbody><tr><td class="muted">${esc(t("set.noMacros"))}</td></tr></tbody>`;
+}
+async function settingsAct(fn, done) {
+  showError("set-error", null);
+  try { await fn(); await loadSettings(); toast(done); } catch (err) { showError("set-error", err); }
+}
+$("set-agents").addEventListener("click", (ev) => {
+  const btn = ev.target.closest(".agent-save"); if (!btn) return;
+  const row = btn.closest("tr");
+  const body = { capacity: Number(row.querySelector(".agent-capacity").value), team_id: row.querySelector(".agent-team").value || null };
+  settingsAct(() => api("PUT", `/support/agents/${row.dataset.agent}`, body), t("set.saved"));
+});
+$("set-teams").addEventListener("click", (ev) => {
+  const btn = ev.target.closest(".team-edit"); if (!btn) return;
+  const x = state.teams.find((y) => y.id === btn.closest("tr").dataset.team); if (!x) return;
+  $("team-name").value = x.name; $("team-lead").value = x.lead_id || ""; $("team-tz").value = x.timezone;
+  const days = Object.keys(x.hours);
+  for (const box of document.querySelectorAll("#team-days input")) box.checked = days.includes(box.value);
+  const span = days.length ? x.hours[days[0]][0] : [0, 1440];
+  $("team-open").value = hhmm(span[0]); $("team-close").value = hhmm(Math.min(span[1], 1439));
+  $("team-holidays").value = x.holidays.join(", ");
+  $("team-fr").value = Math.round(x.first_response_s / 60); $("team-nr").value = Math.round(x.next_response_s / 60);
+  $("team-res").value = Math.round(x.resolution_s / 3600); $("team-default").checked = x.is_default;
+  $("team-name").focus();
+});
+$("team-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const open = minutes($("team-open").value), close = minutes($("team-close").value);
+  const hours = {};
+  for (const box of document.querySelectorAll("#team-days input:checked")) hours[box.value] = [[open, close]];
+  const body = {
+    name: $("team-name").value.trim(), lead_id: $("team-lead").value || null, timezone: $("team-tz").value.trim(), hours,
+    holidays: $("team-holidays").value.split(/[,\s]+/).filter(Boolean),
+    first_response_s: Number($("team-fr").value) * 60, next_response_s: Number($("team-nr").value) * 60,
+    resolution_s: Number($("team-res").value) * 3600, is_default: $("team-default").checked,
+  };
+  settingsAct(() => api("POST", "/support/teams", body), t("set.saved"));
+});
+$("set-macros").addEventListener("click", (ev) => {
+  const btn = ev.target.closest(".macro-edit"); if (!btn) return;
+  const m = state.macros.find((y) => y.id === btn.closest("tr").dataset.macro); if (!m) return;
+  $("macro-title").value = m.title; $("macro-reply").value = m.reply_body; $("macro-labels").value = m.add_labels.join(", ");
+  $("macro-assign").value = m.assign_to || ""; $("macro-resolve").checked = m.resolve; $("macro-title").focus();
+});
+$("macro-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const body = {
+    title: $("macro-title").value.trim(), reply_body: $("macro-reply").value,
+    add_labels: $("macro-labels").value.split(",").map((l) => l.trim().toLowerCase()).filter(Boolean),
+    assign_to: $("macro-assign").value || null, resolve: $("macro-resolve").checked,
+  };
+  settingsAct(() => api("POST", "/support/macros", body), t("set.saved"));
+});
 
 // --- start ---------------------------------------------------------------------------------------
 I18N.set(I18N.pick());
