@@ -9,8 +9,10 @@ refuses, wherever it sits (nested lists, dicts and ``Any`` fields included):
 * datetimes outside years 1900–2999 (year 1 with a positive offset cannot even be
   converted to UTC).
 
-Narrower bounds are types: :data:`Text`, :func:`text`, :data:`Id`, :data:`Int32`,
-:data:`Int64`. Bodies are decoded no deeper than :data:`MAX_DEPTH` (:func:`check_depth`),
+Narrower bounds are types: :data:`Text`, :func:`text`, :data:`Id`, :data:`ClientId`,
+:data:`Sha256`, :func:`one_of`, :func:`pattern`, :data:`Int32`, :data:`Int64`; every text type
+has a length, so the published contract bounds every string a client sends (``tests/contract``
+checks it). Bodies are decoded no deeper than :data:`MAX_DEPTH` (:func:`check_depth`),
 numeric headers take ASCII digits only (:func:`header_int`). A refusal is a
 ``ValueError`` (msgspec turns it into a ``ValidationError``: 400 ``invalid_request`` at the
 API, ``invalid`` for a mutation) or :class:`OutOfBounds`.
@@ -18,6 +20,7 @@ API, ``invalid`` for a mutation) or :class:`OutOfBounds`.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
@@ -32,6 +35,9 @@ TEXT_MAX = 20_000
 
 Text = Annotated[str, msgspec.Meta(max_length=TEXT_MAX, pattern=NUL_FREE)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NUL_FREE)]
+# Ids a phone mints offline (``backend.db.new_id()``: 32 lower-case hex), so a retry is recognised.
+ClientId = Annotated[str, msgspec.Meta(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
+Sha256 = Annotated[str, msgspec.Meta(min_length=64, max_length=64, pattern="^[0-9a-f]{64}$")]
 Int32 = Annotated[int, msgspec.Meta(ge=INT32_MIN, le=INT32_MAX)]
 Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
 Count64 = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
@@ -40,6 +46,19 @@ Count64 = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 def text(max_length: int, *, min_length: int = 0) -> Any:
     """NUL-free text of at most ``max_length`` characters (a column's length)."""
     return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length, pattern=NUL_FREE)]
+
+
+def one_of(*values: str) -> Any:
+    """Text that is one of ``values`` (a pattern, so the refusal names them; a length, like all text)."""
+    return Annotated[
+        str,
+        msgspec.Meta(max_length=max(map(len, values)), pattern=f"^({'|'.join(map(re.escape, values))})$"),
+    ]
+
+
+def pattern(regex: str, max_length: int) -> Any:
+    """Text matching ``regex`` (anchored by the caller), at most ``max_length`` characters."""
+    return Annotated[str, msgspec.Meta(max_length=max_length, pattern=regex)]
 
 
 class OutOfBounds(ValueError):

@@ -215,8 +215,8 @@ def _show(default: Any) -> str:
 
 DESCRIPTIONS = {
     "env": "development, test or production (production requires FIELDSYNC_SECRET_KEY, logs JSON)",
-    "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pw@host/db; "
-    "empty means var/fieldsync.db",
+    "database_url": "SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pw@host/db "
+    "(add ?pgbouncer=transaction when host is a PgBouncer in transaction mode); empty means var/fieldsync.db",
     "var_dir": "folder for the embedded SQLite file, local media and the generated signing key",
     "media_url": "where photos are stored: file:///path or s3://bucket/prefix; empty means var/media",
     "redis_url": "redis://host:6379/0 for fan-out between API processes; empty means in-process only",

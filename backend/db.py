@@ -17,6 +17,7 @@ import asyncio
 import os
 import sqlite3
 import time
+import uuid
 import weakref
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -225,16 +227,47 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
 
         _install_sqlite_transactions(engine)
         return engine
+    target, pgbouncer = pgbouncer_mode(url)
+    # Savepoint names and executemany widths make more distinct statements than the default 100.
+    connect_args: dict[str, Any] = {"prepared_statement_cache_size": 1000}
+    if pgbouncer:
+        # PgBouncer in transaction mode hands each transaction whichever server connection is
+        # free: a statement prepared (and cached) in one transaction is not there in the next, and
+        # asyncpg's numbered names collide with another client's. No cache on either side, and a
+        # unique name for each statement SQLAlchemy still prepares (its asyncpg dialect docs:
+        # "Prepared Statement Name with PGBouncer").
+        connect_args = {
+            "prepared_statement_cache_size": 0,
+            "statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
     return create_async_engine(
-        url,
+        target,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        # Savepoint names and executemany widths make more distinct statements than the default 100.
-        connect_args={"prepared_statement_cache_size": 1000},
+        connect_args=connect_args,
         **json_args,
     )
+
+
+def pgbouncer_mode(url: str) -> tuple[Any, bool]:
+    """``(url less fieldsync's own ?pgbouncer=…, whether it is set)``: ``?pgbouncer=transaction``
+    (or ``true``/``1``) on a PostgreSQL URL says the address is a PgBouncer in transaction mode."""
+    parsed = make_url(url)
+    value = parsed.query.get("pgbouncer")
+    if value is None:
+        return url, False
+    if isinstance(value, tuple):
+        value = value[-1]
+    if value.lower() not in {"transaction", "true", "1", "false", "0"}:
+        raise ValueError(f"?pgbouncer={value!r}: use ?pgbouncer=transaction (or leave it out)")
+    return parsed.difference_update_query(["pgbouncer"]), value.lower() in {"transaction", "true", "1"}
+
+
+def _unique_statement_name() -> str:
+    return f"__fs_{uuid.uuid4().hex}__"
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -92,14 +92,16 @@ def _pg_reset(url: str) -> None:
     asyncio.run(go())
 
 
-def fresh_target(backend: str, workdir: Path) -> Target:
-    """An empty database at the newest migration (the PostgreSQL one is wiped first)."""
+def fresh_target(backend: str, workdir: Path, *, wipe: bool = True) -> Target:
+    """An empty database at the newest migration (the PostgreSQL one is wiped first, unless
+    ``wipe`` is false: a benchmark measuring what an earlier run of it seeded)."""
     workdir.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{workdir / 'fieldsync.db'}"
     else:
         url = os.environ[PG_ENV]
-        _pg_reset(url)
+        if wipe:
+            _pg_reset(url)
     upgrade(url)
     return Target(backend, url, workdir)
 
@@ -134,8 +136,9 @@ class Server(ServerProcess):
     go to ``DIR/<bench>-<backend>-<port>.txt`` and the top frames to stderr.
     """
 
-    def __init__(self, target: Target, **settings: Any) -> None:
-        super().__init__(target.url, target.workdir, **settings)
+    def __init__(self, target: Target, *, database_url: str | None = None, **settings: Any) -> None:
+        # database_url: the same database by another way (say, through PgBouncer)
+        super().__init__(database_url or target.url, target.workdir, **settings)
         self.profile_path: Path | None = None
         self._spy: subprocess.Popen[bytes] | None = None
         if PROFILE_DIR is not None:
@@ -271,6 +274,8 @@ class Bench:
     notes: dict[str, Any] = field(default_factory=dict)
     # Splits the run's figures into several JSON lines (one per case); default: one line.
     lines: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    # True for a run that measures the PostgreSQL data an earlier run seeded (not wiped first).
+    keep_database: Callable[[argparse.Namespace], bool] = lambda _a: False
 
 
 def backends(choice: str) -> list[str]:
@@ -300,7 +305,8 @@ def run(bench: Bench, argv: Sequence[str] | None = None) -> int:
     try:
         for backend in backends(args.db):
             print(f"== {bench.name} on {backend}", file=sys.stderr, flush=True)
-            target = fresh_target(backend, scratch / backend)
+            keep = backend == "postgresql" and bench.keep_database(args)
+            target = fresh_target(backend, scratch / backend, wipe=not keep)
             try:
                 out["results"][backend] = asyncio.run(bench.measure(target, args))
             except Exception as exc:  # one failing backend must not hide the other's figures

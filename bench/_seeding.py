@@ -157,3 +157,38 @@ async def pad_change_log(engine: AsyncEngine, *, upto: int, scopes: list[str], c
                 )
         have += n
     return time.perf_counter() - started
+
+
+async def users_with_devices(
+    session: AsyncSession, count: int, prefix: str, *, org_code: str = "dist-00", push_tokens: bool = False
+) -> list[tuple[User, Any]]:
+    """``count`` field-staff users of ``org_code`` (usernames ``{prefix}-{i}``, no usable password)
+    with one device each (client id ``{prefix}-{i}``, an FCM token ``token-{prefix}-{i}`` when
+    ``push_tokens``); flushed, not committed."""
+    from backend.identity import Device
+
+    org = (await session.execute(select(Organisation).where(Organisation.code == org_code))).scalar_one()
+    users = [
+        User(
+            org_id=org.id,
+            username=f"{prefix}-{i}",
+            display_name=f"{prefix} {i}",
+            role="field_staff",
+            password_hash="x",
+        )
+        for i in range(count)
+    ]
+    session.add_all(users)
+    await session.flush()
+    devices = [
+        Device(
+            user_id=u.id,
+            client_id=f"{prefix}-{i}",
+            platform="android",
+            push_token=f"token-{prefix}-{i}" if push_tokens else None,
+        )
+        for i, u in enumerate(users)
+    ]
+    session.add_all(devices)
+    await session.flush()
+    return list(zip(users, devices, strict=True))

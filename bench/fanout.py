@@ -46,54 +46,114 @@ REDIS_ENV = "FIELDSYNC_TEST_REDIS_URL"
 
 # --- seeding ---------------------------------------------------------------------------------
 
+PREFIX = "fan"  # usernames f"{PREFIX}-s-{i}" / f"{PREFIX}-d-{i}": the seeded pairs, found again by name
 
-async def seed(target: Target, pairs: int) -> list[tuple[str, str, str]]:
-    """``pairs`` conversations; returns (conversation id, supplier token, distributor token)."""
+
+async def seed(target: Target, pairs: int) -> None:
+    """``pairs`` direct supplier↔distributor conversations, one device per user, in one transaction.
+
+    Bulk: one password hash for all, the users, devices, conversations and members each added in
+    one flush (the change-feed hook writes their change-log rows in bulk too), no per-pair service
+    call. The rows are what ``create_conversation`` makes, less its ``member.added`` events (nobody
+    listens while seeding).
+    """
     from sqlalchemy import select
 
-    from backend.config import load_settings
     from backend.db import make_session_factory
-    from backend.identity import Actor, Device, Organisation, User
+    from backend.identity import Device, Organisation, User
     from backend.identity.passwords import hash_password
-    from backend.messaging import service
-    from fieldsync.simulation.server import SECRET
-    from mobile_api.auth import issue_access_token
+    from backend.messaging.models import Conversation, ConversationMember
 
     await seed_demo_network(target, terminals=12, skus=40)
-    settings = load_settings({}, env="test", database_url=target.url, secret_key=SECRET)
     engine = target.engine()
     try:
         async with make_session_factory(engine)() as s, s.begin():
             orgs = {o.code: o for o in (await s.execute(select(Organisation))).scalars()}
             pw = hash_password("bench-password")
-            users = []
-            for i in range(pairs):
-                for org, role in ((orgs["sup-a"], "supplier_staff"), (orgs["dist-00"], "distributor_staff")):
-                    u = User(
-                        org_id=org.id,
-                        username=f"b-{role[:3]}-{i}",
-                        display_name=f"{role} {i}",
-                        role=role,
-                        password_hash=pw,
-                    )
-                    s.add(u)
-                    users.append((u, org))
+            sups = [
+                User(
+                    org_id=orgs["sup-a"].id,
+                    username=f"{PREFIX}-s-{i}",
+                    display_name=f"Supplier {i}",
+                    role="supplier_staff",
+                    password_hash=pw,
+                )
+                for i in range(pairs)
+            ]
+            dists = [
+                User(
+                    org_id=orgs["dist-00"].id,
+                    username=f"{PREFIX}-d-{i}",
+                    display_name=f"Distributor {i}",
+                    role="distributor_staff",
+                    password_hash=pw,
+                )
+                for i in range(pairs)
+            ]
+            s.add_all(sups + dists)
             await s.flush()
-            devices = {u.id: Device(user_id=u.id, client_id="bench", platform="android") for u, _ in users}
-            s.add_all(devices.values())
+            s.add_all(Device(user_id=u.id, client_id="bench", platform="android") for u in sups + dists)
+            convs = [
+                Conversation(
+                    kind="direct",
+                    title="",
+                    created_by=a.id,
+                    direct_key=":".join(sorted([a.id, b.id])),
+                    last_seq=0,
+                )
+                for a, b in zip(sups, dists, strict=True)
+            ]
+            s.add_all(convs)
             await s.flush()
-            out = []
-            for i in range(pairs):
-                (sup, sup_org), (dist, _) = users[2 * i], users[2 * i + 1]
-                actor = Actor(user_id=sup.id, org_id=sup_org.id, org_kind="supplier", role=sup.role)
-                conv = await service.create_conversation(s, actor, kind="direct", member_ids=[dist.id])
-                token = [
-                    issue_access_token(settings, user_id=u.id, device_id=devices[u.id].id)[0]
-                    for u in (sup, dist)
-                ]
-                out.append((conv.id, token[0], token[1]))
+            s.add_all(
+                ConversationMember(conversation_id=c.id, user_id=u.id, role=role, last_read_seq=0)
+                for c, a, b in zip(convs, sups, dists, strict=True)
+                for u, role in ((a, "owner"), (b, "member"))
+            )
     finally:
         await engine.dispose()
+
+
+async def seeded(target: Target) -> list[tuple[str, str, str]]:
+    """The seeded conversations: (conversation id, supplier token, distributor token), tokens minted
+    now (HMAC, no password check) so a seed made earlier is measured with fresh tokens."""
+    from sqlalchemy import select
+
+    from backend.config import load_settings
+    from backend.db import make_session_factory
+    from backend.identity import Device, User
+    from backend.messaging.models import Conversation
+    from fieldsync.simulation.server import SECRET
+    from mobile_api.auth import issue_access_token
+
+    settings = load_settings({}, env="test", database_url=target.url, secret_key=SECRET)
+    engine = target.engine()
+    try:
+        async with make_session_factory(engine)() as s:
+            device = {
+                user_id: device_id
+                for user_id, device_id in await s.execute(
+                    select(Device.user_id, Device.id).join(User).where(User.username.like(f"{PREFIX}-%"))
+                )
+            }
+            convs = list(
+                await s.execute(
+                    select(Conversation.id, Conversation.created_by, Conversation.direct_key)
+                    .join(User, User.id == Conversation.created_by)
+                    .where(User.username.like(f"{PREFIX}-s-%"))
+                    .order_by(Conversation.id)
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    def token(user_id: str) -> str:
+        return issue_access_token(settings, user_id=user_id, device_id=device[user_id])[0]
+
+    out = []
+    for conv_id, sup, key in convs:
+        (dist,) = set(key.split(":")) - {sup}
+        out.append((conv_id, token(sup), token(dist)))
     return out
 
 
@@ -128,6 +188,7 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
             url.replace("http://", "ws://") + "/ws",
             additional_headers={"Authorization": f"Bearer {token}"},
             max_queue=None,
+            ping_interval=None,  # the server pings every socket (uvicorn, 20 s); a phone need not
         )
         assert decode(await conn.recv())["type"] == "ready"
         return conn
@@ -183,91 +244,101 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
         pipe.send(pongs[:])
         pongs.clear()
         cmd = await order()
-    _, start, rate, seconds, mode, concurrency = cmd
-    total = int(rate * seconds)
-    lag: list[float] = []
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
-    async def lag_probe() -> None:  # this process's own event-loop delay: is the client keeping up?
-        while True:
-            t = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lag.append(time.perf_counter() - t - 0.01)
-
-    async def load_pings() -> None:  # the raw round trip while the server is busy
-        i = 0
-        while True:
-            await asyncio.sleep(0.1)
-            conn = receivers[i % len(receivers)]
-            i += 1
-            if id(conn) not in ping_at:
-                ping_at[id(conn)] = time.perf_counter()
-                await conn.send('{"type":"ping"}')
-
-    probes = [asyncio.create_task(lag_probe()), asyncio.create_task(load_pings())]
-    http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency))
-    gate = asyncio.Semaphore(concurrency)
-    in_flight: set[asyncio.Task[None]] = set()
-
-    async def send_http(n: int) -> None:
+    async def one_round(cmd: Any, round_no: int) -> dict[str, Any]:  # noqa: C901 - one script
         nonlocal errors
-        conv_id, sup_token, _, url, _ = convs[n % len(convs)]
-        key = f"c{cfg['index']}-{n}"
-        async with gate:
-            sent_at[key] = time.perf_counter()
-            try:
-                r = await http.post(
-                    f"{url}/conversations/{conv_id}/messages",
-                    json={"client_message_id": key, "body": f"bench {n}"},
-                    headers={"Authorization": f"Bearer {sup_token}"},
-                )
-                ok = r.status_code == 201
-            except httpx.HTTPError:
-                ok = False
-        if not ok:
-            errors += 1
-            sent_at.pop(key, None)
+        errors = 0
+        for kept in (sent_at, ack_at, ping_at):
+            kept.clear()
+        for kept in (latencies, arrivals, acks, pongs):
+            kept.clear()
+        _, start, rate, seconds, mode, concurrency = cmd
+        total = int(rate * seconds)
+        lag: list[float] = []
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
-    await asyncio.sleep(max(0.0, start - time.perf_counter()))
-    t0 = time.perf_counter()
-    for n in range(total):
-        delay = t0 + n / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if mode == "ws":
-            key = f"c{cfg['index']}-{n}"
-            conn = senders[n % len(convs)]
-            sent_at[key] = ack_at[key] = time.perf_counter()
-            frame = msgspec.json.encode(
-                {
-                    "type": "send",
-                    "conversation_id": convs[n % len(convs)][0],
-                    "client_message_id": key,
-                    "body": f"bench {n}",
-                }
-            ).decode()
-            await conn.send(frame)
-        else:
-            while len(in_flight) >= 4 * concurrency:  # the server sets the pace when slower
-                await asyncio.sleep(0.001)
-            task = asyncio.create_task(send_http(n))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-    if in_flight:
-        await asyncio.gather(*in_flight)
-    send_elapsed = time.perf_counter() - t0
-    deadline = time.perf_counter() + 15
-    while (sent_at or ack_at) and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - t0
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    for task in probes:
-        task.cancel()
-    pipe.send(
-        {
+        async def lag_probe() -> None:  # this process's own event-loop delay: is the client keeping up?
+            while True:
+                t = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lag.append(time.perf_counter() - t - 0.01)
+
+        async def load_pings() -> None:  # the raw round trip while the server is busy
+            i = 0
+            while True:
+                await asyncio.sleep(0.1)
+                conn = receivers[i % len(receivers)]
+                i += 1
+                if id(conn) not in ping_at:
+                    ping_at[id(conn)] = time.perf_counter()
+                    await conn.send('{"type":"ping"}')
+
+        probes = [asyncio.create_task(lag_probe()), asyncio.create_task(load_pings())]
+        http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency))
+        gate = asyncio.Semaphore(concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def send_http(n: int) -> None:
+            nonlocal errors
+            conv_id, sup_token, _, url, _ = convs[n % len(convs)]
+            key = f"{cfg['run']}-r{round_no}-c{cfg['index']}-{n}"
+            async with gate:
+                sent_at[key] = time.perf_counter()
+                try:
+                    r = await http.post(
+                        f"{url}/conversations/{conv_id}/messages",
+                        json={"client_message_id": key, "body": f"bench {n}"},
+                        headers={"Authorization": f"Bearer {sup_token}"},
+                    )
+                    ok = r.status_code == 201
+                except httpx.HTTPError:
+                    ok = False
+            if not ok:
+                errors += 1
+                sent_at.pop(key, None)
+
+        await asyncio.sleep(max(0.0, start - time.perf_counter()))
+        t0 = time.perf_counter()
+        for n in range(total):
+            delay = t0 + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if mode == "ws":
+                key = f"{cfg['run']}-r{round_no}-c{cfg['index']}-{n}"
+                conn = senders[n % len(convs)]
+                sent_at[key] = ack_at[key] = time.perf_counter()
+                frame = msgspec.json.encode(
+                    {
+                        "type": "send",
+                        "conversation_id": convs[n % len(convs)][0],
+                        "client_message_id": key,
+                        "body": f"bench {n}",
+                    }
+                ).decode()
+                await conn.send(frame)
+            else:
+                while len(in_flight) >= 4 * concurrency:  # the server sets the pace when slower
+                    await asyncio.sleep(0.001)
+                task = asyncio.create_task(send_http(n))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+        send_elapsed = time.perf_counter() - t0
+        deadline = time.perf_counter() + 15
+        while (sent_at or ack_at) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        for task in probes:
+            task.cancel()
+        await http.aclose()
+        return {
             "sent": total,
             "errors": errors,
             "late": len(sent_at),
+            # which receiving process the late ones were on (a deaf subscription shows as one URL)
+            "late_by_server": _count(convs[int(k.rsplit("-", 1)[1]) % len(convs)][4] for k in sent_at),
             "send_elapsed": send_elapsed,
             "elapsed": elapsed,
             "latencies": latencies,
@@ -277,12 +348,29 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
             "loop_lag": lag,
             "cpu_s": cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
         }
-    )
-    await order()  # the parent reads the server's CPU before the sockets close
+
+    round_no = 0
+    while cmd[0] == "go":  # one round per offered rate, over the same sockets
+        pipe.send(await one_round(cmd, round_no))
+        round_no += 1
+        cmd = await order()  # the parent reads the servers' CPU before the next round or the close
     for task in tasks:
         task.cancel()
-    await http.aclose()
     await asyncio.gather(*(c.close() for c in opened), return_exceptions=True)
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, /proc/stat), idle and iowait not."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
 
 
 # --- the benchmark ---------------------------------------------------------------------------
@@ -291,9 +379,17 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
 async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     """Chat fan-out over real WebSockets (see the module docstring)."""
     pairs = max(1, args.sockets // 2)
+    rates = [float(x) for x in str(args.rate).split(",")]
     started = time.perf_counter()
-    convs = await seed(target, pairs)
-    log(f"seeded {pairs} conversations in {time.perf_counter() - started:.1f} s")
+    if not args.seeded:
+        await seed(target, pairs)
+        log(f"seeded {pairs} conversations in {time.perf_counter() - started:.1f} s")
+        if args.seed_only:
+            return {"seeded_conversations": pairs, "seed_s": round(time.perf_counter() - started, 1)}
+    convs = (await seeded(target))[:pairs]
+    started = time.perf_counter()
+    if len(convs) < pairs:
+        raise SystemExit(f"--seeded: the database holds {len(convs)} conversations, not {pairs}")
     if args.fanout == "redis":
         redis_url = os.environ.get(REDIS_ENV)
         if not redis_url:
@@ -302,6 +398,9 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     else:
         servers = [Server(target, redis_url="")]
     ctx = multiprocessing.get_context("spawn")
+    # Client message ids unique to this run: a send repeating an earlier run's id (a --seeded
+    # database) is answered with the stored message and never broadcast again.
+    run_id = os.urandom(4).hex()
     procs: list[Any] = []
     pipes: list[Connection] = []
     try:
@@ -312,7 +411,8 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         for k in range(args.clients):
             parent, child = ctx.Pipe()
             proc = ctx.Process(
-                target=client_main, args=({"index": k, "convs": placed[k :: args.clients]}, child)
+                target=client_main,
+                args=({"index": k, "run": run_id, "convs": placed[k :: args.clients]}, child),
             )
             proc.start()
             procs.append(proc)
@@ -324,16 +424,22 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         for pipe in pipes:
             if await recv(pipe) != "ready":
                 raise RuntimeError("a load-generator process did not connect")
-        log(f"{2 * pairs} sockets connected by {args.clients} processes")
+        took = time.perf_counter() - started
+        log(f"{2 * pairs} sockets connected by {args.clients} processes in {took:.1f} s (servers started)")
         pipes[0].send(("ping", min(200, len(placed[:: args.clients]))))
         idle_pongs = await recv(pipes[0])
-        cpu0 = sum(s.cpu_seconds() for s in servers)
-        start = time.perf_counter() + 0.5
-        share = args.rate / args.clients
-        for pipe in pipes:
-            pipe.send(("go", start, share, args.seconds, args.send, max(1, args.concurrency // args.clients)))
-        parts = [await recv(p) for p in pipes]
-        cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # connecting and closing not counted
+        rounds = []
+        for rate in rates:
+            cpu0, machine0 = sum(s.cpu_seconds() for s in servers), _machine_busy_s()
+            start = time.perf_counter() + 0.5
+            concurrency = max(1, args.concurrency // args.clients)
+            for pipe in pipes:
+                pipe.send(("go", start, rate / args.clients, args.seconds, args.send, concurrency))
+            parts = [await recv(p) for p in pipes]
+            cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # connecting and closing not counted
+            busy = _machine_busy_s() - machine0  # every process: PostgreSQL, Redis, clients, others
+            rounds.append(_figures(args, len(servers), pairs, rate, start, parts, cpu, busy, idle_pongs))
+            log(summarise("", rounds[-1]))
         for pipe in pipes:
             pipe.send(("close",))
     finally:
@@ -343,6 +449,21 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
                 proc.kill()
         for s in servers:
             s.stop()
+    return rounds[0] if len(rounds) == 1 else {"by_rate": rounds}
+
+
+def _figures(  # noqa: PLR0913 - one round's inputs
+    args: argparse.Namespace,
+    servers: int,
+    pairs: int,
+    rate: float,
+    start: float,
+    parts: list[dict[str, Any]],
+    cpu: float,
+    machine_busy: float,
+    idle_pongs: list[float],
+) -> dict[str, Any]:
+    """The figures of one round (one offered rate) from what the clients reported."""
     lat = [x for p in parts for x in p["latencies"]]
     acks = [x for p in parts for x in p["acks"]]
     sent = sum(p["sent"] for p in parts)
@@ -358,14 +479,18 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "fanout": args.fanout,
         "send": args.send,
-        "servers": len(servers),
+        "servers": servers,
         "sockets": 2 * pairs,
         "conversations": pairs,
         "clients": args.clients,
-        "target_rate": args.rate,
+        "target_rate": rate,
         "sent": sent,
         "errors": errors,
         "late": sum(p["late"] for p in parts),  # stored, not yet delivered 15 s after the last send
+        "late_by_server": {
+            url: sum(p["late_by_server"].get(url, 0) for p in parts)
+            for url in {u for p in parts for u in p["late_by_server"]}
+        },
         "send_rate": round((sent - errors) / send_elapsed, 1),
         "delivered": len(lat),
         "delivered_per_s": round(len(lat) / elapsed, 1),
@@ -379,6 +504,8 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         "server_cpu_ms_per_message": round(cpu * 1000 / max(1, len(lat)), 3),
         "server_cpu_ms_per_1000": round(cpu * 1_000_000 / max(1, len(lat)), 1),
         "server_cpu_share": round(cpu / elapsed, 2),
+        "machine_cpu_ms_per_message": round(machine_busy * 1000 / max(1, len(lat)), 3),
+        "machine_busy_cores": round(machine_busy / elapsed, 2),
         "client_cpu_share": round(sum(p["cpu_s"] for p in parts) / elapsed, 2),
         "client_loop_lag": latency_ms([x for p in parts for x in p["loop_lag"]]),
         "machine": machine(),
@@ -386,6 +513,10 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summarise(backend: str, r: dict[str, Any]) -> str:
+    if "by_rate" in r:
+        return "\n  ".join(summarise(backend, one) for one in r["by_rate"])
+    if "seeded_conversations" in r:
+        return f"seeded {r['seeded_conversations']} conversations in {r['seed_s']} s (nothing measured)"
     lat, raw = r["latency"], r["raw_ws_roundtrip"]
     return (
         f"{r['fanout']}/{r['send']}: {r['delivered_per_s']} msg/s delivered of {r['target_rate']:g} offered "
@@ -394,19 +525,28 @@ def summarise(backend: str, r: dict[str, Any]) -> str:
         f"raw WS p50 {raw['p50_ms']} / p99 {raw['p99_ms']} ms (under load p99 "
         f"{r['ws_roundtrip_under_load']['p99_ms']} ms); server CPU {r['server_cpu_ms_per_message']} ms/msg "
         f"({r['server_cpu_share']:.0%} of a core), clients {r['client_cpu_share']:.0%}, "
-        f"client loop lag p99 {r['client_loop_lag']['p99_ms']} ms"
+        f"client loop lag p99 {r['client_loop_lag']['p99_ms']} ms; machine {r['machine_busy_cores']} cores "
+        f"busy, {r['machine_cpu_ms_per_message']} ms/msg, load {r['machine']['load_1m']}"
     )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sockets", type=int, default=1000)
-    p.add_argument("--rate", type=float, default=500.0, help="messages offered per second")
+    p.add_argument(
+        "--rate",
+        default="500",
+        help="messages offered per second; several (500,250) are rounds over the same sockets",
+    )
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--fanout", choices=["memory", "redis"], default="memory")
     p.add_argument("--servers", type=int, default=1, help="API processes (--fanout redis)")
     p.add_argument("--send", choices=["ws", "http"], default="ws", help="over the socket, or HTTP POST")
     p.add_argument("--clients", type=int, default=2, help="load-generator processes")
     p.add_argument("--concurrency", type=int, default=16, help="HTTP sends in flight at most (all clients)")
+    p.add_argument("--seed-only", action="store_true", help="seed --sockets / 2 conversations and stop")
+    p.add_argument(
+        "--seeded", action="store_true", help="measure on the database a --seed-only run left (not wiped)"
+    )
 
 
 def raise_open_files() -> None:
@@ -419,4 +559,4 @@ def raise_open_files() -> None:
 
 if __name__ == "__main__":
     raise_open_files()
-    sys.exit(run(Bench("fanout", measure, summarise, add_arguments)))
+    sys.exit(run(Bench("fanout", measure, summarise, add_arguments, keep_database=lambda a: a.seeded)))

@@ -20,10 +20,10 @@ import resource
 from typing import Any
 
 import _harness as h
+from _seeding import users_with_devices
 from sqlalchemy import func, select
 
 from backend.db import make_session_factory
-from backend.identity import Device, Organisation, User
 from backend.notifications import PushOutbox
 from backend.notifications.delivery import deliver_rounds
 from backend.notifications.gateway import FCM_MAX_BATCH, FcmGateway, PushMessage
@@ -47,23 +47,7 @@ async def _seed(target: h.Target, users: int, pushes: int) -> None:
     engine = target.engine()
     try:
         async with make_session_factory(engine)() as s, s.begin():
-            org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
-            people = [
-                User(
-                    org_id=org.id,
-                    username=f"p-{i}",
-                    display_name=f"P {i}",
-                    role="field_staff",
-                    password_hash="x",
-                )
-                for i in range(users)
-            ]
-            s.add_all(people)
-            await s.flush()
-            s.add_all(
-                Device(user_id=u.id, client_id="bench", platform="android", push_token=f"token-{i}")
-                for i, u in enumerate(people)
-            )
+            people = [u for u, _ in await users_with_devices(s, users, "p", push_tokens=True)]
             s.add_all(
                 PushOutbox(
                     user_id=people[n % users].id, kind="alert", title="Order shipped", body=f"#{n}", data={}
@@ -78,7 +62,7 @@ async def _endpoint_alone(fake: FakeFcmProcess, access_token: str, n: int, conns
     """Requests/s the fake answers to a trivial keep-alive client (same JSON as the SDK sends)."""
     host, port = fake.base_url.removeprefix("http://").split(":")
     project = json.loads(fake.service_account.read_text())["project_id"]
-    body = json.dumps({"message": {"token": "token-0", "data": {"kind": "alert"}}}).encode()
+    body = json.dumps({"message": {"token": "token-p-0", "data": {"kind": "alert"}}}).encode()
     request = (
         f"POST /v1/projects/{project}/messages:send HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Authorization: Bearer {access_token}\r\nContent-Type: application/json\r\n"
@@ -118,7 +102,7 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
             FakeFcmProcess(target.workdir / "fcm") as fake,
             FcmGateway(str(fake.service_account), fcm_endpoint=fake.base_url) as gateway,
         ):
-            gateway.send_batch([PushMessage(token="token-0", kind="sync")])  # OAuth token, connections
+            gateway.send_batch([PushMessage(token="token-p-0", kind="sync")])  # OAuth token, connections
 
             cpu, fake_cpu, watch = _cpu_s(), fake.cpu_seconds(), h.Stopwatch()
             report = await deliver_rounds(
@@ -135,7 +119,7 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
             }
 
             raw = [
-                PushMessage(token=f"token-{n % args.users}", kind="alert", title="raw", body=str(n))
+                PushMessage(token=f"token-p-{n % args.users}", kind="alert", title="raw", body=str(n))
                 for n in range(args.pushes)
             ]
             cpu, fake_cpu, watch = _cpu_s(), fake.cpu_seconds(), h.Stopwatch()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -29,10 +30,11 @@ from typing import Any
 
 import _harness as h
 import httpx
+from _seeding import users_with_devices
 from sqlalchemy import func, insert, select, update
 
 from backend.db import make_session_factory, new_id, utcnow
-from backend.identity import Device, Organisation, User
+from backend.identity import User
 from backend.notifications import PushOutbox
 from fieldsync.simulation.server import SECRET, WorkerProcess
 from tests.fakes.fake_fcm import FakeFcmProcess
@@ -49,6 +51,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--pushes", type=int, default=6000)
     p.add_argument("--users", type=int, default=600)
+    p.add_argument(
+        "--pgbouncer",
+        type=int,
+        default=0,
+        metavar="POOL",
+        help="API processes and workers through PgBouncer (deploy/pgbouncer.ini, transaction mode) "
+        "with this default_pool_size",
+    )
 
 
 def _cpu_of(pid: int) -> float:
@@ -65,28 +75,9 @@ async def _devices(target: h.Target, count: int, prefix: str) -> list[tuple[str,
     engine = target.engine()
     try:
         async with make_session_factory(engine)() as s, s.begin():
-            org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
-            users = [
-                User(
-                    org_id=org.id,
-                    username=f"{prefix}-{i}",
-                    display_name=f"D {i}",
-                    role="field_staff",
-                    password_hash="x",
-                )
-                for i in range(count)
-            ]
-            s.add_all(users)
-            await s.flush()
-            devices = [
-                Device(user_id=u.id, client_id=f"{prefix}-{i}", platform="android")
-                for i, u in enumerate(users)
-            ]
-            s.add_all(devices)
-            await s.flush()
+            pairs = await users_with_devices(s, count, prefix)
             return [
-                (issue_access_token(settings, user_id=d.user_id, device_id=d.id)[0], d.client_id)
-                for d in devices
+                (issue_access_token(settings, user_id=u.id, device_id=d.id)[0], d.client_id) for u, d in pairs
             ]
     finally:
         await engine.dispose()
@@ -96,7 +87,7 @@ async def _push_case(
     target: h.Target, args: argparse.Namespace, processes: int, redis_url: str
 ) -> dict[str, Any]:
     devices = await _devices(target, args.devices, f"push{processes}")
-    servers = [h.Server(target, redis_url=redis_url) for _ in range(processes)]
+    servers = [h.Server(target, database_url=args.db_through, redis_url=redis_url) for _ in range(processes)]
     applied = 0
     errors: dict[str, int] = {}
     try:
@@ -190,29 +181,13 @@ async def _delivery_case(
     try:
         async with factory() as s, s.begin():
             await s.execute(update(PushOutbox).values(status="sent"))  # an earlier case's leftovers
-            org = (await s.execute(select(Organisation).where(Organisation.code == "dist-00"))).scalar_one()
-            people = [
-                User(
-                    org_id=org.id,
-                    username=f"n{workers}-{i}",
-                    display_name="N",
-                    role="field_staff",
-                    password_hash="x",
-                )
-                for i in range(args.users)
-            ]
-            s.add_all(people)
-            await s.flush()
-            s.add_all(
-                Device(user_id=u.id, client_id="bench", platform="android", push_token=f"token-{workers}-{i}")
-                for i, u in enumerate(people)
-            )
+            people = [u for u, _ in await users_with_devices(s, args.users, f"n{workers}", push_tokens=True)]
         settings = {
             "google_application_credentials": str(fake.service_account),
             "fcm_endpoint": fake.base_url,
         }
         procs = [
-            WorkerProcess(target.url, target.workdir / f"worker-{workers}-{i}", **settings)
+            WorkerProcess(args.db_through or target.url, target.workdir / f"worker-{workers}-{i}", **settings)
             for i in range(workers)
         ]
         try:
@@ -263,6 +238,21 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
     if not redis_url:
         return {"skipped": f"set {REDIS_ENV}"}
     await h.seed_demo_network(target, terminals=12, skus=40)
+    with contextlib.ExitStack() as stack:
+        args.db_through = None
+        if args.pgbouncer:
+            from tests.deploy.pgbouncer import PgBouncer, pgbouncer_binary
+
+            binary = pgbouncer_binary()
+            if binary is None:
+                return {"skipped": "--pgbouncer: pgbouncer is not installed"}
+            bouncer = PgBouncer(binary, target.url, pool_size=args.pgbouncer)
+            stack.callback(bouncer.stop)
+            args.db_through = bouncer.url(target.url)
+        return await _cases(target, args, redis_url) | {"pgbouncer_pool": args.pgbouncer or None}
+
+
+async def _cases(target: h.Target, args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
     out: dict[str, Any] = {"push": [], "delivery": []}
     if args.what in ("push", "both"):
         for n in [int(x) for x in args.processes.split(",")]:
@@ -291,6 +281,8 @@ def summarise(backend: str, f: dict[str, Any]) -> str:
         f"per 1000 (fake FCM {c['fake_cpu_ms_per_1000']}), {c['left']} left, load {c['load_1m']:.1f}"
         for c in f["delivery"]
     ]
+    if f.get("pgbouncer_pool"):
+        lines.insert(0, f"through PgBouncer, transaction mode, default_pool_size {f['pgbouncer_pool']}:")
     return "\n  ".join(lines)
 
 

@@ -20,7 +20,7 @@ from mobile_api.boundary import BoundedRequest, boundary_middleware
 from mobile_api.deps import provide_db_session
 from mobile_api.drain import drain_on_sigterm
 from mobile_api.metrics import Metrics, metrics_middleware
-from mobile_api.query_params import refuse_unknown_query_params
+from mobile_api.query_params import check_query
 from mobile_api.ratelimit import rate_limit_middleware
 from mobile_api.request_id import request_id_middleware
 from mobile_api.routes import (
@@ -100,7 +100,7 @@ def create_app(
         ],
         dependencies={"db_session": Provide(provide_db_session), "actor": Provide(provide_actor)},
         exception_handlers=errors.EXCEPTION_HANDLERS,
-        before_request=refuse_unknown_query_params,
+        before_request=check_query,
         middleware=[request_id_middleware, metrics_middleware, boundary_middleware, rate_limit],
         request_class=BoundedRequest,
         state=app_state,

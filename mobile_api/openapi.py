@@ -37,6 +37,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from backend.errors import DomainError
+from backend.media.uploads import MAX_METADATA_CHARS
 from mobile_api.errors import STATUS_BY_KIND
 from sync import protocol as p
 
@@ -57,14 +58,45 @@ class ErrorBody(msgspec.Struct, kw_only=True):
 
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
-    """Litestar's Struct schemas, plus ``additionalProperties: false`` for a Struct that refuses
-    unknown fields (``forbid_unknown_fields=True``: every request body of ``mobile_api``)."""
+    """Litestar's Struct schemas, exact for a Struct that refuses unknown fields
+    (``forbid_unknown_fields=True``: every request body of ``mobile_api``): it says
+    ``additionalProperties: false``, and each property holding no other Struct is msgspec's own
+    JSON Schema of the field, which is what the decoder enforces. (Litestar keeps a field's own
+    bounds but drops those inside it: a ``list[Id]``'s items, a dict's keys and values.)"""
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Any:
         schema = super().to_openapi_schema(field_definition, schema_creator)
-        if getattr(field_definition.type_.__struct_config__, "forbid_unknown_fields", False):
+        struct = field_definition.type_
+        if getattr(struct.__struct_config__, "forbid_unknown_fields", False):
             schema.additional_properties = False
+            for name, exact in _exact_properties(struct).items():
+                if schema.properties and name in schema.properties:
+                    schema.properties[name] = exact
         return schema
+
+
+def _exact_properties(struct: type[msgspec.Struct]) -> dict[str, Any]:
+    """msgspec's JSON Schema of each of ``struct``'s fields that holds no Struct (those are
+    Litestar's components) and no datetime or time (msgspec gives them no ``format``)."""
+    _schema, components = msgspec.json.schema_components([struct], ref_template="#/components/schemas/{name}")
+    properties = next(c for c in components.values() if c.get("title") == struct.__name__)["properties"]
+    info = msgspec.inspect.type_info(struct)
+    kept = {f.encode_name for f in info.fields if not _holds(f.type, _NOT_EXACT)}  # type: ignore[attr-defined]
+    return {name: schema for name, schema in properties.items() if name in kept}
+
+
+_NOT_EXACT = (msgspec.inspect.StructType, msgspec.inspect.DateTimeType, msgspec.inspect.TimeType)
+
+
+def _holds(t: msgspec.inspect.Type, kinds: tuple[type, ...]) -> bool:
+    if isinstance(t, kinds):
+        return True
+    children = (
+        [getattr(t, attr) for attr in ("item_type", "key_type", "value_type") if hasattr(t, attr)]
+        + list(getattr(t, "types", ()) or ())
+        + list(getattr(t, "item_types", ()) or ())
+    )
+    return any(_holds(child, kinds) for child in children)
 
 
 def operation_id(handler: HTTPRouteHandler, _method: Any, path_components: list[Any]) -> str:
@@ -196,9 +228,7 @@ def _needs_token(handler: HTTPRouteHandler) -> bool:
     if "actor" in params:
         return True
     source = inspect.getsource(handler.fn)
-    return any(
-        call in source for call in ("token_subject(", "actor_from_connection(", "_authenticate(")
-    )
+    return any(call in source for call in ("token_subject(", "actor_from_connection(", "_authenticate("))
 
 
 def _has_body(handler: HTTPRouteHandler) -> bool:
@@ -329,17 +359,22 @@ def _sync_components() -> dict[str, Any]:
     return components
 
 
-def _header(name: str, description: str, *, required: bool = False, integer: bool = False) -> dict[str, Any]:
+def _header(
+    name: str, description: str, *, required: bool = False, integer: bool = False, **string: Any
+) -> dict[str, Any]:
+    """A request header; ``string``: the string's bounds (``maxLength``, ``enum``)."""
     return {
         "name": name,
         "in": "header",
         "required": required,
         "description": description,
-        "schema": {"type": "integer", "minimum": 0} if integer else {"type": "string"},
+        "schema": {"type": "integer", "minimum": 0} if integer else {"type": "string", **string},
     }
 
 
-_TUS_RESUMABLE = _header("Tus-Resumable", "The tus version: `1.0.0`.", required=True)
+_TUS_RESUMABLE = _header("Tus-Resumable", "The tus version: `1.0.0`.", required=True, enum=["1.0.0"])
+# ``sha1`` or ``sha256`` and a base64 digest: 51 characters at most; a longer value cannot match.
+_CHECKSUM = {"maxLength": 64}
 _TUS_REQUEST_HEADERS: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("/media/uploads", "post"): [
         _TUS_RESUMABLE,
@@ -348,14 +383,17 @@ _TUS_REQUEST_HEADERS: dict[tuple[str, str], list[dict[str, Any]]] = {
             "Upload-Metadata",
             "Comma-separated `key base64(value)` pairs: `filename`, `filetype`, `record_type`, "
             "`record_id`, `kind`.",
+            maxLength=MAX_METADATA_CHARS,
         ),
-        _header("Upload-Checksum", "`sha1 <base64 digest>` of a first chunk sent with the request."),
+        _header(
+            "Upload-Checksum", "`sha1 <base64 digest>` of a first chunk sent with the request.", **_CHECKSUM
+        ),
     ],
     ("/media/uploads/{upload_id}", "head"): [_TUS_RESUMABLE],
     ("/media/uploads/{upload_id}", "patch"): [
         _TUS_RESUMABLE,
         _header("Upload-Offset", "Where this chunk starts (HEAD's offset).", required=True, integer=True),
-        _header("Upload-Checksum", "`sha1 <base64 digest>` of this chunk."),
+        _header("Upload-Checksum", "`sha1 <base64 digest>` of this chunk.", **_CHECKSUM),
     ],
     ("/media/uploads/{upload_id}", "delete"): [_TUS_RESUMABLE],
 }
@@ -375,6 +413,8 @@ _TUS_SUCCESS = {
     ("/media/uploads/{upload_id}", "patch"): ("204", "Chunk stored.", ["Upload-Offset"]),
     ("/media/uploads/{upload_id}", "delete"): ("204", "Upload cancelled.", []),
 }
+
+
 def _complete_tus(openapi: OpenAPI) -> None:
     paths = openapi.paths or {}
     for (path, method), headers in _TUS_REQUEST_HEADERS.items():
@@ -401,9 +441,11 @@ def _plain(response: Any) -> str:
     return response["description"] if isinstance(response, dict) else response.description
 
 
-def _complete_sync(openapi: OpenAPI) -> None:
+def _complete_sync(openapi: OpenAPI, max_batch: int) -> None:
     schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
     schemas.update(_sync_components())
+    # The envelope's batch limit is a setting (``sync_max_batch``): more is 413 ``batch_too_large``.
+    schemas["PushRequest"]["properties"]["mutations"]["maxItems"] = max_batch
     openapi.components.schemas = schemas
     paths = openapi.paths or {}
     replies = {
@@ -424,8 +466,8 @@ def _complete_sync(openapi: OpenAPI) -> None:
             operation.request_body = {"required": True, "content": _content(_ref("PushRequest"))}
 
 
-def complete_document(openapi: OpenAPI) -> OpenAPI:
-    _complete_sync(openapi)
+def complete_document(openapi: OpenAPI, *, max_batch: int) -> OpenAPI:
+    _complete_sync(openapi, max_batch)
     _complete_tus(openapi)
     return openapi
 
@@ -436,7 +478,7 @@ class _CompletingOpenAPIPlugin(OpenAPIPlugin):
     __slots__ = ()
 
     def _build_openapi(self) -> OpenAPI:
-        return complete_document(super()._build_openapi())
+        return complete_document(super()._build_openapi(), max_batch=self.app.state.settings.sync_max_batch)
 
 
 def install(app: Litestar) -> None:

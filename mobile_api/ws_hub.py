@@ -66,10 +66,36 @@ def channel_prefix(redis_url: str) -> str:
 def make_backend(redis_url: str) -> Any:
     if not redis_url:
         return MemoryChannelsBackend()
-    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
     from redis.asyncio import Redis
 
-    return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+    return _pubsub_backend_class()(redis=Redis.from_url(redis_url))
+
+
+def _pubsub_backend_class() -> type:
+    """Litestar's Redis pub/sub backend, with a constant-time check of each arriving event.
+
+    Litestar's ``stream_events`` asks ``channel in channels.keys() - pending_unsubscribe`` for
+    every event: a new set of all the process's channels each time, O(channels). With 10,000
+    sockets over three processes (~8,000 channels each) that line was most of the receiving
+    side's CPU (bench/fanout.py profile). Same semantics: subscribed and not being unsubscribed.
+    """
+    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+
+    class PubSubBackend(RedisChannelsPubSubBackend):
+        async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+            pubsub = self._pub_sub
+            while True:
+                await self._has_subscribed.wait()
+                message = await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=self._stream_sleep_no_subscriptions
+                )
+                if message is None:
+                    continue
+                raw = message["channel"]
+                if raw in pubsub.channels and raw not in pubsub.pending_unsubscribe_channels:
+                    yield raw.decode(), message["data"]
+
+    return PubSubBackend
 
 
 class RedisPublisher:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import event, insert, or_, select
+from sqlalchemy import ARRAY, BigInteger, String, any_, bindparam, event, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -288,25 +289,38 @@ async def _stored_results(
     """Results already stored for the batch's ids or seqs (one query), by id and by seq."""
     if not batch:
         return {}, {}
-    rows = await session.execute(
-        select(
-            SyncMutation.mutation_id,
-            SyncMutation.seq,
-            SyncMutation.status,
-            SyncMutation.code,
-            SyncMutation.message,
-            SyncMutation.data,
-        ).where(
-            SyncMutation.user_id == user_id,
-            SyncMutation.client_id == client_id,
-            or_(
-                SyncMutation.mutation_id.in_([m.id for m in batch]),
-                SyncMutation.seq.in_([m.seq for m in batch]),
-            ),
-        )
-    )
+    params = {
+        "user_id": user_id,
+        "client_id": client_id,
+        "ids": [m.id for m in batch],
+        "seqs": [m.seq for m in batch],
+    }
+    rows = await session.execute(_stored_results_query(is_postgres(session)), params)
     found = [dict(r._mapping) for r in rows]
     return {r["mutation_id"]: r for r in found}, {r["seq"]: r for r in found}
+
+
+@cache
+def _stored_results_query(pg: bool) -> Any:
+    """By id, then by seq, each arm on its own unique index (an ``OR`` of the two lets an unanalysed
+    PostgreSQL table scan every row the client ever pushed). On PostgreSQL the lists are two array
+    parameters: one statement shape for any batch, not a bind per value."""
+    columns = (
+        SyncMutation.mutation_id,
+        SyncMutation.seq,
+        SyncMutation.status,
+        SyncMutation.code,
+        SyncMutation.message,
+        SyncMutation.data,
+    )
+    mine = (SyncMutation.user_id == bindparam("user_id"), SyncMutation.client_id == bindparam("client_id"))
+    if pg:
+        by_id = SyncMutation.mutation_id == any_(bindparam("ids", type_=ARRAY(String)))
+        by_seq = SyncMutation.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger)))
+    else:
+        by_id = SyncMutation.mutation_id.in_(bindparam("ids", expanding=True))
+        by_seq = SyncMutation.seq.in_(bindparam("seqs", expanding=True))
+    return union_all(select(*columns).where(*mine, by_id), select(*columns).where(*mine, by_seq))
 
 
 def _lock_names(

@@ -350,7 +350,9 @@ async def resolve_claim(session: AsyncSession, actor: Actor, *, claim_id: str, r
     if not actor.is_admin and (actor.org_id != seller or actor.role not in roles):
         raise NotAllowed(f"only the seller's {' or '.join(roles)} may resolve this claim")
     if claim.state != "open":
-        raise ClaimResolved("the claim is resolved already", details={"state": claim.state})
+        resolved_at = claim.resolved_at.isoformat() if claim.resolved_at else None
+        details = {"state": claim.state, "resolution": claim.resolution, "resolved_at": resolved_at}
+        raise ClaimResolved("the claim is resolved already", details=details)
     text = resolution.strip() if isinstance(resolution, str) else ""
     if not text or len(text) > MAX_NOTES:
         raise InvalidAcceptance(

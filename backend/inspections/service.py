@@ -48,7 +48,6 @@ from backend.inspections.models import (
     InspectionTemplate,
 )
 from backend.inspections.questions import score_answer, validate_answer, validate_questions
-from backend.inventory.service import check_client_id
 from backend.media.visibility import register_record_type
 from backend.territory.service import get_terminal, require_terminal_access
 
@@ -165,7 +164,6 @@ async def start_inspection(
     session: AsyncSession, actor: Actor, *, inspection_id: str | None, terminal_id: str, template_id: str
 ) -> Inspection:
     """Begin a visit at a terminal against a template version (idempotent on ``inspection_id``)."""
-    check_client_id(inspection_id, "inspection_id")
     if (retry := await _started_before(session, actor, inspection_id, terminal_id, template_id)) is not None:
         return retry
     require_distributor_side(actor)

@@ -8,7 +8,6 @@ offline): the level follows the latest observation by observed time, ties broken
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +22,6 @@ from backend.catalog.service import get_product
 from backend.changefeed.recording import inserted_changes, record_changes
 from backend.config import Settings
 from backend.db import is_postgres, new_id, utcnow
-from backend.errors import InvalidInput
 from backend.identity import Actor, Organisation
 from backend.identity.errors import OrgNotFound
 from backend.inventory.access import require_can_count, stock_visibility
@@ -40,13 +38,6 @@ DEFAULT_DISCREPANCY_RATIO = Settings().stock_discrepancy_ratio
 MAX_QTY = 1_000_000_000
 # A phone's clock may run a little fast; a count "observed" a day ahead is a broken clock.
 MAX_FUTURE = timedelta(days=1)
-CLIENT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-
-
-def check_client_id(value: str | None, what: str) -> None:
-    """Ids minted by phones are 32 lower-case hex characters, like the server's."""
-    if value is not None and not CLIENT_ID_RE.fullmatch(value):
-        raise InvalidInput(f"{what} must be 32 lower-case hex characters", code="invalid_id")
 
 
 async def location_for(session: AsyncSession, org_id: str) -> StockLocation:
@@ -250,7 +241,6 @@ async def record_stock_check(
     Idempotent on ``check_id``: the same id with the same facts (location, SKU, quantity, user)
     returns the stored check; with other facts it is refused (``stock_check_id_taken``).
     """
-    check_client_id(check_id, "check_id")
     if isinstance(counted_qty, bool) or not 0 <= counted_qty <= MAX_QTY:
         raise InvalidQuantity(f"counted_qty must be a whole number from 0 to {MAX_QTY}")
     if observed_at.tzinfo is None:

@@ -25,7 +25,6 @@ from backend.catalog import ChannelAuthorisation, Product
 from backend.db import utcnow
 from backend.identity import Actor, Organisation, User
 from backend.identity.errors import NotAllowed, OrgNotFound
-from backend.inventory.service import check_client_id
 from backend.media import service as media
 from backend.media.errors import MediaNotFound
 from backend.media.visibility import register_record_type
@@ -109,7 +108,6 @@ async def file_request(
     distributor_id: str | None = None,
 ) -> SupplierRequest:
     """A distributor's request to a supplier that authorises it (idempotent on the client id)."""
-    check_client_id(request_id, "request_id")
     if actor.is_admin:
         if distributor_id is None:
             raise InvalidRequest("name the distributor the request is for", code="org_required")

@@ -20,7 +20,6 @@ from backend.identity import Actor, Organisation, User
 from backend.identity.errors import NotAllowed, UserNotFound
 from backend.inspections.models import Inspection
 from backend.inventory.models import StockCheck, StockLocation
-from backend.inventory.service import check_client_id
 from backend.notifications.service import enqueue
 from backend.orders.models import Order
 from backend.territory.errors import TerminalNotFound
@@ -245,7 +244,6 @@ async def add_visit(
     session: AsyncSession, actor: Actor, *, visit_id: str | None, terminal_id: str, planned_date: date
 ) -> Visit:
     """An unplanned visit on the caller's day (idempotent on the client id)."""
-    check_client_id(visit_id, "visit_id")
     terminal = await _terminal_for(session, actor, terminal_id)
     await require_terminal_access(session, actor, terminal)
     existing = await session.get(Visit, visit_id) if visit_id else None
@@ -346,7 +344,6 @@ async def check_in(
     ``visit_id``. Farther than the radius needs a ``reason`` (then flagged); a retry of the same
     check-in returns the visit."""
     now = now or utcnow()
-    check_client_id(visit_id, "visit_id")
     at = _checked_time(at, now, "the check-in time")
     reason = (reason or "").strip() or None
     terminal = await _terminal_for(session, actor, terminal_id)

@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import Id, one_of, pattern
 from backend.catalog import Category, ChannelAuthorisation, PriceEntry, Product, RegionalQuota
 from backend.catalog import service as catalog
 from backend.catalog.importer import import_catalog_csv
@@ -25,14 +26,18 @@ from backend.identity.errors import OrgNotFound
 from mobile_api.deps import read_body
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
+from mobile_api.params import PathId, QueryId
 from mobile_api.routes.auth import DeviceOut, UserOut
 from mobile_api.schemas import Out, Page, Strict
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Limit = Annotated[int, Parameter(ge=1, le=500, default=100)]
 # Amounts and quantities are 32-bit integer columns.
+Level = one_of("country", "province", "city", "district")
+OrgKind = one_of("supplier", "distributor", "terminal", "service_provider")
+Unit = one_of("each", "case", "kg", "l", "box", "pack")
+Currency = pattern("^[A-Za-z]{3}$", 3)
 Amount = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 Cursor = Annotated[str | None, Parameter(max_length=64, default=None)]
 
@@ -41,7 +46,7 @@ Cursor = Annotated[str | None, Parameter(max_length=64, default=None)]
 
 
 class RegionIn(Strict):
-    level: Annotated[str, msgspec.Meta(pattern="^(country|province|city|district)$")]
+    level: Level
     code: Code
     name: Name
     parent_id: Id | None = None
@@ -56,7 +61,7 @@ class RegionOut(Out):
 
 
 class OrganisationIn(Strict):
-    kind: Annotated[str, msgspec.Meta(pattern="^(supplier|distributor|terminal|service_provider)$")]
+    kind: OrgKind
     name: Name
     code: Code
     region_id: Id | None = None
@@ -81,7 +86,7 @@ async def create_region(data: RegionIn, actor: Actor, db_session: AsyncSession) 
 
 @get("/admin/regions", tags=["admin"])
 async def list_regions(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, parent_id: str | None = None
+    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, parent_id: QueryId = None
 ) -> Page[RegionOut]:
     stmt = select(Region)
     if parent_id:
@@ -120,7 +125,7 @@ async def list_organisations(
 
 
 @get("/admin/organisations/{org_id:str}", tags=["admin"])
-async def get_organisation(org_id: str, actor: Actor, db_session: AsyncSession) -> OrganisationOut:
+async def get_organisation(org_id: PathId, actor: Actor, db_session: AsyncSession) -> OrganisationOut:
     org = await identity.get_organisation(db_session, org_id)
     mine = actor.is_admin or actor.org_id in (org.id, org.parent_id)
     if not mine and org.id not in await catalog.entitled_suppliers(db_session, actor):
@@ -131,7 +136,7 @@ async def get_organisation(org_id: str, actor: Actor, db_session: AsyncSession) 
 # --- users and devices ------------------------------------------------------------------
 
 
-Role = Annotated[str, msgspec.Meta(pattern=f"^({'|'.join(ROLES)})$")]
+Role = one_of(*ROLES)
 
 
 class UserIn(Strict):
@@ -155,7 +160,7 @@ async def create_user(data: UserIn, actor: Actor, db_session: AsyncSession) -> U
 
 @get("/admin/users", tags=["admin"])
 async def list_users(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, org_id: str | None = None
+    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, org_id: QueryId = None
 ) -> Page[UserOut]:
     stmt = select(User)
     visible = actor.visible_org(org_id)
@@ -165,12 +170,12 @@ async def list_users(
 
 
 @get("/admin/users/{user_id:str}", tags=["admin"])
-async def get_user(user_id: str, actor: Actor, db_session: AsyncSession) -> UserOut:
+async def get_user(user_id: PathId, actor: Actor, db_session: AsyncSession) -> UserOut:
     return UserOut.of(await identity.get_user(db_session, actor, user_id))
 
 
 @patch("/admin/users/{user_id:str}", tags=["admin"])
-async def update_user(user_id: str, data: UserPatch, actor: Actor, db_session: AsyncSession) -> UserOut:
+async def update_user(user_id: PathId, data: UserPatch, actor: Actor, db_session: AsyncSession) -> UserOut:
     actor.require_admin()
     user = await identity.get_user(db_session, actor, user_id)
     if data.display_name is not None:
@@ -183,7 +188,7 @@ async def update_user(user_id: str, data: UserPatch, actor: Actor, db_session: A
 
 @get("/admin/devices", tags=["admin"])
 async def list_devices(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, user_id: str | None = None
+    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, user_id: QueryId = None
 ) -> Page[DeviceOut]:
     stmt = identity.visible_devices(actor, select(Device))
     if user_id:
@@ -192,7 +197,7 @@ async def list_devices(
 
 
 @get("/admin/devices/{device_id:str}", tags=["admin"])
-async def get_device(device_id: str, actor: Actor, db_session: AsyncSession) -> DeviceOut:
+async def get_device(device_id: PathId, actor: Actor, db_session: AsyncSession) -> DeviceOut:
     return DeviceOut.of(await identity.get_device(db_session, actor, device_id))
 
 
@@ -217,7 +222,7 @@ class ProductIn(Strict):
     category_id: Id
     sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     name: Name
-    unit: Annotated[str, msgspec.Meta(pattern="^(each|case|kg|l|box|pack)$")] = "each"
+    unit: Unit = "each"
     pack_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
 
 
@@ -239,7 +244,7 @@ async def create_category(data: CategoryIn, actor: Actor, db_session: AsyncSessi
 
 @get("/admin/categories", tags=["catalog"])
 async def list_categories(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, supplier_id: str | None = None
+    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, supplier_id: QueryId = None
 ) -> Page[CategoryOut]:
     stmt = await catalog.readable_catalog(select(Category), Category.supplier_id, db_session, actor)
     if supplier_id:
@@ -258,8 +263,8 @@ async def list_products(
     db_session: AsyncSession,
     cursor: Cursor,
     limit: Limit,
-    supplier_id: str | None = None,
-    category_id: str | None = None,
+    supplier_id: QueryId = None,
+    category_id: QueryId = None,
     sku: Annotated[str | None, Parameter(max_length=64, description="exact SKU")] = None,
 ) -> Page[ProductOut]:
     stmt = await catalog.readable_catalog(select(Product), Product.supplier_id, db_session, actor)
@@ -273,7 +278,7 @@ async def list_products(
 
 
 @get("/admin/products/{product_id:str}", tags=["catalog"])
-async def get_product(product_id: str, actor: Actor, db_session: AsyncSession) -> ProductOut:
+async def get_product(product_id: PathId, actor: Actor, db_session: AsyncSession) -> ProductOut:
     return ProductOut.of(await catalog.get_product(db_session, product_id, actor))
 
 
@@ -315,7 +320,7 @@ class PriceIn(Strict):
     distributor_id: Id
     product_id: Id
     price_minor: Amount
-    currency: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{3}$")] = "EUR"
+    currency: Currency = "EUR"
 
 
 class PriceOut(Out):
@@ -333,14 +338,14 @@ async def set_price(data: PriceIn, actor: Actor, db_session: AsyncSession) -> Pr
 
 @get("/admin/prices", tags=["channel"])
 async def list_prices(
-    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, distributor_id: str | None = None
+    actor: Actor, db_session: AsyncSession, cursor: Cursor, limit: Limit, distributor_id: QueryId = None
 ) -> Page[PriceOut]:
     stmt = catalog.price_visibility(actor, select(PriceEntry), distributor_id)
     return await paginate(db_session, stmt, PriceEntry.id, PriceOut.of, cursor=cursor, limit=limit)
 
 
 @get("/admin/prices/{price_id:str}", tags=["channel"])
-async def get_price(price_id: str, actor: Actor, db_session: AsyncSession) -> PriceOut:
+async def get_price(price_id: PathId, actor: Actor, db_session: AsyncSession) -> PriceOut:
     stmt = catalog.price_visibility(actor, select(PriceEntry), None).where(PriceEntry.id == price_id)
     entry = (await db_session.execute(stmt)).scalar_one_or_none()
     if entry is None:
@@ -423,7 +428,7 @@ async def list_quotas(actor: Actor, db_session: AsyncSession, cursor: Cursor, li
 
 
 @get("/admin/quotas/{quota_id:str}", tags=["channel"])
-async def get_quota(quota_id: str, actor: Actor, db_session: AsyncSession) -> QuotaOut:
+async def get_quota(quota_id: PathId, actor: Actor, db_session: AsyncSession) -> QuotaOut:
     stmt = catalog.channel_visibility(actor, RegionalQuota, select(RegionalQuota)).where(
         RegionalQuota.id == quota_id
     )

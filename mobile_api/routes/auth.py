@@ -12,20 +12,25 @@ from litestar import get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import one_of
 from backend.errors import DomainError
 from backend.identity import Actor, Device, User
 from backend.identity import service as identity
 from mobile_api.auth import issue_access_token
+from mobile_api.params import PathId
 from mobile_api.schemas import Out, Strict
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+
+
+Platform = one_of("android", "ios", "web", "cli")
 
 
 class LoginIn(Strict):
     username: Name
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "web"
-    platform: Annotated[str, msgspec.Meta(pattern="^(android|ios|web|cli)$")] = "web"
+    platform: Platform = "web"
     app_version: Annotated[str, msgspec.Meta(max_length=32)] = ""
     push_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
 
@@ -157,7 +162,7 @@ async def me(actor: Actor, db_session: AsyncSession) -> MeOut:
     tags=["auth"],
     summary="Sign a device out (own device, or admin)",
 )
-async def revoke_device(device_id: str, actor: Actor, db_session: AsyncSession) -> DeviceOut:
+async def revoke_device(device_id: PathId, actor: Actor, db_session: AsyncSession) -> DeviceOut:
     return DeviceOut.of(await identity.revoke_device(db_session, actor, device_id))
 
 
@@ -167,7 +172,7 @@ async def revoke_device(device_id: str, actor: Actor, db_session: AsyncSession) 
     tags=["admin"],
     summary="Disable a user and sign out all devices",
 )
-async def revoke_user(user_id: str, actor: Actor, db_session: AsyncSession) -> UserOut:
+async def revoke_user(user_id: PathId, actor: Actor, db_session: AsyncSession) -> UserOut:
     return UserOut.of(await identity.revoke_user(db_session, actor, user_id))
 
 

@@ -14,6 +14,7 @@ from backend.identity import Actor
 from backend.inspections import Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections import service as inspections
 from mobile_api.paging import paginate
+from mobile_api.params import PathId
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
 from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
@@ -111,7 +112,7 @@ async def create_template(data: TemplateIn, actor: Actor, db_session: AsyncSessi
     summary="Revise a checklist: adds a version; started inspections keep theirs",
 )
 async def revise_template(
-    template_id: str, data: RevisionIn, actor: Actor, db_session: AsyncSession
+    template_id: PathId, data: RevisionIn, actor: Actor, db_session: AsyncSession
 ) -> TemplateOut:
     template = await inspections.revise_template(
         db_session, actor, template_id=template_id, title=data.title, questions=data.questions
@@ -138,7 +139,7 @@ async def list_templates(
 
 
 @get("/inspection-templates/{template_id:str}", tags=["inspections"])
-async def get_template(template_id: str, actor: Actor, db_session: AsyncSession) -> TemplateOut:
+async def get_template(template_id: PathId, actor: Actor, db_session: AsyncSession) -> TemplateOut:
     return TemplateOut.of(await inspections.get_template(db_session, actor, template_id))
 
 
@@ -166,7 +167,9 @@ async def list_inspections(
     terminal_id: QueryId,
     template_id: QueryId,
     inspector_id: QueryId,
-    status: Annotated[str | None, Parameter(pattern="^(in_progress|submitted)$", default=None)] = None,
+    status: Annotated[
+        str | None, Parameter(pattern="^(in_progress|submitted)$", max_length=11, default=None)
+    ] = None,
 ) -> Page[InspectionOut]:
     stmt = inspections.inspections_query(
         actor, terminal_id=terminal_id, status=status, template_id=template_id, inspector_id=inspector_id
@@ -175,7 +178,7 @@ async def list_inspections(
 
 
 @get("/inspections/{inspection_id:str}", tags=["inspections"], summary="An inspection with its answers")
-async def get_inspection(inspection_id: str, actor: Actor, db_session: AsyncSession) -> InspectionOut:
+async def get_inspection(inspection_id: PathId, actor: Actor, db_session: AsyncSession) -> InspectionOut:
     inspection = await inspections.get_inspection(db_session, actor, inspection_id)
     return InspectionOut.of(inspection, await inspections.answers_of(db_session, inspection.id))
 
@@ -186,7 +189,7 @@ async def get_inspection(inspection_id: str, actor: Actor, db_session: AsyncSess
     summary="Answer a question (last writer wins by HLC); returns the answer that stands",
 )
 async def answer_question(
-    inspection_id: str, question_id: str, data: AnswerIn, actor: Actor, db_session: AsyncSession
+    inspection_id: PathId, question_id: PathId, data: AnswerIn, actor: Actor, db_session: AsyncSession
 ) -> AnswerOut:
     answer = await inspections.answer_question(
         db_session,
@@ -205,7 +208,7 @@ async def answer_question(
     summary="Submit: checks answers and photos, scores, freezes",
     status_code=200,
 )
-async def submit_inspection(inspection_id: str, actor: Actor, db_session: AsyncSession) -> InspectionOut:
+async def submit_inspection(inspection_id: PathId, actor: Actor, db_session: AsyncSession) -> InspectionOut:
     inspection = await inspections.submit_inspection(db_session, actor, inspection_id=inspection_id)
     return InspectionOut.of(inspection, await inspections.answers_of(db_session, inspection.id))
 

@@ -18,6 +18,7 @@ from backend.inventory import service as inventory
 from backend.inventory.models import MOVEMENT_REASONS
 from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
+from mobile_api.params import PathId
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
 from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
@@ -130,7 +131,7 @@ async def list_stock_checks(
 
 
 @get("/stock/checks/{check_id:str}", tags=["stock"])
-async def get_stock_check(check_id: str, actor: Actor, db_session: AsyncSession) -> StockCheckOut:
+async def get_stock_check(check_id: PathId, actor: Actor, db_session: AsyncSession) -> StockCheckOut:
     stmt = inventory.checks_query(actor).where(StockCheck.id == check_id)
     check = (await db_session.execute(stmt)).scalar_one_or_none()
     if check is None:
@@ -163,7 +164,7 @@ async def list_stock_movements(
     limit: Limit,
     org_id: QueryId,
     product_id: QueryId,
-    reason: str | None = None,
+    reason: QueryId = None,
 ) -> Page[StockMovementOut]:
     if reason is not None and reason not in MOVEMENT_REASONS:
         raise ApiError(400, "invalid_reason", f"reason must be one of {', '.join(MOVEMENT_REASONS)}")

@@ -13,6 +13,7 @@ from backend.identity import Actor
 from backend.territory import RouteAssignment
 from backend.territory import service as territory
 from mobile_api.paging import paginate
+from mobile_api.params import PathId
 from mobile_api.routes.field_common import Cursor, Id, Limit, QueryId
 from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
@@ -48,7 +49,7 @@ async def assign(data: AssignmentIn, actor: Actor, db_session: AsyncSession) -> 
 
 
 @delete("/routes/{user_id:str}/{terminal_id:str}", tags=["territory"], summary="Take a terminal off a route")
-async def unassign(user_id: str, terminal_id: str, actor: Actor, db_session: AsyncSession) -> None:
+async def unassign(user_id: PathId, terminal_id: PathId, actor: Actor, db_session: AsyncSession) -> None:
     await territory.unassign_terminal(db_session, actor, user_id=user_id, terminal_id=terminal_id)
 
 

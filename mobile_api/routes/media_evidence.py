@@ -17,6 +17,7 @@ from backend.evidence.signing import load_signing_key, public_key_bytes
 from backend.identity import Actor
 from backend.media.visibility import can_view_record
 from mobile_api.deps import WRITES
+from mobile_api.params import PathId
 
 
 class TreeHeadOut(msgspec.Struct):
@@ -80,8 +81,8 @@ async def tree_head(request: Request[Any, Any, Any], actor: Actor, db_session: A
 @get("/evidence/{record_type:str}/{record_id:str}/proof", tags=["evidence"], opt={WRITES: True})
 async def record_proof(
     request: Request[Any, Any, Any],
-    record_type: str,
-    record_id: str,
+    record_type: PathId,
+    record_id: PathId,
     actor: Actor,
     db_session: AsyncSession,
     tree_size: Annotated[int | None, Parameter(ge=1, le=INT64_MAX)] = None,

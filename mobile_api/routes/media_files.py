@@ -16,6 +16,7 @@ from backend.media.service import visible_photo
 from backend.media.storage import BlobMissing, derivative_key, open_storage, original_key
 from backend.media.visibility import Uploader, uploader_for
 from mobile_api.errors import ApiError
+from mobile_api.params import PathId
 
 # Private: only the allowed may see a photo, so shared caches must not keep it; immutable: the
 # bytes behind a URL never change (the URL names the content's hash).
@@ -63,7 +64,7 @@ def _photo_out(photo: Photo, uploader: Uploader) -> PhotoOut:
 
 
 @get("/media/photos/{sha256:str}", tags=["media"])
-async def photo_metadata(sha256: str, actor: Actor, db_session: AsyncSession) -> PhotoOut:
+async def photo_metadata(sha256: PathId, actor: Actor, db_session: AsyncSession) -> PhotoOut:
     """Evidence metadata of a photo (capture time, GPS, camera, uploader, device, upload time)."""
     photo = await visible_photo(db_session, actor, sha256)
     return _photo_out(photo, await uploader_for(db_session, actor, photo))
@@ -71,7 +72,7 @@ async def photo_metadata(sha256: str, actor: Actor, db_session: AsyncSession) ->
 
 @get("/media/photos/{sha256:str}/{variant:str}", tags=["media"])
 async def photo_bytes(
-    request: Request[Any, Any, Any], sha256: str, variant: str, actor: Actor, db_session: AsyncSession
+    request: Request[Any, Any, Any], sha256: PathId, variant: PathId, actor: Actor, db_session: AsyncSession
 ) -> Response[bytes]:
     """The original (``original``) or a derivative (``thumb`` ~320 px, ``display`` ~1600 px, JPEG)."""
     if variant != "original" and variant not in VARIANTS:

@@ -27,6 +27,7 @@ from backend.media.models import Upload
 from backend.media.storage import Storage, open_storage
 from mobile_api.auth import actor_from_connection
 from mobile_api.errors import STATUS_BY_KIND
+from mobile_api.params import PathId
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,checksum,expiration,termination"
@@ -215,7 +216,7 @@ async def tus_create(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @head(f"{BASE}/{{upload_id:str}}", tags=["media"])
-async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[None]:
+async def tus_head(request: Request[Any, Any, Any], upload_id: PathId) -> Response[None]:
     """The upload's offset: where to resume."""
     try:
         actor = await _authenticate(request)
@@ -236,7 +237,7 @@ async def tus_head(request: Request[Any, Any, Any], upload_id: str) -> Response[
 
 
 @patch(f"{BASE}/{{upload_id:str}}", tags=["media"], request_max_body_size=None, status_code=200)
-async def tus_patch(request: Request[Any, Any, Any], upload_id: str) -> Response[Any]:
+async def tus_patch(request: Request[Any, Any, Any], upload_id: PathId) -> Response[Any]:
     """Append a chunk at ``Upload-Offset`` (optionally with ``Upload-Checksum``)."""
     try:
         actor = await _authenticate(request)
@@ -254,7 +255,7 @@ async def tus_patch(request: Request[Any, Any, Any], upload_id: str) -> Response
 
 
 @delete(f"{BASE}/{{upload_id:str}}", tags=["media"], status_code=200)
-async def tus_terminate(request: Request[Any, Any, Any], upload_id: str) -> Response[Any]:
+async def tus_terminate(request: Request[Any, Any, Any], upload_id: PathId) -> Response[Any]:
     """Cancel an unfinished upload and free its chunks."""
     try:
         actor = await _authenticate(request)

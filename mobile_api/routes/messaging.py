@@ -11,18 +11,19 @@ from litestar import Response, delete, get, patch, post, put
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.bounds import INT64_MAX
+from backend.bounds import INT64_MAX, Id
+from backend.bounds import ClientId as HexId
 from backend.identity import Actor
 from backend.messaging import Conversation, ConversationMember, MessageRevision, support
 from backend.messaging import service as messaging
 from backend.notifications import service as notifications
 from mobile_api import ws
 from mobile_api.console import routes as console
+from mobile_api.params import PathId
 from mobile_api.routes import messaging_desk, messaging_support
 from mobile_api.routes.messaging_schemas import MessageOut
 from mobile_api.schemas import Strict, created_or_existing, existed
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 # The service enforces settings.message_max_chars with its own code; this only bounds parsing.
 Body = Annotated[str, msgspec.Meta(max_length=100_000)]
@@ -81,7 +82,7 @@ class ConversationIn(Strict):
     kind: Literal["direct", "group"]
     member_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=200)]
     title: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")] | None = None
+    id: HexId | None = None
 
 
 class MessageIn(Strict):
@@ -112,7 +113,7 @@ class SupportOpenIn(Strict):
     subject: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     body: Body
     client_message_id: ClientId
-    id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")] | None = None
+    id: HexId | None = None
 
 
 class PreferencesIn(Strict):
@@ -161,14 +162,16 @@ async def create_conversation(
 
 
 @get("/conversations/{conversation_id:str}", tags=["messaging"])
-async def get_conversation(conversation_id: str, actor: Actor, db_session: AsyncSession) -> ConversationOut:
+async def get_conversation(
+    conversation_id: PathId, actor: Actor, db_session: AsyncSession
+) -> ConversationOut:
     conv = await messaging.visible_conversation(db_session, actor, conversation_id)
     return ConversationOut.of(conv, await messaging.membership(db_session, conv.id, actor.user_id))
 
 
 @get("/conversations/{conversation_id:str}/messages", tags=["messaging"], summary="Messages after a seq")
 async def list_messages(
-    conversation_id: str,
+    conversation_id: PathId,
     actor: Actor,
     db_session: AsyncSession,
     limit: Limit,
@@ -185,7 +188,7 @@ async def list_messages(
     responses=existed(MessageOut),
 )
 async def send_message(
-    conversation_id: str, data: MessageIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: MessageIn, actor: Actor, db_session: AsyncSession
 ) -> Response[MessageOut]:
     msg = await messaging.send_message(
         db_session,
@@ -200,21 +203,23 @@ async def send_message(
 
 @post("/conversations/{conversation_id:str}/read", tags=["messaging"], status_code=200)
 async def mark_read(
-    conversation_id: str, data: ReadIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: ReadIn, actor: Actor, db_session: AsyncSession
 ) -> dict[str, int]:
     seq = await messaging.mark_read(db_session, actor, conversation_id=conversation_id, up_to_seq=data.seq)
     return {"last_read_seq": seq}
 
 
 @post("/conversations/{conversation_id:str}/mute", tags=["messaging"], status_code=200)
-async def mute(conversation_id: str, data: MuteIn, actor: Actor, db_session: AsyncSession) -> dict[str, bool]:
+async def mute(
+    conversation_id: PathId, data: MuteIn, actor: Actor, db_session: AsyncSession
+) -> dict[str, bool]:
     member = await messaging.set_muted(db_session, actor, conversation_id=conversation_id, muted=data.muted)
     return {"muted": member.muted}
 
 
 @post("/conversations/{conversation_id:str}/members", tags=["messaging"])
 async def add_member(
-    conversation_id: str, data: MemberIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: MemberIn, actor: Actor, db_session: AsyncSession
 ) -> dict[str, str]:
     member = await messaging.add_member(
         db_session, actor, conversation_id=conversation_id, user_id=data.user_id
@@ -223,19 +228,21 @@ async def add_member(
 
 
 @patch("/messages/{message_id:str}", tags=["messaging"], summary="Edit a message within the edit window")
-async def edit_message(message_id: str, data: EditIn, actor: Actor, db_session: AsyncSession) -> MessageOut:
+async def edit_message(
+    message_id: PathId, data: EditIn, actor: Actor, db_session: AsyncSession
+) -> MessageOut:
     return MessageOut.of(
         await messaging.edit_message(db_session, actor, message_id=message_id, body=data.body)
     )
 
 
 @delete("/messages/{message_id:str}", tags=["messaging"], status_code=200)
-async def delete_message(message_id: str, actor: Actor, db_session: AsyncSession) -> MessageOut:
+async def delete_message(message_id: PathId, actor: Actor, db_session: AsyncSession) -> MessageOut:
     return MessageOut.of(await messaging.delete_message(db_session, actor, message_id=message_id))
 
 
 @get("/messages/{message_id:str}/history", tags=["messaging"], summary="Earlier versions of a message")
-async def message_history(message_id: str, actor: Actor, db_session: AsyncSession) -> list[RevisionOut]:
+async def message_history(message_id: PathId, actor: Actor, db_session: AsyncSession) -> list[RevisionOut]:
     return [RevisionOut.of(r) for r in await messaging.message_history(db_session, actor, message_id)]
 
 

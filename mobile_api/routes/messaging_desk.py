@@ -13,6 +13,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import Id, pattern
 from backend.identity import Actor, Organisation, Region, User
 from backend.messaging import (
     Conversation,
@@ -28,10 +29,12 @@ from backend.messaging import (
     views,
 )
 from backend.orders.errors import OrderNotFound
+from mobile_api.params import PathId
 from mobile_api.schemas import Strict
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 QId = Annotated[str | None, Parameter(max_length=64, default=None)]
+Weekday = pattern("^[0-6]$", 1)
+IsoDay = pattern(r"^\d{4}-\d{2}-\d{2}$", 10)
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Minutes = Annotated[int, msgspec.Meta(ge=0, le=1440)]
 Seconds = Annotated[int, msgspec.Meta(ge=60, le=60 * 24 * 3600)]
@@ -157,7 +160,7 @@ class TeamIn(Strict):
     timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
     hours: Annotated[
         dict[
-            Annotated[str, msgspec.Meta(pattern="^[0-6]$")],
+            Weekday,
             Annotated[
                 list[Annotated[list[Minutes], msgspec.Meta(min_length=2, max_length=2)]],
                 msgspec.Meta(max_length=4),
@@ -165,9 +168,7 @@ class TeamIn(Strict):
         ],
         msgspec.Meta(max_length=7),
     ] = {}  # noqa: RUF012 - msgspec copies defaults
-    holidays: Annotated[
-        list[Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]], msgspec.Meta(max_length=366)
-    ] = []  # noqa: RUF012
+    holidays: Annotated[list[IsoDay], msgspec.Meta(max_length=366)] = []  # noqa: RUF012
     first_response_s: Seconds = 3600
     next_response_s: Seconds = 3600
     resolution_s: Seconds = 8 * 3600
@@ -236,7 +237,7 @@ async def list_tickets(
 
 
 @get("/support/tickets/{conversation_id:str}", tags=["support"], summary="One ticket as a list row")
-async def get_ticket(conversation_id: str, actor: Actor, db_session: AsyncSession) -> TicketOut:
+async def get_ticket(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> TicketOut:
     support.require_agent(actor)
     rows = await views.tickets(db_session, actor, view="all", ids=[conversation_id[:64]], limit=1)
     if not rows:
@@ -254,7 +255,7 @@ async def search_tickets(
 
 
 @get("/support/conversations/{conversation_id:str}/people", tags=["support"], summary="Members and senders")
-async def people(conversation_id: str, actor: Actor, db_session: AsyncSession) -> list[PersonOut]:
+async def people(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> list[PersonOut]:
     """Everyone who is in or wrote in the conversation, with role, organisation and read marker."""
     conv = await support._support_conversation(db_session, actor, conversation_id)  # noqa: SLF001
     senders = select(Message.sender_id).where(Message.conversation_id == conv.id).distinct()
@@ -321,7 +322,7 @@ async def set_status(data: StatusIn, actor: Actor, db_session: AsyncSession) -> 
 
 @put("/support/agents/{user_id:str}", tags=["support"], summary="Capacity and team (administrators)")
 async def configure_agent(
-    user_id: str, data: AgentIn, actor: Actor, db_session: AsyncSession
+    user_id: PathId, data: AgentIn, actor: Actor, db_session: AsyncSession
 ) -> dict[str, Any]:
     row = await desk.configure_agent(db_session, actor, user_id, capacity=data.capacity, team_id=data.team_id)
     return {"user_id": row.user_id, "status": row.status, "capacity": row.capacity, "team_id": row.team_id}
@@ -350,7 +351,7 @@ async def list_labels(actor: Actor, db_session: AsyncSession) -> list[dict[str, 
 
 @put("/support/conversations/{conversation_id:str}/labels", tags=["support"])
 async def set_labels(
-    conversation_id: str, data: LabelsIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: LabelsIn, actor: Actor, db_session: AsyncSession
 ) -> list[str]:
     conv = await support._support_conversation(db_session, actor, conversation_id)  # noqa: SLF001
     return await desk.set_labels(db_session, conv, data.labels)
@@ -358,7 +359,7 @@ async def set_labels(
 
 @put("/support/conversations/{conversation_id:str}/snooze", tags=["support"], summary="Snooze until a time")
 async def snooze(
-    conversation_id: str, data: SnoozeIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: SnoozeIn, actor: Actor, db_session: AsyncSession
 ) -> dict[str, Any]:
     conv = await support._support_conversation(db_session, actor, conversation_id)  # noqa: SLF001
     until = data.until.astimezone(UTC) if data.until and data.until.tzinfo else data.until
@@ -382,7 +383,7 @@ async def save_macro(data: MacroIn, actor: Actor, db_session: AsyncSession) -> M
 
 @post("/support/conversations/{conversation_id:str}/macros/{macro_id:str}", tags=["support"], status_code=200)
 async def apply_macro(
-    conversation_id: str, macro_id: str, data: ApplyMacroIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, macro_id: PathId, data: ApplyMacroIn, actor: Actor, db_session: AsyncSession
 ) -> dict[str, Any]:
     conv = await desk.apply_macro(
         db_session, actor, conversation_id, macro_id, client_message_id=data.client_message_id
@@ -392,7 +393,7 @@ async def apply_macro(
 
 @post("/support/conversations/{conversation_id:str}/merge", tags=["support"], status_code=200)
 async def merge(
-    conversation_id: str, data: MergeIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: MergeIn, actor: Actor, db_session: AsyncSession
 ) -> dict[str, Any]:
     target = await desk.merge(db_session, actor, conversation_id, data.into_id)
     return {"id": conversation_id, "merged_into_id": target.id}
@@ -457,7 +458,7 @@ async def report_csv(
 
 
 @get("/support/orders/{order_id:str}", tags=["support"], summary="One order, read-only (agents)")
-async def order_view(order_id: str, actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
+async def order_view(order_id: PathId, actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
     support.require_agent(actor)
     found = await context.order_view(db_session, order_id[:64])
     if found is None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.identity import Actor, User
 from backend.messaging import CannedReply, Conversation, SupportNote, support
+from mobile_api.params import PathId
 from mobile_api.routes.messaging_schemas import MessageOut
 from mobile_api.schemas import Strict, created_or_existing, existed
 
@@ -127,22 +128,24 @@ async def agents(actor: Actor, db_session: AsyncSession) -> list[dict[str, str]]
 
 
 @post("/support/conversations/{conversation_id:str}/claim", tags=["support"], status_code=200)
-async def claim(conversation_id: str, actor: Actor, db_session: AsyncSession) -> StatusOut:
+async def claim(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> StatusOut:
     return StatusOut.of(await support.claim(db_session, actor, conversation_id))
 
 
 @post("/support/conversations/{conversation_id:str}/assign", tags=["support"], status_code=200)
-async def assign(conversation_id: str, data: AssignIn, actor: Actor, db_session: AsyncSession) -> StatusOut:
+async def assign(
+    conversation_id: PathId, data: AssignIn, actor: Actor, db_session: AsyncSession
+) -> StatusOut:
     return StatusOut.of(await support.assign(db_session, actor, conversation_id, agent_id=data.agent_id))
 
 
 @post("/support/conversations/{conversation_id:str}/resolve", tags=["support"], status_code=200)
-async def resolve(conversation_id: str, actor: Actor, db_session: AsyncSession) -> StatusOut:
+async def resolve(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> StatusOut:
     return StatusOut.of(await support.resolve(db_session, actor, conversation_id))
 
 
 @post("/support/conversations/{conversation_id:str}/reopen", tags=["support"], status_code=200)
-async def reopen(conversation_id: str, actor: Actor, db_session: AsyncSession) -> StatusOut:
+async def reopen(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> StatusOut:
     return StatusOut.of(await support.reopen(db_session, actor, conversation_id))
 
 
@@ -153,7 +156,7 @@ async def reopen(conversation_id: str, actor: Actor, db_session: AsyncSession) -
     responses=existed(MessageOut),
 )
 async def reply(
-    conversation_id: str, data: ReplyIn, actor: Actor, db_session: AsyncSession
+    conversation_id: PathId, data: ReplyIn, actor: Actor, db_session: AsyncSession
 ) -> Response[MessageOut]:
     msg = await support.reply(
         db_session, actor, conversation_id, body=data.body, client_message_id=data.client_message_id
@@ -162,17 +165,17 @@ async def reply(
 
 
 @get("/support/conversations/{conversation_id:str}/notes", tags=["support"])
-async def list_notes(conversation_id: str, actor: Actor, db_session: AsyncSession) -> list[NoteOut]:
+async def list_notes(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> list[NoteOut]:
     return [NoteOut.of(n) for n in await support.notes(db_session, actor, conversation_id)]
 
 
 @post("/support/conversations/{conversation_id:str}/notes", tags=["support"], summary="Internal note")
-async def add_note(conversation_id: str, data: NoteIn, actor: Actor, db_session: AsyncSession) -> NoteOut:
+async def add_note(conversation_id: PathId, data: NoteIn, actor: Actor, db_session: AsyncSession) -> NoteOut:
     return NoteOut.of(await support.add_note(db_session, actor, conversation_id, body=data.body))
 
 
 @get("/support/conversations/{conversation_id:str}/context", tags=["support"], summary="Customer context")
-async def context(conversation_id: str, actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
+async def context(conversation_id: PathId, actor: Actor, db_session: AsyncSession) -> dict[str, Any]:
     return await support.customer_context(db_session, actor, conversation_id)
 
 

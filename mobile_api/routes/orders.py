@@ -13,15 +13,20 @@ import msgspec
 from litestar import Response, get, post, put
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import one_of
 from backend.identity import Actor
 from backend.orders import Delivery, DeliveryLine, Order, OrderLine
 from backend.orders import service as orders
 from backend.orders.states import allowed_actions
+from mobile_api.params import PathId, QueryId
 from mobile_api.routes import orders_acceptance
 from mobile_api.routes.orders_params import ClientId, Cursor, Id, Limit, StateFilter
 from mobile_api.schemas import Page, Strict, created_or_existing, existed
 
 Qty = Annotated[int, msgspec.Meta(ge=0, le=orders.MAX_QTY)]
+
+
+OrderKind = one_of("purchase", "sales")
 
 
 class LineIn(Strict):
@@ -30,7 +35,7 @@ class LineIn(Strict):
 
 
 class OrderIn(Strict):
-    kind: Annotated[str, msgspec.Meta(pattern="^(purchase|sales)$")]
+    kind: OrderKind
     id: ClientId | None = None
     supplier_id: Id | None = None
     terminal_id: Id | None = None
@@ -183,10 +188,10 @@ async def list_orders(
     cursor: Cursor,
     limit: Limit,
     state_filter: StateFilter = None,
-    kind: str | None = None,
-    supplier_id: str | None = None,
-    distributor_id: str | None = None,
-    terminal_id: str | None = None,
+    kind: QueryId = None,
+    supplier_id: QueryId = None,
+    distributor_id: QueryId = None,
+    terminal_id: QueryId = None,
 ) -> Page[OrderOut]:
     listing = await orders.list_orders(
         db_session,
@@ -203,41 +208,41 @@ async def list_orders(
 
 
 @get("/orders/{order_id:str}", tags=["orders"])
-async def get_order(order_id: str, actor: Actor, db_session: AsyncSession) -> OrderOut:
+async def get_order(order_id: PathId, actor: Actor, db_session: AsyncSession) -> OrderOut:
     return await _full(db_session, actor, await orders.get_order(db_session, actor, order_id=order_id))
 
 
 @put("/orders/{order_id:str}/lines/{product_id:str}", tags=["orders"], summary="Set a draft line (0 removes)")
 async def set_line(
-    order_id: str, product_id: str, data: QtyIn, actor: Actor, db_session: AsyncSession
+    order_id: PathId, product_id: PathId, data: QtyIn, actor: Actor, db_session: AsyncSession
 ) -> OrderOut:
     order = await orders.set_line(db_session, actor, order_id=order_id, product_id=product_id, qty=data.qty)
     return await _full(db_session, actor, order)
 
 
 @post("/orders/{order_id:str}/submit", tags=["orders"], status_code=200)
-async def submit_order(order_id: str, actor: Actor, db_session: AsyncSession) -> OrderOut:
+async def submit_order(order_id: PathId, actor: Actor, db_session: AsyncSession) -> OrderOut:
     return await _full(db_session, actor, await orders.submit_order(db_session, actor, order_id=order_id))
 
 
 @post("/orders/{order_id:str}/cancel", tags=["orders"], status_code=200)
-async def cancel_order(order_id: str, actor: Actor, db_session: AsyncSession) -> OrderOut:
+async def cancel_order(order_id: PathId, actor: Actor, db_session: AsyncSession) -> OrderOut:
     return await _full(db_session, actor, await orders.cancel_order(db_session, actor, order_id=order_id))
 
 
 @post("/orders/{order_id:str}/confirm", tags=["orders"], status_code=200)
-async def confirm_order(order_id: str, actor: Actor, db_session: AsyncSession) -> OrderOut:
+async def confirm_order(order_id: PathId, actor: Actor, db_session: AsyncSession) -> OrderOut:
     return await _full(db_session, actor, await orders.confirm_order(db_session, actor, order_id=order_id))
 
 
 @post("/orders/{order_id:str}/reject", tags=["orders"], status_code=200)
-async def reject_order(order_id: str, data: RejectIn, actor: Actor, db_session: AsyncSession) -> OrderOut:
+async def reject_order(order_id: PathId, data: RejectIn, actor: Actor, db_session: AsyncSession) -> OrderOut:
     order = await orders.reject_order(db_session, actor, order_id=order_id, reason=data.reason)
     return await _full(db_session, actor, order)
 
 
 @post("/orders/{order_id:str}/ship", tags=["orders"], summary="Ship a confirmed order: creates its delivery")
-async def ship_order(order_id: str, data: ShipIn, actor: Actor, db_session: AsyncSession) -> DeliveryOut:
+async def ship_order(order_id: PathId, data: ShipIn, actor: Actor, db_session: AsyncSession) -> DeliveryOut:
     delivery = await orders.ship_order(
         db_session, actor, order_id=order_id, delivery_note=data.delivery_note, delivery_id=data.delivery_id
     )
@@ -251,7 +256,7 @@ async def list_deliveries(
     cursor: Cursor,
     limit: Limit,
     state_filter: StateFilter = None,
-    kind: str | None = None,
+    kind: QueryId = None,
 ) -> Page[DeliveryOut]:
     listing = await orders.list_deliveries(
         db_session, actor, state=state_filter, kind=kind, cursor=cursor, limit=limit
@@ -260,7 +265,7 @@ async def list_deliveries(
 
 
 @get("/deliveries/{delivery_id:str}", tags=["orders"])
-async def get_delivery(delivery_id: str, actor: Actor, db_session: AsyncSession) -> DeliveryOut:
+async def get_delivery(delivery_id: PathId, actor: Actor, db_session: AsyncSession) -> DeliveryOut:
     delivery = await orders.get_delivery(db_session, actor, delivery_id=delivery_id)
     return DeliveryOut.of(delivery, await orders.delivery_lines(db_session, delivery.id))
 

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.acceptance import Acceptance, AcceptanceLine, Claim
 from backend.acceptance import service as acceptance
+from backend.bounds import Sha256
 from backend.identity import Actor
+from mobile_api.params import PathId
 from mobile_api.routes.orders_params import ClientId, Cursor, Id, Limit, StateFilter
 from mobile_api.schemas import Page, Strict
 
-Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 
 
@@ -144,7 +145,7 @@ class ResolveIn(Strict):
     summary="Accept a delivery line by line (one per delivery; a later one gets 409 acceptance_exists)",
 )
 async def record_acceptance(
-    delivery_id: str, data: AcceptanceIn, actor: Actor, db_session: AsyncSession
+    delivery_id: PathId, data: AcceptanceIn, actor: Actor, db_session: AsyncSession
 ) -> AcceptanceOut:
     record = await acceptance.record_acceptance(
         db_session,
@@ -176,7 +177,7 @@ async def list_acceptances(
 
 
 @get("/acceptances/{acceptance_id:str}", tags=["acceptance"])
-async def get_acceptance(acceptance_id: str, actor: Actor, db_session: AsyncSession) -> AcceptanceOut:
+async def get_acceptance(acceptance_id: PathId, actor: Actor, db_session: AsyncSession) -> AcceptanceOut:
     record = await acceptance.get_acceptance(db_session, actor, acceptance_id=acceptance_id)
     return AcceptanceOut.of(record, await acceptance.acceptance_lines(db_session, record.id))
 
@@ -190,12 +191,14 @@ async def list_claims(
 
 
 @get("/claims/{claim_id:str}", tags=["acceptance"])
-async def get_claim(claim_id: str, actor: Actor, db_session: AsyncSession) -> ClaimOut:
+async def get_claim(claim_id: PathId, actor: Actor, db_session: AsyncSession) -> ClaimOut:
     return ClaimOut.of(await acceptance.get_claim(db_session, actor, claim_id=claim_id))
 
 
 @post("/claims/{claim_id:str}/resolve", tags=["acceptance"], status_code=200)
-async def resolve_claim(claim_id: str, data: ResolveIn, actor: Actor, db_session: AsyncSession) -> ClaimOut:
+async def resolve_claim(
+    claim_id: PathId, data: ResolveIn, actor: Actor, db_session: AsyncSession
+) -> ClaimOut:
     claim = await acceptance.resolve_claim(db_session, actor, claim_id=claim_id, resolution=data.resolution)
     return ClaimOut.of(claim)
 

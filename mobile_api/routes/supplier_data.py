@@ -19,12 +19,13 @@ from backend.identity import Actor
 from backend.requests import RequestEvent, SupplierRequest, act, events_of, file_request, get_request
 from backend.requests import service as requests
 from mobile_api.paging import paginate
+from mobile_api.params import PathId
 from mobile_api.routes.field_common import Cursor, Limit, QueryId
 from mobile_api.schemas import Out, Page, Strict
 from sync.mutations.requests import Action, Kind, Photos, Title
 from sync.mutations.types import ClientId, Id, Text
 
-Group = Annotated[str, Parameter(pattern="^(sku|category|region|week)$", default="sku")]
+Group = Annotated[str, Parameter(pattern="^(sku|category|region|week)$", max_length=8, default="sku")]
 Weeks = Annotated[int, Parameter(ge=1, le=sellthrough.service.MAX_WEEKS, default=8)]
 
 
@@ -193,7 +194,7 @@ async def list_requests(
 @get(
     "/supplier-requests/{request_id:str}", tags=["supplier requests"], summary="One request with its history"
 )
-async def one_request(request_id: str, actor: Actor, db_session: AsyncSession) -> RequestOut:
+async def one_request(request_id: PathId, actor: Actor, db_session: AsyncSession) -> RequestOut:
     request = await get_request(db_session, actor, request_id)
     return RequestOut.of(request, await events_of(db_session, request.id))
 
@@ -204,7 +205,7 @@ async def one_request(request_id: str, actor: Actor, db_session: AsyncSession) -
     summary="Answer, accept, decline, deliver or comment",
 )
 async def request_action(
-    request_id: str, data: ActionIn, actor: Actor, db_session: AsyncSession
+    request_id: PathId, data: ActionIn, actor: Actor, db_session: AsyncSession
 ) -> RequestOut:
     request = await act(db_session, actor, request_id=request_id, action=data.action, note=data.note)
     return RequestOut.of(request, await events_of(db_session, request.id))

@@ -23,6 +23,7 @@ from backend.db import is_transient_error
 from backend.identity import Actor
 from backend.identity.service import load_actor
 from mobile_api.auth import token_subject
+from mobile_api.params import QueryId
 from sync import protocol as p
 from sync.pull import DEFAULT_LIMIT, pull
 from sync.push import admit_batch, apply_admitted_batch
@@ -92,14 +93,20 @@ async def _apply_with_retries(
     raise AssertionError("unreachable")
 
 
+# A pull cursor holds a position per scope (``sync.cursor``); the HTTP server's request line
+# limit (16 KiB under uvicorn's h11) is the real ceiling. ``resync``: comma-separated scopes.
+SyncCursor = Annotated[str | None, Parameter(max_length=16_384, default=None)]
+Resync = Annotated[str | None, Parameter(max_length=4_096, default=None)]
+
+
 @get("/sync/v1/pull", tags=["sync"])
 async def pull_route(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    cursor: str | None = None,
+    cursor: SyncCursor = None,
     limit: Annotated[int, Parameter(ge=INT64_MIN, le=INT64_MAX)] = DEFAULT_LIMIT,
-    client_id: str | None = None,
-    resync: str | None = None,
+    client_id: QueryId = None,
+    resync: Resync = None,
     protocol: Annotated[int | None, Parameter(ge=INT32_MIN, le=INT32_MAX)] = None,
 ) -> Response[bytes]:
     """Changes in the caller's scopes since ``cursor``, read in one snapshot.

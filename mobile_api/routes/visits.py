@@ -11,17 +11,18 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.bounds import pattern
 from backend.identity import Actor
 from backend.visits import rules
 from backend.visits import service as visits
 from backend.visits.models import DEFAULT_RADIUS_M, TerminalSite, Visit, VisitRule
-from mobile_api.errors import ApiError
 from mobile_api.paging import paginate
+from mobile_api.params import PathClientId, PathId
 from mobile_api.routes.field_common import ClientId, Cursor, Id, Limit, QueryId
 from mobile_api.schemas import Out, Page, Strict
 from sync.mutations.visits import CheckInFacts, CheckOutFacts, Lat, Lon
 
-HhMm = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+HhMm = pattern(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", 5)
 Weekday = Annotated[int, msgspec.Meta(ge=0, le=6)]
 TzName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -133,7 +134,7 @@ class PlanOut(msgspec.Struct):
     tags=["visits"],
     summary="Set a terminal's coordinates, radius, time zone",
 )
-async def put_site(terminal_id: str, data: SiteIn, actor: Actor, db_session: AsyncSession) -> SiteOut:
+async def put_site(terminal_id: PathId, data: SiteIn, actor: Actor, db_session: AsyncSession) -> SiteOut:
     site = await visits.set_site(
         db_session, actor, terminal_id=terminal_id, lat=data.lat, lon=data.lon,
         radius_m=data.radius_m, timezone=data.timezone,
@@ -184,7 +185,7 @@ async def list_rules(
 
 
 @delete("/visit-rules/{rule_id:str}", tags=["visits"], summary="Delete a visit rule (planned visits stay)")
-async def remove_rule(rule_id: str, actor: Actor, db_session: AsyncSession) -> None:
+async def remove_rule(rule_id: PathId, actor: Actor, db_session: AsyncSession) -> None:
     await visits.delete_rule(db_session, actor, rule_id)
 
 
@@ -222,7 +223,7 @@ async def list_visits(
 
 
 @get("/visits/{visit_id:str}", tags=["visits"], summary="One visit")
-async def one_visit(visit_id: str, actor: Actor, db_session: AsyncSession) -> VisitOut:
+async def one_visit(visit_id: PathId, actor: Actor, db_session: AsyncSession) -> VisitOut:
     return VisitOut.of(await visits.get_visit(db_session, actor, visit_id))
 
 
@@ -245,9 +246,9 @@ async def reorder(data: ReorderIn, actor: Actor, db_session: AsyncSession) -> li
 @post(
     "/visits/{visit_id:str}/check-in", tags=["visits"], summary="Check in (a new id makes an unplanned visit)"
 )
-async def check_in(visit_id: str, data: CheckInFacts, actor: Actor, db_session: AsyncSession) -> VisitOut:
-    if len(visit_id) != 32:
-        raise ApiError(400, "invalid_id", "visit ids are 32 lower-case hex characters")
+async def check_in(
+    visit_id: PathClientId, data: CheckInFacts, actor: Actor, db_session: AsyncSession
+) -> VisitOut:
     visit = await visits.check_in(
         db_session, actor, visit_id=visit_id, terminal_id=data.terminal_id, lat=data.lat, lon=data.lon,
         at=data.at, reason=data.reason,
@@ -258,7 +259,9 @@ async def check_in(visit_id: str, data: CheckInFacts, actor: Actor, db_session: 
 @post(
     "/visits/{visit_id:str}/check-out", tags=["visits"], summary="Check out; the visit's work becomes its own"
 )
-async def check_out(visit_id: str, data: CheckOutFacts, actor: Actor, db_session: AsyncSession) -> VisitOut:
+async def check_out(
+    visit_id: PathId, data: CheckOutFacts, actor: Actor, db_session: AsyncSession
+) -> VisitOut:
     visit = await visits.check_out(
         db_session, actor, visit_id=visit_id, at=data.at, lat=data.lat, lon=data.lon,
         stock_check_ids=data.stock_check_ids, order_ids=data.order_ids, inspection_ids=data.inspection_ids,
@@ -267,7 +270,7 @@ async def check_out(visit_id: str, data: CheckOutFacts, actor: Actor, db_session
 
 
 @post("/visits/{visit_id:str}/skip", tags=["visits"], summary="Mark a planned visit as not done")
-async def skip(visit_id: str, data: SkipIn, actor: Actor, db_session: AsyncSession) -> VisitOut:
+async def skip(visit_id: PathId, data: SkipIn, actor: Actor, db_session: AsyncSession) -> VisitOut:
     return VisitOut.of(await visits.skip_visit(db_session, actor, visit_id=visit_id, reason=data.reason))
 
 

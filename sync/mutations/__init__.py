@@ -2,6 +2,7 @@
 
 from sync.mutations import (
     acceptance,
+    claims,
     field,
     field_set,
     media,
@@ -10,6 +11,7 @@ from sync.mutations import (
     profile,
     replenishment,
     requests,
+    support,
     visits,
 )
 from sync.mutations.registry import REGISTRY, Args, Mutation, MutationContext, mutation
@@ -20,6 +22,7 @@ __all__ = [
     "Mutation",
     "MutationContext",
     "acceptance",
+    "claims",
     "field",
     "field_set",
     "media",
@@ -29,5 +32,6 @@ __all__ = [
     "profile",
     "replenishment",
     "requests",
+    "support",
     "visits",
 ]

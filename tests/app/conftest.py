@@ -156,12 +156,23 @@ class Phone:
 
         expect(self.page.get_by_test_id("pending")).to_have_attribute("data-n", "0", timeout=timeout)
         expect(self.page.get_by_test_id("net")).to_have_attribute("data-online", "1", timeout=timeout)
+        # ... and a pull has completed (a shot right after sign-in shows the data, not "not synced yet")
+        expect(self.page.get_by_test_id("syncbar")).to_have_attribute("data-synced", "1", timeout=timeout)
 
 
 def open_phone(
-    browser: Any, server: ServerProcess, username: str, *, locale: str = "en-US", path: str = "/"
+    browser: Any,
+    server: ServerProcess,
+    username: str,
+    *,
+    locale: str = "en-US",
+    path: str = "/",
+    **context_options: Any,
 ) -> Phone:
-    context = browser.new_context(viewport=PHONE, locale=locale, device_scale_factor=1, has_touch=False)
+    """A signed-in phone (``context_options`` go to the browser context: permissions, geolocation)."""
+    context = browser.new_context(
+        viewport=PHONE, locale=locale, device_scale_factor=1, has_touch=False, **context_options
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -80,15 +80,21 @@ def test_offline_field_visit_counts_order_and_inspection(browser, server, api: A
     submit = page.get_by_test_id("submit-inspection")
     expect(submit).to_be_disabled()
     photos = [jpeg((200, 40, 40)), jpeg((40, 160, 60))]
-    page.get_by_test_id("photo-input").set_input_files(
-        [{"name": f"shelf-{i}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(photos)]
-    )
-    expect(page.get_by_test_id("photo-count")).to_contain_text("2 of 2")
+    expect(page.get_by_test_id("missing-item")).to_have_text("2 more photos: Photos of the shelf")
+    # One photo, then the second: the reminder counts what is still missing.
+    for i, b in enumerate(photos):
+        page.get_by_test_id("photo-input").set_input_files(
+            [{"name": f"shelf-{i}.jpg", "mimeType": "image/jpeg", "buffer": b}]
+        )
+        expect(page.get_by_test_id("photo-count")).to_contain_text(f"{i + 1} of 2")
+        if i == 0:
+            expect(page.get_by_test_id("missing-item")).to_have_text("1 more photo: Photos of the shelf")
+    expect(page.get_by_test_id("missing-item")).to_have_count(0)
     expect(submit).to_be_enabled()
     submit.click()
     expect(page.get_by_test_id("inspection")).to_have_attribute("data-status", "submitted")
     waiting = int(page.get_by_test_id("pending").get_attribute("data-n") or 0)
-    assert waiting >= 8, waiting  # count, order (2), start, 2 answers, 2 attaches, submit, photos
+    assert waiting >= 8, waiting  # count, order (2), start, 3 answers, 2 attaches, submit, photos
 
     # Nothing reached the server while offline.
     assert api.items("dist-north", "/stock/checks", org_id=shop["id"], product_id=counted["id"]) == []
@@ -139,6 +145,9 @@ def test_offline_acceptance_with_a_short_line_opens_a_claim(browser, server, api
 
     inspector = open_phone(browser, server, "inspector-north")
     page = inspector.page
+    # The phone knows where it is (GPS works without a network): the acceptance carries it.
+    inspector.context.grant_permissions(["geolocation"], origin=server.url)
+    inspector.context.set_geolocation({"latitude": 31.230416, "longitude": 121.473701, "accuracy": 8})
     page.get_by_test_id("tab-deliveries").click()
     expect(page.locator(f'[data-testid=delivery][data-id="{delivery["id"]}"]')).to_be_visible()
     inspector.offline()
@@ -152,6 +161,7 @@ def test_offline_acceptance_with_a_short_line_opens_a_claim(browser, server, api
     )
     submit = page.get_by_test_id("submit-acceptance")
     expect(submit).to_be_disabled()  # no signature yet
+    expect(page.get_by_test_id("gps-state")).to_have_attribute("data-gps", "1")
     pad = page.get_by_test_id("signature")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
@@ -168,24 +178,50 @@ def test_offline_acceptance_with_a_short_line_opens_a_claim(browser, server, api
         "Sealed in the evidence log when it reaches the server"
     )
 
+    expect(page.get_by_test_id("receipt-gps")).to_have_text("31.23042, 121.47370")
+
     inspector.offline(False)
     inspector.synced()
     expect(page.get_by_test_id("evidence")).to_be_visible(timeout=15_000)
     expect(page.get_by_test_id("receipt-claim")).to_be_visible()
+    # The proof is kept on the phone: offline again, a reloaded receipt still shows it.
+    index = page.get_by_test_id("evidence-index").inner_text()
+    inspector.offline()
+    page.reload()
+    expect(page.get_by_test_id("evidence-index")).to_have_text(index)
+    inspector.offline(False)
 
     claims = [c for c in api.items("supplier-a", "/claims") if c["delivery_id"] == delivery["id"]]
     assert len(claims) == 1 and claims[0]["state"] == "open" and claims[0]["short_qty"] == 2
     acceptance = api.get("supplier-a", f"/acceptances/{claims[0]['acceptance_id']}")
     assert sorted(acceptance["photo_sha256s"]) == sorted(hashlib.sha256(b).hexdigest() for b in photos)
     assert acceptance["signature_sha256"]
+    assert acceptance["gps"] == [31.230416, 121.473701]
     sig = api.http.get(
         f"/media/photos/{acceptance['signature_sha256']}/original", headers=api.headers("supplier-a")
     )
     assert sig.status_code == 200 and sig.content.startswith(b"\x89PNG")
-    # The supplier's phone lists the claim.
+    # The supplier's phone lists the claim and resolves it offline; back online it is settled.
     supplier = open_phone(browser, server, "supplier-a", path="/claims")
-    expect(supplier.page.locator(f'[data-testid=claim][data-id="{claims[0]["id"]}"]')).to_have_attribute(
-        "data-state", "open"
+    card = supplier.page.locator(f'[data-testid=claim][data-id="{claims[0]["id"]}"]')
+    expect(card).to_have_attribute("data-state", "open")
+    supplier.offline()
+    holder = supplier.page.locator("section.card").filter(has=card)
+    holder.get_by_test_id("resolve-claim").click()
+    holder.get_by_test_id("resolution").fill("Credit note CN-77 for 2 cases")
+    holder.get_by_test_id("resolve-send").click()
+    expect(card).to_have_attribute("data-state", "resolved")
+    expect(card).to_contain_text("waiting to sync")
+    expect(supplier.page.get_by_test_id("pending")).to_have_attribute("data-n", "1")
+    assert api.get("supplier-a", f"/claims/{claims[0]['id']}")["state"] == "open"
+    supplier.offline(False)
+    supplier.synced()
+    held = api.get("supplier-a", f"/claims/{claims[0]['id']}")
+    assert held["state"] == "resolved" and held["resolution"] == "Credit note CN-77 for 2 cases"
+    # ... and the inspector's phone sees the outcome live.
+    page.goto(f"{server.url}/app/claims")
+    expect(page.locator(f'[data-testid=claim][data-id="{claims[0]["id"]}"]')).to_have_attribute(
+        "data-state", "resolved", timeout=15_000
     )
     assert not inspector.errors and not supplier.errors, inspector.errors + supplier.errors
     inspector.context.close()
@@ -267,6 +303,50 @@ def test_supplier_confirms_and_ships_the_distributor_sees_it_live(browser, serve
     assert not distributor.errors and not supplier.errors, distributor.errors + supplier.errors
     distributor.context.close()
     supplier.context.close()
+
+
+def test_chat_and_a_ticket_written_offline_arrive_live_once_back_online(browser, server, api: Api) -> None:
+    conv = api.post(
+        "dist-north", "/conversations", {"kind": "direct", "member_ids": [api.user("supplier-a")["id"]]}
+    )
+    writer = open_phone(browser, server, "dist-north", path=f"/chat/{conv['id']}")
+    reader = open_phone(browser, server, "supplier-a", path=f"/chat/{conv['id']}")
+    expect(reader.page.get_by_test_id("chat-thread")).to_be_visible()
+    expect(reader.page.get_by_test_id("net")).to_have_attribute("data-live", "1", timeout=15_000)
+    writer.offline()
+    text = "The van is late: two hours (written offline)"
+    writer.page.get_by_test_id("chat-input").fill(text)
+    writer.page.get_by_test_id("chat-send").click()
+    mine = writer.page.get_by_test_id("message").filter(has_text=text)
+    expect(mine).to_have_attribute("data-pending", "1")
+    expect(mine).to_contain_text("waiting to sync")
+    # A support ticket opened offline too: it shows at once, as waiting.
+    writer.go("/chat")
+    writer.page.get_by_test_id("new-ticket").click()
+    subject, body = "Pallet 3 wet (offline)", "The bottom layer of pallet 3 is soaked."
+    writer.page.get_by_test_id("ticket-subject").fill(subject)
+    writer.page.get_by_test_id("ticket-body").fill(body)
+    writer.page.get_by_test_id("ticket-send").click()
+    expect(writer.page.get_by_test_id("message").filter(has_text=body)).to_have_attribute("data-pending", "1")
+    expect(writer.page.get_by_test_id("pending")).to_have_attribute("data-n", "2")
+    # Nothing left the phone.
+    assert text not in [m["body"] for m in api.get("supplier-a", f"/conversations/{conv['id']}/messages")]
+    assert subject not in [c["title"] for c in api.get("dist-north", "/conversations")]
+    expect(reader.page.get_by_test_id("message").filter(has_text=text)).to_have_count(0)
+
+    writer.offline(False)
+    # The other phone, online all along, gets the message live (a pull on the socket's hint).
+    expect(reader.page.get_by_test_id("message").filter(has_text=text)).to_have_count(1, timeout=15_000)
+    writer.synced()
+    expect(writer.page.get_by_test_id("message").filter(has_text=body)).to_have_attribute("data-pending", "0")
+    bodies = [m["body"] for m in api.get("supplier-a", f"/conversations/{conv['id']}/messages")]
+    assert bodies.count(text) == 1
+    tickets = [c for c in api.get("dist-north", "/conversations") if c["title"] == subject]
+    assert len(tickets) == 1 and tickets[0]["kind"] == "support" and tickets[0]["status"] == "waiting"
+    assert [m["body"] for m in api.get("dist-north", f"/conversations/{tickets[0]['id']}/messages")] == [body]
+    assert not writer.errors and not reader.errors, writer.errors + reader.errors
+    writer.context.close()
+    reader.context.close()
 
 
 def test_reload_while_offline_opens_and_keeps_the_outbox(browser, server, api: Api) -> None:

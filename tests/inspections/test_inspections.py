@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import msgspec
 import pytest
 from sqlalchemy import select
 
@@ -36,6 +37,8 @@ from backend.inspections.hlc import format_hlc, parse_hlc
 from backend.inspections.questions import validate_answer, validate_questions
 from backend.inspections.service import answers_of, get_template, templates_query
 from backend.territory.errors import NotOnRoute, TerminalNotFound
+from mobile_api.routes.field_inspections import InspectionIn
+from sync.mutations.field import InspectionStart
 from tests.inventory.helpers import actor, terminal_of
 
 QUESTIONS = [
@@ -330,10 +333,12 @@ class TestVisits:
                     terminal_id=terminal_of(network, "dist-20").id,
                     template_id=template.id,
                 )
-            with pytest.raises(InvalidInput):
-                await start_inspection(
-                    session, inspector, inspection_id="XYZ", terminal_id=shop.id, template_id=template.id
-                )
+            # a malformed client id never reaches the service: the boundary types refuse it
+            for boundary in (InspectionStart, InspectionIn):
+                with pytest.raises(msgspec.ValidationError, match="id"):
+                    msgspec.convert(
+                        {"id": "XYZ", "terminal_id": shop.id, "template_id": template.id}, boundary
+                    )
             with pytest.raises(NotFound):
                 await start_inspection(
                     session,

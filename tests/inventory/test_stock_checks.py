@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 import pytest
 from sqlalchemy import func, select
 
 from backend.catalog.errors import ProductNotFound
 from backend.changefeed import ChangeLog
 from backend.db import new_id, utcnow
-from backend.errors import InvalidInput, PermissionDenied
+from backend.errors import PermissionDenied
 from backend.identity.errors import OrgNotFound
 from backend.inventory import StockCheck, StockLevel, location_for, record_movement, record_stock_check
 from backend.inventory.errors import (
@@ -23,6 +24,8 @@ from backend.inventory.errors import (
 )
 from backend.territory import assign_terminal
 from backend.territory.errors import NotOnRoute
+from mobile_api.routes.field_stock import StockCheckIn
+from sync.mutations.field import StockCheckRecord
 from tests.inventory.helpers import actor, at, terminal_of
 
 
@@ -336,10 +339,16 @@ class TestBadInput:
     async def scenario_bad_ids_times_and_products(self, session_factory, network):
         staff = actor(network, "dist-north")
         dist, sku = network.org("dist-00").id, network.products["A-00001"].id
+        # A malformed client id is refused at the boundary (REST body and mutation args share the
+        # type), before any service: the service states rules, not types.
+        for boundary in (StockCheckRecord, StockCheckIn):
+            with pytest.raises(msgspec.ValidationError, match="id"):
+                msgspec.convert(
+                    {"id": "not-hex", "org_id": dist, "product_id": sku, "counted_qty": 1,
+                     "observed_at": "2026-11-01T09:00:00Z"},
+                    boundary,
+                )  # fmt: skip
         async with session_factory() as session:
-            with pytest.raises(InvalidInput) as err:
-                await _count(session, staff, dist, sku, 1, 0, check_id="not-hex")
-            assert err.value.code == "invalid_id"
             with pytest.raises(InvalidObservedAt):
                 await record_stock_check(
                     session,

@@ -25,6 +25,7 @@ import type {
   PendingInfo,
   PhotoHandle,
   PhotoOptions,
+  RequestOptions,
   Session,
   SyncReport,
   SyncStatus,
@@ -164,6 +165,32 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
   /** The outbox's client id (sent with every push). */
   get id(): string {
     return this.clientId;
+  }
+
+  /**
+   * A valid access token for a call of the app's own (say, an `<img>` fetched with
+   * `Authorization: Bearer …`): refreshed first when due; offline, the token held. Throws
+   * AuthError when signed out. Prefer `request()`, which also retries once after a 401.
+   */
+  async accessToken(): Promise<string> {
+    await this.ready;
+    return this.auth.token();
+  }
+
+  /**
+   * An authorised call to the server's REST API (`path` relative to `baseUrl`, a leading `/`
+   * allowed): the bearer token attached, one refresh and one retry after a 401. Resolves with the
+   * decoded JSON body (null when empty); throws FieldsyncHttpError with the server's `code` and
+   * `message`, NetworkError when the server cannot be reached, AuthError when signed out. Not
+   * queued: for work that must survive being offline, use `mutate()`.
+   */
+  async request<T = unknown>(path: string, options: RequestOptions = {}): Promise<T> {
+    await this.ready;
+    const relative = path.replace(/^\/+/, "");
+    const reply = await this.auth.authorized((token) =>
+      this.http.call(relative, { method: options.method, body: options.body, query: options.query, timeoutMs: options.timeoutMs, token }),
+    );
+    return (reply.text === "" ? null : JSON.parse(reply.text)) as T;
   }
 
   /** Signs in (`POST /auth/login`), binding the session to this client id. */
@@ -374,6 +401,9 @@ export class FieldsyncClient<M extends object = Mutations, E extends object = En
           onPull: () => this.requestSync(0),
           onEvent: (event: LiveEvent) => {
             if (event.type === "error" && event.code === "device_revoked") void this.auth.refresh().catch(() => undefined);
+            // A chat event (a message, a read marker, a member) comes instead of a pull hint for
+            // its conversation: the replica catches up through a pull, its one path.
+            if (typeof event.conversation_id === "string" && event.type !== "typing") this.requestSync(0);
             this.emit("live", event);
           },
           onState: (connected) => this.setStatus({ live: connected }),

@@ -20,6 +20,7 @@ export type {
   PendingMutation,
   PhotoHandle,
   PhotoOptions,
+  RequestOptions,
   Session,
   SyncReport,
   SyncStatus,

@@ -109,6 +109,18 @@ export interface SyncReport {
   interrupted: string[];
 }
 
+/** Options of `request()`: an authorised REST call. */
+export interface RequestOptions {
+  /** HTTP method (default: GET, or POST with a body). */
+  method?: string;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Query parameters (undefined ones are left out). */
+  query?: Record<string, string | number | undefined>;
+  /** Abort after this long (default: the client's timeout). */
+  timeoutMs?: number;
+}
+
 /** Options of `uploadPhoto`. */
 export interface PhotoOptions {
   /** MIME type (default `image/jpeg`). */

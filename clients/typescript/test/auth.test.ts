@@ -3,7 +3,7 @@
  * refresh before expiry, one refresh after a 401 and never a loop, a revoked device.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { AuthError, FieldsyncHttpError } from "../src/errors.js";
+import { AuthError, FieldsyncHttpError, NetworkError } from "../src/errors.js";
 import { eventually, type Phone, signedIn } from "./clients.js";
 import { Server } from "./harness.js";
 
@@ -116,3 +116,36 @@ async function reopen(file: string, net: Phone["net"]) {
   phones.push({ client, storage, file, net });
   return client;
 }
+
+describe("authorised REST calls of the app's own", () => {
+  test("request() sends the session's token, decodes JSON, refreshes once after a 401; errors are typed", async () => {
+    const { client, net, storage, file } = await rep();
+    const token = await client.accessToken();
+    expect(token.split(".")).toHaveLength(3);
+    const me = await client.request<{ user: { username: string } }>("/me");
+    expect(me.user.username).toBe("field-north");
+    const page = await client.request<{ items: unknown[] }>("orders", { query: { limit: 1, kind: undefined } });
+    expect(Array.isArray(page.items)).toBe(true);
+    // A refused call carries the server's code and message.
+    const refused = await client.request("/orders", { method: "POST", body: { kind: "barter" } }).then(() => null, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(FieldsyncHttpError);
+    expect((refused as FieldsyncHttpError).status).toBe(400);
+    expect((refused as FieldsyncHttpError).code).toBe("invalid_request");
+    // A damaged token: one refresh, one retry.
+    const session = (await storage.getMeta("session")) as { accessToken: string };
+    await storage.setMeta({ session: { ...session, accessToken: "x.y.z", expiresAt: Date.now() + 60_000 } });
+    await client.close();
+    const again = await reopen(file, net);
+    const before = net.calls.length;
+    expect((await again.request<{ user: { username: string } }>("me")).user.username).toBe("field-north");
+    expect(net.calls.slice(before)).toEqual(["GET /me", "POST /auth/refresh", "GET /me"]);
+    // Offline: a NetworkError, nothing queued.
+    net.offline = true;
+    await expect(again.request("/me")).rejects.toBeInstanceOf(NetworkError);
+    expect((await again.pending()).waiting).toBe(0);
+    net.offline = false;
+    await again.signOut();
+    await expect(again.accessToken()).rejects.toBeInstanceOf(AuthError);
+    await expect(again.request("/me")).rejects.toBeInstanceOf(AuthError);
+  });
+});

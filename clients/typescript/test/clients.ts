@@ -1,10 +1,11 @@
 /** Test phones: an SDK client on its own SQLite file, with a network the test can cut. */
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import WebSocket from "ws";
 import { createClient, type FieldsyncClient } from "../src/index.js";
 import type { ClientOptions } from "../src/types.js";
 import { SqliteStorage } from "../src/storage/sqlite.js";
-import { PASSWORD, scratchDir } from "./harness.js";
+import { PASSWORD, scratchDir, Server } from "./harness.js";
 
 /** A fetch the test controls: offline, drop the reply after the server acted, count calls. */
 export class Network {
@@ -66,6 +67,41 @@ export async function signedIn(baseUrl: string, username: string, options: Parti
 }
 
 export { WebSocket };
+
+/** A field rep's replica indexes, as the workbench declares them. */
+const FIELD_REP_INDEXES = { stock_level: ["product_id", "terminal_id"], route_assignment: ["user_id"] };
+
+/**
+ * One real server for the calling test file (started before its tests, stopped after them),
+ * and field reps' phones on it, closed with it.
+ */
+export function serverForFile(): {
+  server: () => Server;
+  member: (username: string, options?: Partial<ClientOptions>) => Promise<Phone>;
+  fieldRep: (options?: Partial<ClientOptions>) => Promise<Phone>;
+} {
+  let server: Server | undefined;
+  const phones: Phone[] = [];
+  beforeAll(async () => {
+    server = await Server.start();
+  });
+  afterAll(async () => {
+    for (const p of phones) await p.client.close();
+    await server?.stop();
+  });
+  const running = (): Server => {
+    if (!server) throw new Error("the server starts in beforeAll: use it inside a test");
+    return server;
+  };
+  const member = async (username: string, options: Partial<ClientOptions> = {}): Promise<Phone> => {
+    const p = await signedIn(running().url, username, options);
+    phones.push(p);
+    return p;
+  };
+  const fieldRep = (options: Partial<ClientOptions> = {}): Promise<Phone> =>
+    member("field-north", { indexes: FIELD_REP_INDEXES, ...options });
+  return { server: running, member, fieldRep };
+}
 
 /** Waits until `check()` is truthy (polling), or fails after `ms`. */
 export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, what = "condition"): Promise<T> {

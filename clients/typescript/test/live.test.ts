@@ -40,3 +40,24 @@ test("a pull hint over /ws brings a colleague's change without asking, and chat 
   await writer.client.close();
   await chatter.client.close();
 });
+
+test("a chat message from another phone reaches an online replica live (the socket's event starts a pull)", async () => {
+  const reader = await signedIn(server.url, "field-north", { WebSocket: WebSocket as never, syncIntervalMs: 600_000 });
+  reader.client.start();
+  await eventually(() => reader.client.status.live && reader.client.status.lastSyncedAt !== null, 15_000, "reader live and synced");
+  const [conversation] = await reader.client.chat.conversations();
+  expect(conversation).toBeDefined();
+  const id = String(conversation!.id);
+  await eventually(() => !reader.client.status.syncing, 10_000, "the reader idle");
+  const writer = await signedIn(server.url, "field-north"); // a second phone of a member
+  const sent = await writer.client.chat.send(id, "to the other phone, live");
+  await writer.client.sync();
+  await eventually(
+    async () => (await reader.client.chat.messages(id)).some((m) => m.client_message_id === sent.clientMessageId && !m.pending),
+    10_000,
+    "the message in the reader's replica",
+  );
+  reader.client.stop();
+  await reader.client.close();
+  await writer.client.close();
+});

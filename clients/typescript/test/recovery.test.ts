@@ -3,29 +3,12 @@
  * compaction → resync_required with unsent work, a seq gap renumbered.
  */
 import Database from "better-sqlite3";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { checksumOf } from "../src/checksum.js";
-import { type Phone, signedIn } from "./clients.js";
-import { Server } from "./harness.js";
+import { serverForFile } from "./clients.js";
 import { noisePng } from "./png.js";
 
-let server: Server;
-const phones: Phone[] = [];
-
-beforeAll(async () => {
-  server = await Server.start();
-});
-
-afterAll(async () => {
-  for (const p of phones) await p.client.close();
-  await server?.stop();
-});
-
-async function fieldRep(options = {}): Promise<Phone> {
-  const p = await signedIn(server.url, "field-north", { indexes: { stock_level: ["product_id", "terminal_id"], route_assignment: ["user_id"] }, ...options });
-  phones.push(p);
-  return p;
-}
+const { server: running, member, fieldRep } = serverForFile();
 
 describe("recovery against a real server", () => {
   test("a scope taken away is purged from the replica", async () => {
@@ -36,8 +19,8 @@ describe("recovery against a real server", () => {
     expect(route).toBeDefined();
     const scope = `terminal:${route!.terminal_id}`;
     expect((await storage.scopeRows(scope)).length).toBeGreaterThan(0);
-    const admin = await server.login("admin");
-    await server.api(admin.token, "DELETE", `/routes/${me.id}/${route!.terminal_id}`);
+    const admin = await running().login("admin");
+    await running().api(admin.token, "DELETE", `/routes/${me.id}/${route!.terminal_id}`);
     const report = await client.sync();
     expect(report.revoked).toContain(scope);
     expect(await storage.scopeRows(scope)).toEqual([]);
@@ -80,11 +63,10 @@ describe("recovery against a real server", () => {
     });
     await client.mutate("profile.update", { display_name: "Kept through resync" });
     // The world moves on after this phone's last pull, then the history behind it is compacted.
-    const colleague = await signedIn(server.url, "dist-north");
-    phones.push(colleague);
+    const colleague = await member("dist-north");
     for (const n of [1, 2, 3]) await colleague.client.mutate("profile.update", { display_name: `Colleague ${n}` });
     await colleague.client.sync();
-    server.python(
+    running().python(
       "import asyncio\nfrom fieldsync.cli import _settings\nfrom backend.db import make_engine, make_session_factory\n" +
         "from workers.jobs.sync_jobs import compact_change_log\n" +
         "async def main():\n    s = _settings()\n    e = make_engine(s.resolved_database_url)\n" +

@@ -2,28 +2,11 @@
  * The SDK against a real server: first sync, queries, offline mutations with optimistic effects,
  * results, lost replies, watch, sign-out.
  */
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { UnsentWorkError } from "../src/errors.js";
-import { eventually, type Phone, signedIn } from "./clients.js";
-import { Server } from "./harness.js";
+import { eventually, serverForFile } from "./clients.js";
 
-let server: Server;
-const phones: Phone[] = [];
-
-beforeAll(async () => {
-  server = await Server.start();
-});
-
-afterAll(async () => {
-  for (const p of phones) await p.client.close();
-  await server?.stop();
-});
-
-async function fieldRep(options = {}): Promise<Phone> {
-  const p = await signedIn(server.url, "field-north", { indexes: { stock_level: ["product_id", "terminal_id"], route_assignment: ["user_id"] }, ...options });
-  phones.push(p);
-  return p;
-}
+const { fieldRep } = serverForFile();
 
 describe("sync against a real server", () => {
   test("first sync pulls the rep's world, checksums agree, queries use the index", async () => {

@@ -34,9 +34,14 @@ export function date(iso: string | null | undefined): string {
   return memo("d", () => new Intl.DateTimeFormat(lang(), { dateStyle: "medium" })).format(new Date(iso));
 }
 
+/** A date and time; this year's without the year (shorter lines on a 360 px phone). */
 export function dateTime(iso: string | null | undefined): string {
   if (!iso) return "–";
-  return memo("dt", () => new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" })).format(new Date(iso));
+  const at = new Date(iso);
+  if (at.getFullYear() === new Date().getFullYear()) {
+    return memo("dty", () => new Intl.DateTimeFormat(lang(), { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" })).format(at);
+  }
+  return memo("dt", () => new Intl.DateTimeFormat(lang(), { dateStyle: "medium", timeStyle: "short" })).format(at);
 }
 
 export function time(iso: string | number | null | undefined): string {

@@ -91,6 +91,12 @@ export type CategoryRow = {
   version: number;
 };
 
+/** ClaimResolve */
+export type ClaimResolve = {
+  claim_id: string;
+  resolution: string;
+};
+
 /** Opened by an acceptance with discrepancies; the supplier (or distributor) resolves it. */
 export type ClaimRow = {
   id: string;
@@ -576,6 +582,14 @@ export type SupportNoteRow = {
   version: number;
 };
 
+/** SupportOpen */
+export type SupportOpen = {
+  id: string;
+  subject: string;
+  body: string;
+  client_message_id: string;
+};
+
 /** Where a terminal is: coordinates, the check-in radius and its time zone. */
 export type TerminalSiteRow = {
   id: string;
@@ -708,6 +722,8 @@ export type VisitSkip = {
 export interface Mutations {
   /** Accept a shipped delivery line by line (photos may be attached later with media.attach). */
   "acceptance.record": AcceptanceRecord;
+  /** Settle a claim (the seller: the supplier for a purchase, the distributor for a sale). A claim resolved already is a conflict carrying the resolution that stands. */
+  "claim.resolve": ClaimResolve;
   /** Answer a question; the answer with the later hybrid logical clock stands. */
   "inspection.answer": InspectionAnswer;
   /** Begin a visit at a terminal against a template version. */
@@ -744,6 +760,8 @@ export interface Mutations {
   "stock_check.record": StockCheckRecord;
   /** Make a draft order of the open suggestions of a warehouse (purchase) or a shelf (sales). */
   "suggestion.order": SuggestionOrder;
+  /** Open a support conversation with its first message; it enters the support queue. The phone mints the conversation id, so a retry (or the same id again) opens it once. */
+  "support.open": SupportOpen;
   /** Add an unplanned visit to a day of the caller's plan. */
   "visit.add": VisitAdd;
   /** Check in at a terminal (a planned visit, or a new unplanned one); outside the radius needs a reason. */
@@ -794,4 +812,4 @@ export interface Entities {
 }
 
 /** Mutation names the server publishes. */
-export const MUTATION_NAMES = ["acceptance.record","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","request.act","request.file","stock_check.record","suggestion.order","visit.add","visit.check_in","visit.check_out","visit.reorder","visit.skip"] as const;
+export const MUTATION_NAMES = ["acceptance.record","claim.resolve","inspection.answer","inspection.start","inspection.submit","media.attach","message.read","message.send","order.cancel","order.confirm","order.create","order.reject","order.ship","order.submit","order.update_line","profile.update","request.act","request.file","stock_check.record","suggestion.order","support.open","visit.add","visit.check_in","visit.check_out","visit.reorder","visit.skip"] as const;

@@ -1,6 +1,6 @@
 // What the phone shows before the server confirms it, for the mutations the SDK has no built-in
 // effect for (or a fuller one than the built-in): a new shelf count, an inspection and its answers,
-// an acceptance, a shipment. The SDK replays these over the replica until a pull covers them.
+// an acceptance, a shipment, a support ticket, a claim's resolution. The SDK replays these over the replica until a pull covers them.
 import type { OptimisticDraft, OptimisticHandler } from "@fieldsync/client";
 
 type Args = Record<string, any>;
@@ -41,7 +41,8 @@ export const optimistic: Record<string, OptimisticHandler> = {
     const lines: Args[] = a.lines ?? [];
     draft.put("acceptance", a.id, {
       id: a.id, delivery_id: a.delivery_id, accepted_at: a.accepted_at, notes: a.notes ?? "", signature_sha256: a.signature_sha256 ?? null,
-      photo_sha256s: a.photo_sha256s ?? [], has_discrepancy: lines.some((l) => l.short || l.damaged || l.wrong), pending: true,
+      photo_sha256s: a.photo_sha256s ?? [], has_discrepancy: lines.some((l) => l.short || l.damaged || l.wrong),
+      gps_lat: a.gps?.[0] ?? null, gps_lon: a.gps?.[1] ?? null, pending: true,
     });
     for (const l of lines) {
       const dl = l.delivery_line_id ? await draft.get("delivery_line", l.delivery_line_id) : undefined;
@@ -60,6 +61,24 @@ export const optimistic: Record<string, OptimisticHandler> = {
       id: a.delivery_id, order_id: a.order_id, state: "in_transit", delivery_note: a.delivery_note ?? "", shipped_at: now(), accepted_at: null,
       kind: order?.kind ?? "purchase", distributor_id: order?.distributor_id ?? null, supplier_id: order?.supplier_id ?? null, terminal_id: order?.terminal_id ?? null, pending: true,
     });
+  },
+  // A ticket opened offline: the conversation, my membership and its first message, at once.
+  "support.open": async (a: Args, draft: OptimisticDraft, { user }) => {
+    if (!(await draft.get("conversation", a.id))) {
+      draft.put("conversation", a.id, { id: a.id, kind: "support", title: a.subject, status: "waiting", created_at: now(), last_message_at: now(), pending: true });
+    }
+    const members = await draft.find("conversation_member", { conversation_id: a.id });
+    if (user && !members.some((m) => m.user_id === user.id)) {
+      draft.put("conversation_member", `pending-${a.id}`, { id: `pending-${a.id}`, conversation_id: a.id, user_id: user.id, last_read_seq: 0, role: "customer", pending: true });
+    }
+    if ((await draft.find("message", { conversation_id: a.id, client_message_id: a.client_message_id })).length) return;
+    draft.put("message", a.client_message_id, {
+      id: a.client_message_id, conversation_id: a.id, client_message_id: a.client_message_id, sender_id: user?.id ?? null,
+      body: a.body, attachments: [], seq: Number.MAX_SAFE_INTEGER, created_at: now(), deleted_at: null, pending: true,
+    });
+  },
+  "claim.resolve": async (a: Args, draft: OptimisticDraft, { user }) => {
+    await draft.patch("claim", a.claim_id, { state: "resolved", resolution: a.resolution, resolved_at: now(), resolved_by: user?.id ?? null, pending: true });
   },
   "order.reject": async (a: Args, draft: OptimisticDraft) => {
     await draft.patch("order", a.order_id, { state: "rejected", reject_reason: a.reason, pending: true });

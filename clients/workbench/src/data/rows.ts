@@ -34,6 +34,7 @@ export interface DeliveryLine extends Row { delivery_id: string; order_line_id: 
 export interface Acceptance extends Row {
   delivery_id: string; order_id: string; accepted_at: string; recorded_at?: string; notes: string;
   signature_sha256: string | null; photo_sha256s: string[]; has_discrepancy: boolean; kind: string;
+  gps_lat?: number | null; gps_lon?: number | null;
 }
 export interface AcceptanceLine extends Row { acceptance_id: string; delivery_line_id: string; product_id: string; shipped: number; accepted: number; short: number; damaged: number; wrong: number }
 export interface ClaimItem { delivery_line_id: string; product_id: string; short: number; damaged: number; wrong: number }

@@ -1,13 +1,14 @@
 // The one module that talks to @fieldsync/client: it creates the client over IndexedDB, feeds the
 // store (rows of the entities on screen, the outbox, sync state, problems) and offers the actions
-// screens take. Everything here works offline except `rest` (plain API calls: opening a support
-// ticket, resolving a claim, the evidence proof), which says so when there is no network.
-import { createClient, type FieldsyncClient, type MutationResult } from "@fieldsync/client";
+// screens take. Every action is a mutation (queued offline); `rest` (the SDK's authorised
+// request) only reads: the evidence proofs, which are then kept on the phone (see proofs.ts).
+import { createClient, FieldsyncHttpError, NetworkError, type FieldsyncClient, type MutationResult } from "@fieldsync/client";
 import { IndexedDbStorage } from "@fieldsync/client/indexeddb";
 import { useEffect, useState } from "preact/hooks";
 import { clearCart } from "./cart";
 import { indexes, optimistic } from "./optimistic";
-import type { Entity, Organisation, User } from "./rows";
+import { forgetProofs, keepProof, type KeptProof, prefetchProofs, type Proof } from "./proofs";
+import type { Acceptance, Entity, Organisation, User } from "./rows";
 import { getRows, getSync, type Problem, setOutbox, setRows, setSync, setWantedHandler, wantedEntities } from "./store";
 import { t } from "../i18n";
 
@@ -119,6 +120,7 @@ export async function boot(): Promise<boolean> {
     const all = entities.includes("*");
     // The signed-in user and the organisations are always kept (the header names them).
     for (const e of new Set<Entity>([...wantedEntities(), "user", "organisation"])) if (all || entities.includes(e)) void reload(e);
+    if (all || entities.includes("acceptance")) void keepProofs();
     void refreshOutbox();
   });
   client.on("result", () => void refreshProblems());
@@ -183,6 +185,7 @@ export async function signOut(): Promise<void> {
   await client.signOut({ force: true });
   localStorage.removeItem(MUTATIONS);
   localStorage.removeItem(DISMISSED);
+  forgetProofs();
   clearCart();
   setMe(null);
   setSync({ problems: [], pending: 0, lastSyncedAt: null });
@@ -216,26 +219,30 @@ export async function dismissProblem(id: string): Promise<void> {
   setSync({ problems: getSync().problems.filter((p) => p.id !== id) });
 }
 
-/** The access token for plain API calls. */
-async function token(): Promise<string> {
-  const c = client as unknown as { accessToken?: () => Promise<string>; auth?: { token(): Promise<string> } };
-  if (typeof c.accessToken === "function") return c.accessToken();
-  if (c.auth) return c.auth.token();
-  throw new Error(t("needs_network"));
+/** A plain API call through the SDK's authorised request (online only); throws in plain words. */
+export async function rest<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  if (!client) throw new Error(t("loading"));
+  if (!navigator.onLine) throw new Error(t("needs_network"));
+  try {
+    return await client.request<T>(path, { method, body });
+  } catch (err) {
+    if (err instanceof NetworkError) throw new Error(t("needs_network"));
+    if (err instanceof FieldsyncHttpError) throw new Error(err.message || `${err.status}`);
+    throw err;
+  }
 }
 
-/** A plain API call (online only); throws with the server's message on a refusal. */
-export async function rest(method: string, path: string, body?: unknown): Promise<unknown> {
-  if (!navigator.onLine) throw new Error(t("needs_network"));
-  const response = await fetch(path, {
-    method,
-    headers: { Authorization: `Bearer ${await token()}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new Error((data && data.message) || `${response.status}`);
-  return data;
+/** Fetches an acceptance's evidence proof and keeps it on the phone (for the receipt offline). */
+export async function fetchProof(acceptanceId: string, version: number | null): Promise<KeptProof> {
+  const proof = await rest<Proof>("GET", `/evidence/acceptance/${acceptanceId}/proof`);
+  return keepProof(acceptanceId, version, proof);
+}
+
+/** After a sync: fetch the proofs of the newest synced acceptances the phone does not hold. */
+async function keepProofs(): Promise<void> {
+  if (!client?.session || !navigator.onLine) return;
+  const rows = (await client.query("acceptance", {})) as unknown as Acceptance[];
+  await prefetchProofs(rows, (a) => fetchProof(a.id, a.version ?? null));
 }
 
 const photoUrls = new Map<string, string>();
@@ -250,7 +257,7 @@ export function usePhoto(sha: string): string | null {
       const local = await storage?.getUpload(sha);
       let blob: Blob | null = local ? new Blob([local.bytes as BlobPart], { type: local.filetype }) : null;
       if (!blob && navigator.onLine) {
-        const r = await fetch(`/media/photos/${sha}/thumb`, { headers: { Authorization: `Bearer ${await token()}` } });
+        const r = await fetch(`/media/photos/${sha}/thumb`, { headers: { Authorization: `Bearer ${await client!.accessToken()}` } });
         if (r.ok) blob = await r.blob();
       }
       if (blob && live) {

@@ -4,7 +4,9 @@ import { useEffect, useState } from "preact/hooks";
 import { dateTime, num } from "../format";
 import { t, tn } from "../i18n";
 import { newId } from "../data/ids";
-import { mutate, rest, uploadPhoto } from "../data/sdk";
+import { currentPosition, type Gps } from "../data/position";
+import { keptProof, type KeptProof, wantsProof } from "../data/proofs";
+import { fetchProof, mutate, uploadPhoto } from "../data/sdk";
 import { byId, groupBy, orderTitle, orgName } from "../data/select";
 import { useRows, useSync } from "../data/store";
 import type { DeliveryLine } from "../data/rows";
@@ -60,6 +62,13 @@ export function AcceptScreen(props: { deliveryId: string }) {
   const [signature, setSignature] = useState<Blob | null>(null);
   const [notes, setNotes] = useState("");
   const [busy, setBusy] = useState(false);
+  // Asked for when the screen opens, so the fix is there by the time the inspector signs.
+  const [gps, setGps] = useState<{ at: Promise<Gps | null>; value?: Gps | null } | null>(null);
+  useEffect(() => {
+    const at = currentPosition();
+    setGps({ at });
+    void at.then((value) => setGps({ at, value }));
+  }, [props.deliveryId]);
   if (!delivery) return <Empty>{t("delivery_not_found")}</Empty>;
   if (existing && delivery.state !== "in_transit") {
     return (
@@ -85,8 +94,9 @@ export function AcceptScreen(props: { deliveryId: string }) {
       for (const f of photos) shas.push(await uploadPhoto(f));
       const sig = signature ? await uploadPhoto(signature) : null;
       const id = newId();
+      const position = gps ? await gps.at : null;
       await mutate("acceptance.record", {
-        id, delivery_id: delivery.id, notes, gps: null, signature_sha256: sig, photo_sha256s: shas, accepted_at: new Date().toISOString(),
+        id, delivery_id: delivery.id, notes, gps: position, signature_sha256: sig, photo_sha256s: shas, accepted_at: new Date().toISOString(),
         lines: lines.map((l) => ({ delivery_line_id: l.id, ...count(l) })),
       });
       // Photos reach the record as their uploads finish ("photos may arrive after the record").
@@ -130,6 +140,9 @@ export function AcceptScreen(props: { deliveryId: string }) {
       <Card title={t("notes")}>
         <textarea value={notes} onInput={(e) => setNotes((e.target as HTMLTextAreaElement).value)} />
       </Card>
+      <p class="small muted" data-testid="gps-state" data-gps={gps?.value ? "1" : "0"}>
+        {gps?.value === undefined ? t("gps_locating") : gps.value ? t("gps_recorded") : t("gps_unavailable")}
+      </p>
       <Card title={t("signature")}>
         <SignaturePad label={t("signature")} onChange={setSignature} />
       </Card>
@@ -139,21 +152,22 @@ export function AcceptScreen(props: { deliveryId: string }) {
   );
 }
 
-interface Proof { entries?: { index?: number; leaf_index?: number; leaf_hash?: string; document?: unknown; photo_sha256s?: string[] }[]; tree_head?: { tree_size: number; root_hash?: string; root?: string; timestamp_ms?: number; signature?: string } }
-
 export function ReceiptScreen(props: { acceptanceId: string }) {
   const acceptance = useRows("acceptance").find((a) => a.id === props.acceptanceId);
   const lines = groupBy(useRows("acceptance_line"), "acceptance_id").get(props.acceptanceId) ?? [];
   const claim = useRows("claim").find((c) => c.acceptance_id === props.acceptanceId);
   const products = byId(useRows("product"));
   const sync = useSync();
-  const [proof, setProof] = useState<Proof | null>(null);
+  // The proof kept on the phone shows at once (offline too); online, a newer version is fetched.
+  const [kept, setKept] = useState<KeptProof | null>(() => keptProof(props.acceptanceId));
   const [proofError, setProofError] = useState<string | null>(null);
   const synced = !!acceptance && !acceptance.pending;
+  const stale = !!acceptance && wantsProof(acceptance);
   useEffect(() => {
-    if (!synced || !sync.online || proof) return;
-    rest("GET", `/evidence/acceptance/${props.acceptanceId}/proof`).then((p) => setProof(p as Proof), (e) => setProofError(String(e instanceof Error ? e.message : e)));
-  }, [synced, sync.online, props.acceptanceId, proof]);
+    if (!synced || !sync.online || !stale) return;
+    fetchProof(props.acceptanceId, acceptance?.version ?? null).then(setKept, (e) => setProofError(String(e instanceof Error ? e.message : e)));
+  }, [synced, sync.online, stale, props.acceptanceId]);
+  const proof = kept?.proof ?? null;
   if (!acceptance) return <Empty>{t("acceptance_not_found")}</Empty>;
   const entry = proof?.entries?.[0];
   return (
@@ -165,6 +179,7 @@ export function ReceiptScreen(props: { acceptanceId: string }) {
           <dt>{t("accepted_at")}</dt><dd>{dateTime(acceptance.accepted_at)}</dd>
           <dt>{t("photos")}</dt><dd>{num(acceptance.photo_sha256s?.length ?? 0)}</dd>
           <dt>{t("signature")}</dt><dd>{acceptance.signature_sha256 ? "✓" : "–"}</dd>
+          <dt>{t("location")}</dt><dd data-testid="receipt-gps">{acceptance.gps_lat != null && acceptance.gps_lon != null ? `${acceptance.gps_lat.toFixed(5)}, ${acceptance.gps_lon.toFixed(5)}` : "–"}</dd>
         </dl>
         {lines.map((l) => (
           <div class="qline small" key={l.id}>
@@ -176,16 +191,17 @@ export function ReceiptScreen(props: { acceptanceId: string }) {
       </Card>
       <Card title={t("evidence")}>
         {!synced && <div class="row"><PendingPill /><span class="small muted grow">{t("evidence_after_sync")}</span></div>}
-        {synced && !proof && !proofError && <p class="muted small">{sync.online ? t("loading") : t("needs_network")}</p>}
-        {proofError && <p class="small" style={{ color: "var(--bad)" }}>{proofError}</p>}
+        {synced && !proof && !proofError && <p class="muted small">{sync.online ? t("loading") : t("proof_when_online")}</p>}
+        {proofError && !proof && <p class="small" style={{ color: "var(--bad)" }}>{proofError}</p>}
         {proof && (
           <div data-testid="evidence">
             <p class="small">{t("evidence_explained")}</p>
             <dl class="kv small">
-              <dt>{t("log_entry")}</dt><dd data-testid="evidence-index">{entry?.leaf_index ?? entry?.index ?? "–"}</dd>
+              <dt>{t("log_entry")}</dt><dd data-testid="evidence-index">{entry?.index ?? "–"}</dd>
               <dt>{t("log_size")}</dt><dd>{proof.tree_head?.tree_size ?? "–"}</dd>
+              <dt>{t("proof_fetched")}</dt><dd data-testid="proof-fetched">{dateTime(kept!.fetchedAt)}</dd>
             </dl>
-            <div class="receipt" style={{ marginTop: ".5rem" }}>{entry?.leaf_hash ?? ""}<br />{proof.tree_head?.root_hash ?? proof.tree_head?.root ?? ""}</div>
+            <div class="receipt" style={{ marginTop: ".5rem" }}>{entry?.leaf_hash ?? ""}<br />{proof.tree_head?.root_hash ?? ""}</div>
           </div>
         )}
       </Card>

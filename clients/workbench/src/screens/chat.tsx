@@ -4,9 +4,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ago, time } from "../format";
 import { t } from "../i18n";
 import { newId } from "../data/ids";
-import { mutate, rest, uploadPhoto, useMe, usePhoto } from "../data/sdk";
+import { mutate, uploadPhoto, useMe, usePhoto } from "../data/sdk";
 import { byId, groupBy } from "../data/select";
-import { useRows, useSync } from "../data/store";
+import { useRows } from "../data/store";
 import type { Conversation, Message } from "../data/rows";
 import { navigate } from "../router";
 import { CameraIcon, Card, Empty, Link, PhotoInput, toast } from "../ui/parts";
@@ -62,31 +62,29 @@ export function ChatList() {
 }
 
 function SupportTicket(props: { onDone: () => void }) {
-  const sync = useSync();
   const [subject, setSubject] = useState("");
   const [body, setBody] = useState("");
   const [busy, setBusy] = useState(false);
+  // A mutation like every other action: opened offline, it shows at once and waits in the outbox.
   const send = async () => {
     setBusy(true);
     try {
-      const conv = (await rest("POST", "/support/conversations", { subject: subject.trim(), body: body.trim(), client_message_id: newId(), id: newId() })) as { id: string };
+      const id = newId();
+      await mutate("support.open", { id, subject: subject.trim(), body: body.trim(), client_message_id: newId() });
       toast(t("ticket_opened"));
       props.onDone();
-      navigate(`/chat/${conv.id}`);
-    } catch (err) {
-      toast(err instanceof Error ? err.message : String(err));
+      navigate(`/chat/${id}`);
     } finally {
       setBusy(false);
     }
   };
   return (
     <Card title={t("open_support_ticket")}>
-      <label class="field"><span>{t("subject")}</span><input type="text" data-testid="ticket-subject" value={subject} onInput={(e) => setSubject((e.target as HTMLInputElement).value)} /></label>
+      <label class="field"><span>{t("subject")}</span><input type="text" data-testid="ticket-subject" maxLength={200} value={subject} onInput={(e) => setSubject((e.target as HTMLInputElement).value)} /></label>
       <label class="field"><span>{t("describe_problem")}</span><textarea data-testid="ticket-body" value={body} onInput={(e) => setBody((e.target as HTMLTextAreaElement).value)} /></label>
-      {!sync.online && <div class="notice warn">{t("needs_network")}</div>}
       <div class="actions">
         <button class="btn secondary" onClick={props.onDone}>{t("back")}</button>
-        <button class="btn" data-testid="ticket-send" disabled={busy || !sync.online || !subject.trim() || !body.trim()} onClick={send}>{t("send")}</button>
+        <button class="btn" data-testid="ticket-send" disabled={busy || !subject.trim() || !body.trim()} onClick={send}>{t("send")}</button>
       </div>
     </Card>
   );
@@ -97,10 +95,13 @@ function Photo(props: { sha: string }) {
   return url ? <img src={url} alt={t("photo")} loading="lazy" /> : <span class="pill"><CameraIcon /> {t("photo")}</span>;
 }
 
+/** A message's place: the server's seq; one still in the outbox goes last. */
+const seqOf = (m: Message) => (m.pending || typeof m.seq !== "number" ? Number.MAX_SAFE_INTEGER : m.seq);
+
 export function ChatThread(props: { id: string }) {
   const me = useMe()!;
   const conv = useRows("conversation").find((c) => c.id === props.id);
-  const messages = (groupBy(useRows("message"), "conversation_id").get(props.id) ?? []).slice().sort((a, b) => a.seq - b.seq);
+  const messages = (groupBy(useRows("message"), "conversation_id").get(props.id) ?? []).slice().sort((a, b) => seqOf(a) - seqOf(b));
   const members = groupBy(useRows("conversation_member"), "conversation_id").get(props.id) ?? [];
   const users = byId(useRows("user"));
   const [text, setText] = useState("");

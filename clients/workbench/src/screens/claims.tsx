@@ -1,13 +1,14 @@
 // Claims opened by acceptances with short, damaged or wrong goods, and their outcome; the
-// seller resolves them (online: resolving is not a sync mutation).
+// seller resolves them (`claim.resolve`, queued offline; the first resolution to arrive stands).
 import { useState } from "preact/hooks";
 import { dateTime, num } from "../format";
 import { t } from "../i18n";
-import { rest, useMe } from "../data/sdk";
+import { mutate, useMe } from "../data/sdk";
 import { byId, byNewest, orgName } from "../data/select";
-import { useRows, useSync } from "../data/store";
+import { useRows } from "../data/store";
 import type { Claim } from "../data/rows";
 import { Card, Empty, StatePill, toast } from "../ui/parts";
+import { RecordProblems } from "../ui/problems";
 
 export function ClaimsScreen() {
   const me = useMe()!;
@@ -27,17 +28,12 @@ export function ClaimsScreen() {
 
 function ClaimCard(props: { claim: Claim; seller: boolean; party: string; products: Map<string, { name: string; sku: string }> }) {
   const c = props.claim;
-  const sync = useSync();
   const [text, setText] = useState("");
   const [open, setOpen] = useState(false);
   const resolve = async () => {
-    try {
-      await rest("POST", `/claims/${c.id}/resolve`, { resolution: text.trim() });
-      toast(t("claim_resolved"));
-      setOpen(false);
-    } catch (err) {
-      toast(err instanceof Error ? err.message : String(err));
-    }
+    await mutate("claim.resolve", { claim_id: c.id, resolution: text.trim() });
+    toast(t("claim_resolved"));
+    setOpen(false);
   };
   return (
     <Card>
@@ -46,8 +42,9 @@ function ClaimCard(props: { claim: Claim; seller: boolean; party: string; produc
           <div style={{ fontWeight: 700 }}>{props.party}</div>
           <div class="small muted">{dateTime(c.opened_at)}</div>
         </div>
-        <StatePill state={c.state} />
+        <StatePill state={c.state} pending={c.pending} />
       </div>
+      <RecordProblems recordId={c.id} />
       <p style={{ margin: ".5rem 0" }}>{t("claim_summary", { short: num(c.short_qty), damaged: num(c.damaged_qty), wrong: num(c.wrong_qty) })}</p>
       {c.items.map((i) => (
         <div class="small" key={i.delivery_line_id}>
@@ -56,13 +53,12 @@ function ClaimCard(props: { claim: Claim; seller: boolean; party: string; produc
       ))}
       {c.resolution && <div class="notice ok" style={{ marginTop: ".6rem" }}>{t("resolution")}: {c.resolution}</div>}
       {props.seller && c.state === "open" && !open && (
-        <button class="btn secondary block" style={{ marginTop: ".6rem" }} onClick={() => setOpen(true)}>{t("resolve_claim")}</button>
+        <button class="btn secondary block" style={{ marginTop: ".6rem" }} data-testid="resolve-claim" onClick={() => setOpen(true)}>{t("resolve_claim")}</button>
       )}
       {open && (
         <div style={{ marginTop: ".6rem" }}>
-          <label class="field"><span>{t("resolution")}</span><textarea value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} /></label>
-          {!sync.online && <div class="notice warn">{t("needs_network")}</div>}
-          <button class="btn block" disabled={!text.trim() || !sync.online} onClick={resolve}>{t("resolve_claim")}</button>
+          <label class="field"><span>{t("resolution")}</span><textarea data-testid="resolution" maxLength={4000} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} /></label>
+          <button class="btn block" data-testid="resolve-send" disabled={!text.trim()} onClick={resolve}>{t("resolve_claim")}</button>
         </div>
       )}
     </Card>

@@ -2,7 +2,7 @@
 // supplier's incoming purchase orders (confirm, reject with a reason, ship with a delivery note).
 import { useState } from "preact/hooks";
 import { dateTime, money, num } from "../format";
-import { t } from "../i18n";
+import { t, tn } from "../i18n";
 import type { Key } from "../locales/en";
 import { newId } from "../data/ids";
 import { dismissProblem, mutate, useMe } from "../data/sdk";
@@ -57,7 +57,7 @@ export function OrdersList(props: { incoming?: boolean }) {
               <Link href={`/orders/${o.id}`} class="item">
                 <div class="grow">
                   <div class="t">{party}</div>
-                  <div class="s">{orderTitle(o)} · {dateTime(o.submitted_at ?? o.created_at)} · {t("n_lines", { n: num(ls.length) })}{total !== null && o.currency ? " · " + money(total, o.currency) : ""}</div>
+                  <div class="s">{orderTitle(o)} · {dateTime(o.submitted_at ?? o.created_at)} · {tn("n_lines", ls.length)}{total !== null && o.currency ? " · " + money(total, o.currency) : ""}</div>
                 </div>
                 <div style={{ textAlign: "right" }}>
                   <StatePill state={o.state} />

@@ -220,6 +220,12 @@ function answered(q: Question, value: unknown): boolean {
   return true;
 }
 
+/** How many more photos a photo question needs (what is missing, not what it asks for). */
+function photosMissing(q: Question, value: unknown): number {
+  const taken = Array.isArray(value) ? value.length : 0;
+  return Math.max(1, (q.min_count ?? 1) - taken);
+}
+
 function InspectionForm(props: { inspection: Inspection; template?: InspectionTemplate }) {
   const me = useMe()!;
   const { inspection, template } = props;
@@ -273,7 +279,7 @@ function InspectionForm(props: { inspection: Inspection; template?: InspectionTe
             <div class="notice warn" data-testid="missing">
               {t("still_needed")}
               <ul style={{ margin: ".3rem 0 0", paddingLeft: "1.2rem" }}>
-                {missing.map((q) => <li key={q.id}>{q.kind === "photo" ? t("needs_photos", { n: num(q.min_count ?? 1), text: q.text }) : q.text}</li>)}
+                {missing.map((q) => <li key={q.id} data-testid="missing-item">{q.kind === "photo" ? tn("needs_photos", photosMissing(q, value(q.id)), { text: q.text }) : q.text}</li>)}
               </ul>
             </div>
           )}

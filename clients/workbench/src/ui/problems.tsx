@@ -37,6 +37,12 @@ export function describeProblem(p: Problem): string {
       return t("why_not_on_route");
     case "forbidden":
       return t("why_forbidden");
+    case "claim_resolved":
+      return t("why_claim_resolved", { resolution: d.resolution ?? "–" });
+    case "not_a_customer":
+      return t("why_not_a_customer");
+    case "conversation_exists":
+      return t("why_conversation_exists");
     default:
       return p.message || p.code || t("why_unknown");
   }
