@@ -720,8 +720,8 @@ function renderSettings() {
   const assignSel = $("macro-assign").value;
   $("macro-assign").innerHTML = opt("", t("set.nobody")) + opt("me", t("set.whoApplies"), assignSel === "me") +
     state.agents.map((a) => opt(a.id, a.name, assignSel === a.id)).join("");
-  $("set-macros").innerHTML = state.macros.length ? `<thead><tr><th>${esc(t("set.title"))}</th><th>${esc(t("set.reply"))}</th><th>${esc(t("set.labels"))}</th>
-    <th>${esc(t("set.assign"))}</th><th>${esc(t("set.resolve"))}</th><th></th></tr></thead><tbody>${state.macros.map((m) => `
+  $("set-macros").innerHTML = state.macros.length ? `<thead><tr><th>${esc(t("set.title"))}</th><th>${esc(t("set.reply"))}</th><th>${esc(t("set.labelsCol"))}</th>
+    <th>${esc(t("set.assign"))}</th><th>${esc(t("set.resolves"))}</th><th></th></tr></thead><tbody>${state.macros.map((m) => `
     <tr data-macro="${esc(m.id)}"><td>${esc(m.title)}</td><td class="small clip">${esc(m.reply_body || "—")}</td>
       <td>${m.add_labels.map((l) => `<span class="chip">${esc(l)}</span>`).join(" ") || "—"}</td>
       <td>${esc(m.assign_to === "me" ? t("set.whoApplies") : m.assign_to ? agentName(m.assign_to) : "—")}</td>

@@ -6,7 +6,7 @@ const STRINGS = {
   en: {
     "nav.settings": "Settings",
     "set.readonly": "Only administrators change agents and teams; every agent can add and change macros.",
-    "set.agents": "Agents", "set.status": "Status", "set.agent": "Agent", "set.capacity": "Capacity", "set.open": "Open tickets", "set.save": "Save",
+    "set.agents": "Agents", "set.labelsCol": "Labels", "set.resolves": "Resolves", "set.status": "Status", "set.agent": "Agent", "set.capacity": "Capacity", "set.open": "Open tickets", "set.save": "Save",
     "set.teams": "Teams and service levels", "set.teamForm": "New team, or change one by its name",
     "set.name": "Name", "set.lead": "Lead", "set.timezone": "Time zone", "set.days": "Open on", "set.opens": "Opens",
     "set.closes": "Closes", "set.holidays": "Holidays (YYYY-MM-DD, comma-separated)",
@@ -86,7 +86,7 @@ const STRINGS = {
   "zh-CN": {
     "nav.settings": "设置",
     "set.readonly": "只有管理员可以修改客服和团队；所有客服都可以添加和修改宏。",
-    "set.agents": "客服", "set.status": "状态", "set.agent": "客服", "set.capacity": "接待上限", "set.open": "处理中工单", "set.save": "保存",
+    "set.agents": "客服", "set.labelsCol": "标签", "set.resolves": "解决工单", "set.status": "状态", "set.agent": "客服", "set.capacity": "接待上限", "set.open": "处理中工单", "set.save": "保存",
     "set.teams": "团队与服务时限", "set.teamForm": "新建团队，或按名称修改已有团队",
     "set.name": "名称", "set.lead": "负责人", "set.timezone": "时区", "set.days": "工作日", "set.opens": "开始",
     "set.closes": "结束", "set.holidays": "节假日（YYYY-MM-DD，用逗号分隔）",
@@ -96,7 +96,7 @@ const STRINGS = {
     "set.always": "全天候", "set.noTeam": "无团队", "set.noTeams": "还没有团队：时限按全天计算。",
     "set.edit": "编辑", "set.macros": "宏", "set.macroForm": "新建宏，或按标题修改已有的宏",
     "set.title": "标题", "set.assign": "分配给", "set.reply": "回复内容", "set.labels": "标签（用逗号分隔）",
-    "set.resolve": "解决工单", "set.saveMacro": "保存宏", "set.nobody": "不分配",
+    "set.resolve": "同时解决工单", "set.saveMacro": "保存宏", "set.nobody": "不分配",
     "set.whoApplies": "执行者本人", "set.noMacros": "还没有宏。", "set.saved": "已保存。",
     "app.title": "客服工作台", "nav.inbox": "工单", "nav.reports": "报表",
     "badge.unread": "你的工单中的未读消息", "presence.label": "你的状态",
