@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const VIEWS = ["open", "pending", "snoozed", "resolved", "all"];
 const state = {
   token: null, me: null, socket: null, view: "open", tickets: [], counts: {}, current: null,
-  ticket: null, people: {}, messages: [], notes: [], agents: [], teams: [], macros: [], canned: [],
+  ticket: null, people: {}, peopleOf: null, messages: [], notes: [], agents: [], teams: [], macros: [], canned: [],
   labels: [], choices: null, viewers: {}, typing: {}, mode: "reply", fetchedAt: Date.now(), page: "inbox",
   searching: "", lastTypingSent: 0, refreshTimer: null,
 };
@@ -325,7 +325,14 @@ async function loadTicket(id, full, focusSeq) {
   ]);
   if (state.current !== id) return;
   state.ticket = tk; state.messages = messages; state.notes = notes;
-  state.people = Object.fromEntries(people.map((p) => [p.id, p]));
+  // Read markers only move forward: a "read" event that arrived while this load was in flight
+  // must not be undone by the older list it fetched.
+  const before = state.peopleOf === id ? state.people : {};
+  state.people = Object.fromEntries(people.map((p) => {
+    const seen = before[p.id] ? before[p.id].last_read_seq || 0 : 0;
+    return [p.id, seen > (p.last_read_seq || 0) ? { ...p, last_read_seq: seen } : p];
+  }));
+  state.peopleOf = id;
   renderHead(); renderMessages(focusSeq);
   $("composer").hidden = false;
   if (full) await loadContext(id);
