@@ -21,6 +21,7 @@ the same on both and never show the bigrams (the search itself: :mod:`backend.me
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 #: Hiragana, katakana, CJK unified ideographs (and extension A), compatibility ideographs, Hangul.
 CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -59,45 +60,44 @@ def segments(word: str) -> list[tuple[str, bool]]:
     return [(s, bool(CJK_RUN.fullmatch(s))) for s in SEGMENT.findall(word)]
 
 
-def fts5_query(words: list[str]) -> str:
-    """Every word must match; the last one (if Latin) as a prefix; CJK runs as phrases of bigrams."""
-    parts = []
+def _query_segments(words: list[str]) -> Iterator[tuple[str, bool, bool]]:
+    """Each segment of the query words as ``(text, is_cjk, is_the_query's_last)``."""
     for i, word in enumerate(words):
         segs = segments(word)
         for j, (seg, cjk) in enumerate(segs):
-            last = i == len(words) - 1 and j == len(segs) - 1
-            if cjk:
-                parts.append(f'"{seg}"*' if len(seg) == 1 else '"' + " ".join(bigrams(seg)) + '"')
-            else:
-                parts.append(f'"{seg}"' + ("*" if last else ""))
+            yield seg, cjk, i == len(words) - 1 and j == len(segs) - 1
+
+
+def fts5_query(words: list[str]) -> str:
+    """Every word must match; the last one (if Latin) as a prefix; CJK runs as phrases of bigrams."""
+    parts = []
+    for seg, cjk, last in _query_segments(words):
+        if cjk:
+            parts.append(f'"{seg}"*' if len(seg) == 1 else '"' + " ".join(bigrams(seg)) + '"')
+        else:
+            parts.append(f'"{seg}"' + ("*" if last else ""))
     return " ".join(parts)
 
 
 def pg_query(words: list[str]) -> str:
     """The same as :func:`fts5_query` for ``to_tsquery('simple', …)``."""
     parts = []
-    for i, word in enumerate(words):
-        segs = segments(word)
-        for j, (seg, cjk) in enumerate(segs):
-            last = i == len(words) - 1 and j == len(segs) - 1
-            if cjk:
-                parts.append(f"{seg}:*" if len(seg) == 1 else "(" + " <-> ".join(bigrams(seg)) + ")")
-            else:
-                parts.append(seg + (":*" if last else ""))
+    for seg, cjk, last in _query_segments(words):
+        if cjk:
+            parts.append(f"{seg}:*" if len(seg) == 1 else "(" + " <-> ".join(bigrams(seg)) + ")")
+        else:
+            parts.append(seg + (":*" if last else ""))
     return " & ".join(parts)
 
 
 def _pattern(words: list[str]) -> re.Pattern[str]:
     alts = []
-    for i, word in enumerate(words):
-        segs = segments(word)
-        for j, (seg, cjk) in enumerate(segs):
-            last = i == len(words) - 1 and j == len(segs) - 1
-            if cjk:
-                alts.append(re.escape(seg))
-            else:
-                end = f"{_LETTER}*" if last else f"(?!{_LETTER})"
-                alts.append(f"(?<!{_LETTER})" + re.escape(seg) + end)
+    for seg, cjk, last in _query_segments(words):
+        if cjk:
+            alts.append(re.escape(seg))
+        else:
+            end = f"{_LETTER}*" if last else f"(?!{_LETTER})"
+            alts.append(f"(?<!{_LETTER})" + re.escape(seg) + end)
     alts.sort(key=len, reverse=True)
     return re.compile("|".join(alts), re.IGNORECASE)
 

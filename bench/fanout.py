@@ -70,26 +70,20 @@ async def seed(target: Target, pairs: int) -> None:
         async with make_session_factory(engine)() as s, s.begin():
             orgs = {o.code: o for o in (await s.execute(select(Organisation))).scalars()}
             pw = hash_password("bench-password")
-            sups = [
-                User(
-                    org_id=orgs["sup-a"].id,
-                    username=f"{PREFIX}-s-{i}",
-                    display_name=f"Supplier {i}",
-                    role="supplier_staff",
-                    password_hash=pw,
-                )
-                for i in range(pairs)
-            ]
-            dists = [
-                User(
-                    org_id=orgs["dist-00"].id,
-                    username=f"{PREFIX}-d-{i}",
-                    display_name=f"Distributor {i}",
-                    role="distributor_staff",
-                    password_hash=pw,
-                )
-                for i in range(pairs)
-            ]
+            def staff(org: str, role: str, name: str, tag: str) -> list[User]:
+                return [
+                    User(
+                        org_id=orgs[org].id,
+                        username=f"{PREFIX}-{tag}-{i}",
+                        display_name=f"{name} {i}",
+                        role=role,
+                        password_hash=pw,
+                    )
+                    for i in range(pairs)
+                ]
+
+            sups = staff("sup-a", "supplier_staff", "Supplier", "s")
+            dists = staff("dist-00", "distributor_staff", "Distributor", "d")
             s.add_all(sups + dists)
             await s.flush()
             s.add_all(Device(user_id=u.id, client_id="bench", platform="android") for u in sups + dists)

@@ -19,7 +19,7 @@ import hashlib
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,15 @@ async def available_mutations(http: httpx.AsyncClient, token: str) -> set[str]:
     return set(body.get("mutations", {}))
 
 
-async def simulate(config: SimulationConfig, progress: Progress | None = _stderr_progress) -> Report:
+async def simulate(
+    config: SimulationConfig,
+    progress: Progress | None = _stderr_progress,
+    *,
+    settle: Callable[[], Awaitable[object]] | None = None,
+) -> Report:
+    """One fleet's day against ``config.url``, then its report. Fleets sharing one network in one
+    run pass ``settle`` (e.g. an ``asyncio.Barrier``'s ``wait``): awaited once this fleet's day is
+    pushed, so every fleet has finished writing before each one catches up and compares."""
     rng = random.Random(config.seed)
     tally = Tally()
     limits = httpx.Limits(max_connections=min(200, max(10, config.phones)), max_keepalive_connections=100)
@@ -106,6 +114,9 @@ async def simulate(config: SimulationConfig, progress: Progress | None = _stderr
             if progress:
                 progress(f"\nend of day: {len(phones)} phones push what is left and catch up…\n")
             for _round in range(2):
+                await asyncio.gather(*(p.end_of_day() for p in phones))
+            if settle is not None:
+                await settle()
                 await asyncio.gather(*(p.end_of_day() for p in phones))
         finally:
             shower.cancel()

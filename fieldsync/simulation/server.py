@@ -52,7 +52,7 @@ def server_env(database_url: str, var_dir: Path, **settings: Any) -> dict[str, s
     return env
 
 
-class _ChildProcess:
+class ChildProcess:
     """A fieldsync process of a test or a benchmark: its log, ``kill -9`` and a clean stop."""
 
     proc: subprocess.Popen[bytes]
@@ -91,7 +91,7 @@ class _ChildProcess:
         self.stop()
 
 
-class ServerProcess(_ChildProcess):
+class ServerProcess(ChildProcess):
     """Start with ``ServerProcess(url, workdir)``; ``.url`` is its base URL; ``.stop()`` ends it."""
 
     def __init__(
@@ -172,7 +172,7 @@ class ServerProcess(_ChildProcess):
 
 
 
-class WorkerProcess(_ChildProcess):
+class WorkerProcess(ChildProcess):
     """``fieldsync worker`` in its own process (the job scheduler alone), configured like a server."""
 
     def __init__(self, database_url: str, workdir: Path, **settings: Any):

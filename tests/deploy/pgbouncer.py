@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from fieldsync.simulation.server import ROOT, free_port
+from fieldsync.simulation.server import ROOT, ChildProcess, free_port
 
 REFERENCE = ROOT / "deploy" / "pgbouncer.ini"
 
@@ -25,7 +25,7 @@ def pgbouncer_binary() -> str | None:
     )
 
 
-class PgBouncer:
+class PgBouncer(ChildProcess):
     """``pgbouncer`` in front of the PostgreSQL of ``database_url``; ``.url(database_url)`` is the same
     database through it (with ``?pgbouncer=transaction`` unless ``flag=False``).
 
@@ -82,18 +82,6 @@ class PgBouncer:
             u = u.update_query_dict({"pgbouncer": "transaction"})
         return u.render_as_string(hide_password=False)
 
-    def log_tail(self, chars: int = 3000) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")[-chars:]
-        return ""
-
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+        super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)

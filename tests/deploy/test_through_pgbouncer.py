@@ -148,7 +148,11 @@ def test_two_api_processes_and_a_worker_through_pgbouncer(
                 )
                 for i, (api, p) in enumerate(zip(apis, ("pa", "pb"), strict=True))
             ]
-            return list(await asyncio.gather(*(simulate(c, progress=None) for c in configs)))
+            # both fleets work on one network: each compares only once the other's day is in
+            done = asyncio.Barrier(len(configs))
+            return list(
+                await asyncio.gather(*(simulate(c, progress=None, settle=done.wait) for c in configs))
+            )
 
         reports = asyncio.run(both())
         outbox_done = _wait_for_outbox(db_url, timeout_s=30)
