@@ -80,6 +80,8 @@ def test_offline_field_visit_counts_order_and_inspection(browser, server, api: A
     submit = page.get_by_test_id("submit-inspection")
     expect(submit).to_be_disabled()
     photos = [jpeg((200, 40, 40)), jpeg((40, 160, 60))]
+    # the yes/no answer leaves the list once its optimistic row lands (a strict locator does not wait)
+    expect(page.get_by_test_id("missing-item")).to_have_count(1)
     expect(page.get_by_test_id("missing-item")).to_have_text("2 more photos: Photos of the shelf")
     # One photo, then the second: the reminder counts what is still missing.
     for i, b in enumerate(photos):
@@ -159,6 +161,8 @@ def test_offline_acceptance_with_a_short_line_opens_a_claim(browser, server, api
     page.get_by_test_id("acceptance-photos").set_input_files(
         [{"name": f"box-{i}.jpg", "mimeType": "image/jpeg", "buffer": b} for i, b in enumerate(photos)]
     )
+    # the thumbnails move the signature pad down: draw once they are on the screen
+    expect(page.locator(".photos img")).to_have_count(2)
     submit = page.get_by_test_id("submit-acceptance")
     expect(submit).to_be_disabled()  # no signature yet
     expect(page.get_by_test_id("gps-state")).to_have_attribute("data-gps", "1")
