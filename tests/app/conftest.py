@@ -80,8 +80,8 @@ class Api:
     def product(self, sku: str) -> dict:
         return next(p for p in self.items("admin", "/admin/products") if p["sku"] == sku)
 
-    def shipped_purchase(self, lines: list[tuple[str, int]], note: str) -> tuple[dict, dict]:
-        """A purchase order of dist-north from Supplier A, submitted, confirmed and shipped."""
+    def submitted_purchase(self, lines: list[tuple[str, int]]) -> dict:
+        """A purchase order of dist-north from Supplier A (``(sku, qty)`` lines), submitted."""
         order = self.post(
             "dist-north",
             "/orders",
@@ -92,6 +92,11 @@ class Api:
             },
         )
         self.post("dist-north", f"/orders/{order['id']}/submit")
+        return order
+
+    def shipped_purchase(self, lines: list[tuple[str, int]], note: str) -> tuple[dict, dict]:
+        """A purchase order of dist-north from Supplier A, submitted, confirmed and shipped."""
+        order = self.submitted_purchase(lines)
         self.post("supplier-a", f"/orders/{order['id']}/confirm")
         delivery = self.post("supplier-a", f"/orders/{order['id']}/ship", {"delivery_note": note})
         return order, delivery

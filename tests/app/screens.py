@@ -72,16 +72,7 @@ def screens_data(server: ServerProcess, api: Api, request: pytest.FixtureRequest
             ],
         },
     )
-    submitted = api.post(
-        "dist-north",
-        "/orders",
-        {
-            "kind": "purchase",
-            "supplier_id": api.org("sup-a")["id"],
-            "lines": [{"product_id": api.product("A-00013")["id"], "qty": 30}],
-        },
-    )
-    api.post("dist-north", f"/orders/{submitted['id']}/submit")
+    api.submitted_purchase([("A-00013", 30)])
     conv = api.post(
         "dist-north", "/conversations", {"kind": "direct", "member_ids": [api.user("supplier-a")["id"]]}
     )

@@ -281,16 +281,7 @@ def test_order_past_quota_offline_is_refused_on_that_order(browser, server, api:
 
 
 def test_supplier_confirms_and_ships_the_distributor_sees_it_live(browser, server, api: Api) -> None:
-    order = api.post(
-        "dist-north",
-        "/orders",
-        {
-            "kind": "purchase",
-            "supplier_id": api.org("sup-a")["id"],
-            "lines": [{"product_id": api.product("A-00006")["id"], "qty": 4}],
-        },
-    )
-    api.post("dist-north", f"/orders/{order['id']}/submit")
+    order = api.submitted_purchase([("A-00006", 4)])
     distributor = open_phone(browser, server, "dist-north", path=f"/orders/{order['id']}")
     expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Submitted")
     supplier = open_phone(browser, server, "supplier-a", path="/incoming")
