@@ -19,6 +19,8 @@ between different rows of one batch may differ (they are one transaction, pulled
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -372,13 +374,24 @@ def _example(program: list, ctx: dict[str, Any]) -> None:
         assert _strip_ids(as_sets)[key] == _strip_ids(one_by_one)[key], key
 
 
-def test_sets_equal_one_by_one(settings, network):
+@contextmanager
+def _prepared_world(settings, network) -> Iterator[tuple[asyncio.AbstractEventLoop, Any, World]]:
+    """An event loop of its own (hypothesis examples run inside one test), a session factory on the
+    test database, and the network's base world written to it; the engine is disposed after."""
     loop = asyncio.new_event_loop()
     engine = make_engine(settings.resolved_database_url)
     try:
         factory = make_session_factory(engine)
         world = World(network)
         loop.run_until_complete(_prepare_base(factory, network, world))
+        yield loop, factory, world
+    finally:
+        loop.run_until_complete(engine.dispose())
+        loop.close()
+
+
+def test_sets_equal_one_by_one(settings, network):
+    with _prepared_world(settings, network) as (loop, factory, world):
         before = dict(set_apply.STATS)
         _example(
             ctx={"loop": loop, "factory": factory, "network": network, "settings": settings, "world": world}
@@ -386,9 +399,6 @@ def test_sets_equal_one_by_one(settings, network):
         groups = set_apply.STATS["groups"] - before.get("groups", 0)
         assert groups > 0, "the set handlers never ran"
         assert set_apply.STATS["gave_up"] == before.get("gave_up", 0), "a set handler gave up"
-    finally:
-        loop.run_until_complete(engine.dispose())
-        loop.close()
 
 
 async def test_a_first_level_written_meanwhile_sends_the_batch_one_by_one(
@@ -461,12 +471,7 @@ def test_a_replayed_batch_stores_what_its_first_run_created(settings, network):
         {"kind": "order", "terminal": 1, "same": True},
     )
     program = [(0, [order, warehouse, again, south_shop], "next")]
-    loop = asyncio.new_event_loop()
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        factory = make_session_factory(engine)
-        world = World(network)
-        loop.run_until_complete(_prepare_base(factory, network, world))
+    with _prepared_world(settings, network) as (loop, factory, world):
         for one_by_one in (True, False):
             state = loop.run_until_complete(
                 _run(factory, network, settings, _envelopes(world, program), one_by_one)
@@ -474,6 +479,3 @@ def test_a_replayed_batch_stores_what_its_first_run_created(settings, network):
             results = state["replies"][0]["results"]
             assert [r["status"] for r in results] == ["applied", "rejected", "applied", "rejected"]
             assert list(state["orders"]) == [results[0]["data"]["order_id"]]
-    finally:
-        loop.run_until_complete(engine.dispose())
-        loop.close()
