@@ -45,6 +45,11 @@ class RowWrite:
     columns: tuple[str, ...]
     conflict: tuple[str, ...] = ()
     update: tuple[str, ...] = ()
+    # Columns given by an SQL expression, the same for every row: (column, PostgreSQL, SQLite).
+    expressions: tuple[tuple[str, str, str], ...] = ()
+
+    def _names(self) -> str:
+        return ", ".join([*(e[0] for e in self.expressions), *self.columns])
 
     def _on_conflict(self) -> str:
         if not self.conflict:
@@ -56,7 +61,7 @@ class RowWrite:
         """``SELECT <columns> FROM unnest(:<prefix>_<column>, …)``: the rows of
         :meth:`pg_params` ``(prefix)``; JSON columns are passed as text and cast back."""
         casts = []
-        outs = []
+        outs = [e[1] for e in self.expressions]
         for name in self.columns:
             sql_type, is_json = _pg_type(self.table, name)
             casts.append(f"CAST(:{prefix}_{name} AS {'text' if is_json else sql_type}[])")
@@ -66,8 +71,7 @@ class RowWrite:
     def pg_insert(self, prefix: str) -> str:
         """The whole ``INSERT … SELECT … FROM unnest(…) [ON CONFLICT …]`` (a CTE body)."""
         return (
-            f"INSERT INTO {self.table.name} ({', '.join(self.columns)}) "
-            f"{self.pg_select(prefix)}{self._on_conflict()}"
+            f"INSERT INTO {self.table.name} ({self._names()}) {self.pg_select(prefix)}{self._on_conflict()}"
         )
 
     def pg_params(
@@ -113,7 +117,7 @@ def _processors(write: RowWrite, dialect: Dialect) -> Processors:
     if procs is None:
         pg = dialect.name == "postgresql"
         procs = known[write] = tuple(
-            _json_text
+            (_json_text_or_null if _none_as_null(write.table, name) else _json_text)
             if pg and _pg_type(write.table, name)[1]
             else write.table.c[name].type._cached_bind_processor(dialect)
             for name in write.columns
@@ -121,15 +125,24 @@ def _processors(write: RowWrite, dialect: Dialect) -> Processors:
     return procs
 
 
-def _json_text(value: Any) -> str | None:
-    return None if value is None else msgspec.json.encode(value).decode()
+def _none_as_null(table: Table, name: str) -> bool:
+    impl = table.c[name].type.dialect_impl(_PG)
+    return bool(getattr(impl, "none_as_null", False))
+
+
+def _json_text(value: Any) -> str:
+    """As SQLAlchemy's JSON stores it (``None`` is JSON ``null`` unless ``none_as_null``)."""
+    return msgspec.json.encode(value).decode()
+
+
+def _json_text_or_null(value: Any) -> str | None:
+    return None if value is None else _json_text(value)
 
 
 @cache
 def _sqlite_sql(write: RowWrite) -> str:
-    marks = ", ".join("?" for _ in write.columns)
-    columns = ", ".join(write.columns)
-    return f"INSERT INTO {write.table.name} ({columns}) VALUES ({marks}){write._on_conflict()}"
+    marks = ", ".join([*(e[2] for e in write.expressions), *("?" for _ in write.columns)])
+    return f"INSERT INTO {write.table.name} ({write._names()}) VALUES ({marks}){write._on_conflict()}"
 
 
 def pg_driver_sql(sql: str, names: Sequence[str]) -> str:
