@@ -126,6 +126,16 @@ async def member_conversation_ids(session: AsyncSession, user_id: str) -> list[s
     return sorted(rows.scalars())
 
 
+async def any_support_conversation(session: AsyncSession, conversation_ids: set[str]) -> bool:
+    """Whether any of these conversations is a support one."""
+    found = await session.scalar(
+        select(Conversation.id)
+        .where(Conversation.id.in_(conversation_ids), Conversation.kind == "support")
+        .limit(1)
+    )
+    return found is not None
+
+
 async def member_ids(session: AsyncSession, conversation_id: str) -> list[str]:
     rows = await session.execute(
         select(ConversationMember.user_id).where(ConversationMember.conversation_id == conversation_id)
