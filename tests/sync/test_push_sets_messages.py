@@ -158,6 +158,9 @@ def _with_messaging(state_of: Any) -> Any:
 
     async def state(session: Any, base: int) -> dict[str, Any]:
         out = await state_of(session, base)
+        # A level's key holds its location's raw id, minted per run when a count made the location:
+        # keyed by the canonical (location, product) its row carries instead.
+        out["levels"] = {(repr(r["location_id"]), r["product_id"]): r for r in out["levels"].values()}
         messages = list((await session.execute(select(Message))).scalars())
         names = {m.id: ("message", m.conversation_id, m.seq) for m in messages}
 
