@@ -70,6 +70,7 @@ async def seed(target: Target, pairs: int) -> None:
         async with make_session_factory(engine)() as s, s.begin():
             orgs = {o.code: o for o in (await s.execute(select(Organisation))).scalars()}
             pw = hash_password("bench-password")
+
             def staff(org: str, role: str, name: str, tag: str) -> list[User]:
                 return [
                     User(
