@@ -171,7 +171,6 @@ class ServerProcess(ChildProcess):
         return 0.0
 
 
-
 class WorkerProcess(ChildProcess):
     """``fieldsync worker`` in its own process (the job scheduler alone), configured like a server."""
 
