@@ -123,7 +123,7 @@ class ServerProcess(ChildProcess):
                 "warning",
                 "--no-access-log",
                 "--ws",
-                "websockets",
+                "websockets-sansio",  # "websockets" (the legacy implementation) is deprecated
                 "--timeout-graceful-shutdown",
                 str(max(1, round(float(settings.get("drain_timeout_s", 20))))),
             ],

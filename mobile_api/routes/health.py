@@ -15,6 +15,7 @@ from backend.db import read_only
 from backend.jobstate import job_states
 from backend.migrate import Schema, schema
 from mobile_api.drain import is_draining
+from mobile_api.fanout_watchdog import watchdog_metrics
 from mobile_api.metrics import job_metrics, schema_metrics
 
 log = logging.getLogger("fieldsync.http")
@@ -56,8 +57,18 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         body["schema"] = {"database": sorted(found.database), "code": sorted(found.code)}
     except Exception as exc:  # readiness reports, it does not raise
         checks["database"] = f"unreachable: {type(exc).__name__}"
+    watchdog = _watchdog(state)
+    if watchdog is not None:
+        # reported, not failed: with Redis down every process would leave the rotation at once,
+        # though requests and sync work without it (mobile_api/fanout_watchdog.py)
+        checks["fanout"] = watchdog.check
     body["status"] = "ok" if ok else "unavailable"
     return Response(body, status_code=200 if ok else 503)
+
+
+def _watchdog(state: State) -> Any:
+    hub = state.get("hub")
+    return getattr(hub, "watchdog", None)
 
 
 # Litestar appends "; charset=utf-8" to a text/ media type itself: name the rest only, so the
@@ -72,7 +83,7 @@ async def metrics(state: State) -> Response[bytes]:
         found: Schema | None = await schema(state.engine, state.settings.resolved_database_url)
     except Exception:
         found = None
-    body += schema_metrics(found)
+    body += schema_metrics(found) + watchdog_metrics(_watchdog(state))
     try:
         async with AsyncSession(read_only(state.engine)) as session:
             body += job_metrics(await job_states(session))
