@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fcm_endpoint: str = ""
     push_batch_size: int = 500
     push_max_attempts: int = 8
+    # a claimed row another worker may take over once this lapses (issue 18; docs/operations.md)
+    push_lease_s: float = 120.0
     # sync (issue 8): mutations one device may push per minute; 0 turns the limit off.
     sync_mutations_per_minute: int = 6000
     # field operations (issue 4; documented in docs/field-operations.md)
@@ -261,6 +263,8 @@ DESCRIPTIONS = {
     "fcm_endpoint": "base URL of an FCM-compatible server instead of Google's (tests use a local fake)",
     "push_batch_size": "push notifications sent per FCM request (at most 500)",
     "push_max_attempts": "attempts before a push notification is given up",
+    "push_lease_s": "seconds a delivery worker holds the outbox rows it claimed; another worker resends "
+    "them after it lapses (a worker that died mid-send)",
     "sync_mutations_per_minute": "sync mutations one device may push per minute; 0 turns the limit off",
     "drain_delay_s": "after SIGTERM, seconds the API stays up but unready, so the load balancer stops "
     "sending to it",

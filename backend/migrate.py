@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
@@ -47,3 +49,46 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
 
 async def is_current(engine: AsyncEngine, database_url: str) -> bool:
     return await current_revisions(engine) == head_revisions(database_url)
+
+
+@functools.lru_cache(maxsize=8)
+def _known(database_url: str) -> frozenset[str]:
+    """Every revision this code has a migration for."""
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    return frozenset(r.revision for r in script.walk_revisions())
+
+
+SchemaState = Literal["current", "pending", "ahead", "diverged"]
+SCHEMA_STATES: tuple[SchemaState, ...] = ("current", "pending", "ahead", "diverged")
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """Where the database's schema stands against this code's migrations.
+
+    * ``current``: at this code's head.
+    * ``pending``: behind it (every revision it holds is one this code knows, or none at all):
+      ``fieldsync migrate`` has not run for this release yet.
+    * ``ahead``: at revisions this code has never seen: a newer release migrated it (a rolling
+      upgrade, old processes draining; or code rolled back without its migrations).
+    * ``diverged``: both at once (revisions of a branch this code does not have).
+    """
+
+    state: SchemaState
+    database: frozenset[str]
+    code: frozenset[str]
+
+
+def classify(database: set[str] | frozenset[str], code: frozenset[str], known: frozenset[str]) -> SchemaState:
+    if database == code:
+        return "current"
+    unknown = set(database) - known
+    if not unknown:
+        return "pending"
+    return "ahead" if unknown == set(database) else "diverged"
+
+
+async def schema(engine: AsyncEngine, database_url: str) -> Schema:
+    database = frozenset(await current_revisions(engine))
+    code = _heads(database_url)
+    return Schema(classify(database, code, _known(database_url)), database, code)

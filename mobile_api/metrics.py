@@ -10,6 +10,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from backend.jobstate import JobState
+from backend.migrate import SCHEMA_STATES, Schema
 
 log = logging.getLogger("fieldsync.http")
 
@@ -95,4 +96,28 @@ def job_metrics(jobs: list[JobState]) -> bytes:
             outcome.labels(job.name, job.outcome).set(1)
         runs.labels(job.name).set(job.runs)
         failures.labels(job.name).set(job.failures)
+    return generate_latest(registry)
+
+
+def schema_metrics(schema: Schema | None) -> bytes:
+    """``fieldsync_schema_state{state}``: 1 for where the database's schema stands against this
+    process's migrations (current, pending, ahead, diverged), 0 for the others, all 0 while the
+    database does not answer; ``fieldsync_schema_info{database,code}`` names the revisions."""
+    registry = CollectorRegistry()
+    state = Gauge(
+        "fieldsync_schema_state",
+        "1 for the schema's state against this process's migrations",
+        ["state"],
+        registry=registry,
+    )
+    for name in SCHEMA_STATES:
+        state.labels(name).set(1 if schema is not None and schema.state == name else 0)
+    if schema is not None:
+        info = Gauge(
+            "fieldsync_schema_info",
+            "The database's and this process's newest revisions",
+            ["database", "code"],
+            registry=registry,
+        )
+        info.labels(",".join(sorted(schema.database)), ",".join(sorted(schema.code))).set(1)
     return generate_latest(registry)

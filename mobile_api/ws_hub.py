@@ -40,6 +40,7 @@ from backend.config import Settings
 from backend.db import new_id
 from backend.messaging import presence
 from backend.messaging import service as messaging
+from mobile_api.fanout_watchdog import SubscriberWatchdog
 from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
@@ -152,6 +153,7 @@ class Hub(InitPlugin):
         self.sockets = 0
         self.writer: SendWriter | None = None
         self.redis_publisher: RedisPublisher | None = None
+        self.watchdog: SubscriberWatchdog | None = None  # Redis only (mobile_api/fanout_watchdog.py)
 
     def name(self, channel: str) -> str:
         return self.prefix + channel
@@ -195,6 +197,8 @@ class Hub(InitPlugin):
                 # is not safe to race (sockets opening at once would each open a connection,
                 # all but the last orphaned with their subscriptions — silently deaf channels).
                 await self.channels.subscribe([self.name(f"node:{self.node_id}")])
+                self.watchdog = SubscriberWatchdog(self.channels)  # its reader must not die silently
+                self.watchdog.start()
             previous = events.set_publisher(self.publish_committed)
             self.started = True
             self.writer = SendWriter(lambda: app.state.session_factory())
@@ -204,6 +208,9 @@ class Hub(InitPlugin):
                 yield
             finally:
                 self.started = False
+                if self.watchdog is not None:
+                    await self.watchdog.stop()
+                    self.watchdog = None
                 await self.writer.stop()
                 if self.redis_publisher is not None:
                     await self.redis_publisher.stop()

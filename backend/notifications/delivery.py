@@ -138,13 +138,14 @@ async def deliver_once(
     batch_size: int = FCM_MAX_BATCH,
     max_attempts: int = 8,
     now: datetime | None = None,
+    lease_s: float = LEASE_S,
 ) -> DeliveryReport:
-    """Claim, send and settle one batch of due outbox rows."""
+    """Claim, send and settle one batch of due outbox rows (held for ``lease_s`` meanwhile)."""
     report = DeliveryReport()
     now = now or utcnow()
     batch_size = max(1, min(batch_size, FCM_MAX_BATCH))
     async with session_factory() as session, session.begin():
-        rows = await claim(session, worker_id=worker_id, limit=batch_size, now=now)
+        rows = await claim(session, worker_id=worker_id, limit=batch_size, now=now, lease_s=lease_s)
         if not rows:
             return report
         report.claimed = len(rows)
@@ -188,6 +189,7 @@ async def deliver_rounds(
     max_attempts: int = 8,
     max_rounds: int = 20,
     in_flight: int = 2,
+    lease_s: float = LEASE_S,
 ) -> DeliveryReport:
     """Drain the outbox: up to ``max_rounds`` rounds of :func:`deliver_once`, ``in_flight`` at once.
 
@@ -210,6 +212,7 @@ async def deliver_rounds(
                 worker_id=worker_id,
                 batch_size=batch_size,
                 max_attempts=max_attempts,
+                lease_s=lease_s,
             )
             total.add(report)
             if report.claimed < batch_size:

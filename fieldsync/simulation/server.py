@@ -123,7 +123,7 @@ class ServerProcess(ChildProcess):
                 "warning",
                 "--no-access-log",
                 "--ws",
-                "websockets",
+                "websockets-sansio",  # "websockets" (the legacy implementation) is deprecated
                 "--timeout-graceful-shutdown",
                 str(max(1, round(float(settings.get("drain_timeout_s", 20))))),
             ],
@@ -169,7 +169,6 @@ class ServerProcess(ChildProcess):
             fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return 0.0
-
 
 
 class WorkerProcess(ChildProcess):

@@ -8,10 +8,13 @@ import json
 import logging
 
 import msgspec
+import pytest
 from alembic import command
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 
-from backend.migrate import alembic_config
+from backend.db import make_engine
+from backend.migrate import alembic_config, head_revisions
 from fieldsync.logs import JsonFormatter, TextFormatter
 from fieldsync.wiring import build_app
 from tests.factories import auth_headers
@@ -48,13 +51,73 @@ async def test_not_ready_when_migrations_are_behind(settings, network):
     try:
         async with AsyncTestClient(app=build_app(settings)) as client:
             r = await client.get("/health/ready")
+            metrics = (await client.get("/metrics")).text
         assert r.status_code == 503
         assert r.json() == {
             "status": "unavailable",
             "checks": {"database": "ok", "migrations": "pending: run 'fieldsync migrate'"},
+            "schema": {"database": ["0005_messaging"], "code": sorted(head_revisions(url))},
         }
+        assert 'fieldsync_schema_state{state="pending"} 1.0' in metrics
+        assert 'fieldsync_schema_state{state="current"} 0.0' in metrics
     finally:
         await asyncio.to_thread(command.stamp, alembic_config(url), "heads", purge=True)
+
+
+async def _set_revisions(url: str, revisions: list[str]) -> None:
+    """Write the database's revision marks by hand (a newer release's are unknown to Alembic here)."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM alembic_version"))
+            for revision in revisions:
+                await conn.execute(
+                    text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": revision}
+                )
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("marks", "status", "migrations", "state"),
+    [
+        # a newer release migrated while this (older) process drains: it keeps serving
+        (
+            ["0099_from_a_newer_release"],
+            200,
+            "ahead: the database is newer than this release; serving until replaced",
+            "ahead",
+        ),
+        # a head of ours and a revision we never saw: some other branch's migrations ran
+        (
+            ["HEAD", "0099_some_branch"],
+            503,
+            "diverged: the database has revisions this release does not know",
+            "diverged",
+        ),
+    ],
+)
+async def test_readiness_when_the_database_is_newer_than_the_code(
+    settings, network, marks, status, migrations, state
+):
+    url = settings.resolved_database_url
+    heads = sorted(head_revisions(url))
+    marks = [m for mark in marks for m in (heads if mark == "HEAD" else [mark])]
+    await _set_revisions(url, marks)
+    try:
+        async with AsyncTestClient(app=build_app(settings)) as client:
+            r = await client.get("/health/ready")
+            metrics = (await client.get("/metrics")).text
+    finally:
+        await _set_revisions(url, heads)
+    assert r.status_code == status, r.text
+    assert r.json() == {
+        "status": "ok" if status == 200 else "unavailable",
+        "checks": {"database": "ok", "migrations": migrations},
+        "schema": {"database": sorted(marks), "code": heads},
+    }
+    assert f'fieldsync_schema_state{{state="{state}"}} 1.0' in metrics
+    assert f'fieldsync_schema_info{{code="{heads[0]}",database="{",".join(sorted(marks))}"}} 1.0' in metrics
 
 
 async def test_not_ready_when_the_database_is_unreachable(settings, tmp_path):

@@ -150,6 +150,10 @@ class FakeFcm:
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._replies_open = threading.Event()
+        self._replies_open.set()
+        #: set once a message has been accepted (recorded) since the last :meth:`reset`
+        self.accepted = threading.Event()
         self.reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -210,6 +214,14 @@ class FakeFcm:
         with self._lock:
             self._rules[token] = _Rule(code, times, retry_after)
 
+    def hold_replies(self) -> None:
+        """Accept (record) messages but hold their answers back until :meth:`release_replies`:
+        FCM has taken the message, the sender has not heard so yet (a reply still on the wire)."""
+        self._replies_open.clear()
+
+    def release_replies(self) -> None:
+        self._replies_open.set()
+
     def revoke_access_tokens(self) -> None:
         """Forget every issued access token (the next send gets 401 and must re-authenticate)."""
         with self._lock:
@@ -226,6 +238,7 @@ class FakeFcm:
             self.auth_failures = 0
             self.attempts: list[Attempt] = []
             self.messages: list[dict[str, Any]] = []  # accepted: {"project", "name", "message", ...}
+            self.accepted.clear()
 
     # -- assertions helpers ------------------------------------------------------------------
     def attempts_for(self, token: str) -> int:
@@ -328,6 +341,8 @@ class FakeFcm:
             self.attempts.append(Attempt(token, 200, None))
             if not validate_only:
                 self.messages.append({"project": project, "name": name, "message": message})
+                self.accepted.set()
+        self._replies_open.wait(120)  # open unless a test holds the replies back
         return 200, {"name": name}, {}
 
     def _decide(self, token: str | None) -> tuple[str | None, float | None]:

@@ -46,6 +46,7 @@ async def deliver_pushes(
         max_attempts=settings.push_max_attempts,
         max_rounds=MAX_ROUNDS,
         in_flight=IN_FLIGHT,
+        lease_s=settings.push_lease_s,
     )
 
 

@@ -38,3 +38,5 @@ export { uuidv7, hexId } from "./uuid.js";
 export { sha256Hex } from "./uploads.js";
 export type { Entities, Mutations } from "./generated/schema.js";
 export { PROTOCOL } from "./sync/push.js";
+export { acceptPush, DEFAULT_SEEN_CAPACITY, pushIdOf, SeenPushes } from "./pushes.js";
+export type { PushDecision, PushPayload, SeenPushesOptions, SeenPushStore } from "./pushes.js";

@@ -2,7 +2,7 @@
 import { render } from "preact";
 import "./styles.css";
 import { App, prefetchScreens } from "./app";
-import { boot, onSignedIn } from "./data/sdk";
+import { boot, onSignedIn, syncNow } from "./data/sdk";
 
 render(<App />, document.getElementById("root")!);
 // Other screens load on first use; a signed-in phone not yet controlled by the service worker
@@ -15,5 +15,9 @@ onSignedIn(prefetchScreens);
 if ("serviceWorker" in navigator) {
   window.addEventListener("load", () => {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch((err) => console.warn("service worker not registered", err));
+  });
+  // A push the service worker let through (repeats are dropped there): pull what it announces.
+  navigator.serviceWorker.addEventListener("message", (event: MessageEvent) => {
+    if ((event.data as { type?: unknown } | null)?.type === "push") void syncNow();
   });
 }
