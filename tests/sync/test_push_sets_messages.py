@@ -91,7 +91,16 @@ read = st.fixed_dictionaries({"kind": st.just("read"), "conv": st.integers(0, 3)
 other = st.one_of(
     st.fixed_dictionaries({"kind": st.just("profile"), "bad": st.booleans()}),
     push_sets.stock,
-    st.fixed_dictionaries({"kind": st.just("order"), "terminal": st.integers(1, 2), "same": st.booleans()}),
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("order"),
+            "type": st.just("sales"),
+            "terminal": st.integers(1, 2),
+            "products": st.lists(st.sampled_from([0, 1, 2]), unique=True, min_size=1, max_size=2),
+            "qty": st.integers(1, 5),
+            "same": st.booleans(),
+        }
+    ),
     st.just({"kind": "unknown"}),
 )
 mutations = st.lists(st.one_of(send, send, send, send, read, other), min_size=1, max_size=10)
@@ -130,7 +139,7 @@ def _envelopes(world: Any, chats: Chats, program: list) -> list[tuple[int, dict[
     """As ``test_push_sets._envelopes``, with the messaging mutations; ids drawn once for both runs."""
     seqs = [0] * len(PHONES)
     last: dict[int, dict[str, Any]] = {}
-    orders: dict[int, str] = {}
+    orders: list[str] = []
     out = []
     for phone, items, mode in program:
         if mode == "resend" and phone in last:
