@@ -11,9 +11,12 @@ rows stay in the session as persistent objects, as if the ORM had flushed them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import ARRAY, bindparam, insert, text, update
+from sqlalchemy import any_ as any_of
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -38,6 +41,16 @@ _PG_MOVE_MARKERS = text(
     "CAST(:new AS integer[])) AS u(id, old_version, seq, new_version) "
     "WHERE m.id = u.id AND m.version = u.old_version RETURNING m.id"
 )
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``, one statement shape whatever
+    the number of values. (An ``IN`` list is a new statement for every length: with batches of
+    every size, most transactions prepared two or three statements anew, on both sides.)"""
+    values = list(values)
+    if is_postgres(session):
+        return column == any_of(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 @dataclass

@@ -35,6 +35,7 @@ from backend.messaging.models import (
     MessageRevision,
     conv_scope,
 )
+from backend.messaging.sending import among
 from backend.notifications import PushPreference
 from backend.notifications import service as notifications
 
@@ -130,7 +131,7 @@ async def any_support_conversation(session: AsyncSession, conversation_ids: set[
     """Whether any of these conversations is a support one."""
     found = await session.scalar(
         select(Conversation.id)
-        .where(Conversation.id.in_(conversation_ids), Conversation.kind == "support")
+        .where(among(session, Conversation.id, conversation_ids), Conversation.kind == "support")
         .limit(1)
     )
     return found is not None
@@ -381,7 +382,7 @@ async def send_messages(
         for c in (
             await session.execute(
                 select(Conversation)
-                .where(Conversation.id.in_(wanted))
+                .where(among(session, Conversation.id, wanted))
                 .order_by(Conversation.id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
@@ -395,8 +396,8 @@ async def send_messages(
         for m in (
             await session.execute(
                 select(Message).where(
-                    Message.sender_id.in_(senders),
-                    Message.client_message_id.in_({r.client_message_id for r in requests}),
+                    among(session, Message.sender_id, senders),
+                    among(session, Message.client_message_id, {r.client_message_id for r in requests}),
                 )
             )
         ).scalars()
@@ -447,7 +448,7 @@ async def _members_of(
     rows = await session.execute(
         select(ConversationMember, PushPreference, online.label("online"))
         .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
-        .where(ConversationMember.conversation_id.in_(conversation_ids))
+        .where(among(session, ConversationMember.conversation_id, conversation_ids))
     )
     members: dict[tuple[str, str], ConversationMember] = {}
     offline: dict[str, list[tuple[str, PushPreference | None]]] = {}
@@ -517,7 +518,9 @@ async def _owe_chat_pushes(
     if not any(conversation_id in offline for conversation_id in convs):
         return
     sender_ids = {r.actor.user_id for r, _ in new}
-    named = await session.execute(select(User.id, User.display_name).where(User.id.in_(sender_ids)))
+    named = await session.execute(
+        select(User.id, User.display_name).where(among(session, User.id, sender_ids))
+    )
     names = {user_id: name for user_id, name in named.tuples()}
     for req, msg in new:
         conv = convs[msg.conversation_id]
