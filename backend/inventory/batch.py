@@ -2,10 +2,11 @@
 
 :func:`record_stock_checks` gives each count exactly the outcome :func:`service.record_stock_check`
 would give it had the counts run one after the other in the order given (a later count of the
-same SKU and place sees the earlier one), in about six reads and five writes whatever their
-number: every level (locked), location, organisation, route stop, product, stored check and
-movement the counts need is read once; the rules run in memory; new locations, new levels,
-changed levels, checks and their change-feed rows are written with one multi-row statement each.
+same SKU and place sees the earlier one), in two reads and one write whatever their number:
+the levels (locked), then every location, organisation, route stop, product, stored check and
+movement the counts need in one statement; the rules run in memory; new locations, new and
+changed levels and checks are written in one statement on PostgreSQL (one ``executemany`` per
+table on SQLite, :mod:`backend.rowwrites`), their change-feed rows with the batch's.
 
 A count refused by a rule writes nothing, so it never takes another down. Two things the reads
 cannot see are left to the caller: a count that arrives *late* (observed before the level's
@@ -22,14 +23,29 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, or_, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalog import Product
 from backend.catalog.errors import ProductNotFound
 from backend.changefeed.recording import Change, row_changes, write_changes
-from backend.db import is_postgres, new_id, utcnow
+from backend.db import UtcDateTime, is_postgres, new_id, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor, Organisation
 from backend.identity.errors import OrgNotFound
@@ -39,7 +55,6 @@ from backend.inventory.models import StockCheck, StockLevel, StockLocation, Stoc
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
 from backend.territory import RouteAssignment
-from backend.territory.service import needs_route
 
 _LEVELS = StockLevel.__table__
 _LOCATIONS = StockLocation.__table__
@@ -166,52 +181,74 @@ def _statements(pg: bool) -> dict[str, Any]:
         level_query = level_query.where(
             tuple_(_LOCATIONS.c.org_id, _LEVELS.c.product_id).in_(bindparam("pairs", expanding=True))
         )
+    return {"levels": level_query, "facts": _facts_query(pg)}
+
+
+def _facts_query(pg: bool) -> Any:
+    """Everything after the levels in one statement (one round trip, one hand-off): the places
+    (each organisation, its location, and whether it is on the caller's route), the products,
+    the stored checks and the movements, as rows tagged by ``kind`` in the columns of one
+    ``UNION ALL`` (the first arm's types convert every arm's values)."""
+    text_ = String()
+
+    def nulls(n: int) -> list[Any]:
+        return [null().cast(text_) for _ in range(n)]
+
+    on_route = (
+        select(RouteAssignment.id)
+        .where(
+            RouteAssignment.user_id == bindparam("user_id"), RouteAssignment.terminal_id == Organisation.id
+        )
+        .exists()
+    )
+    loc = _LOCATIONS.c
     places = (
-        select(Organisation.id, Organisation.kind, Organisation.parent_id, _LOCATIONS)
-        .outerjoin(_LOCATIONS, _LOCATIONS.c.org_id == Organisation.id)
+        select(
+            literal("o").label("kind"),
+            Organisation.id.label("a"),
+            Organisation.kind.label("b"),
+            Organisation.parent_id.label("c"),
+            loc.id.label("d"),
+            loc.kind.label("e"),
+            loc.distributor_id.label("f"),
+            loc.terminal_id.label("g"),
+            loc.version.label("n"),
+            on_route.label("flag"),
+            loc.created_at.label("at"),
+        )
+        .outerjoin(_LOCATIONS, loc.org_id == Organisation.id)
         .where(_among(Organisation.id, "org_ids", pg))
     )
-    route = select(RouteAssignment.terminal_id).where(
-        RouteAssignment.user_id == bindparam("user_id"),
-        _among(RouteAssignment.terminal_id, "terminal_ids", pg),
+    no_int = null().cast(Integer())
+    no_flag = null().cast(Boolean())
+    no_time = null().cast(UtcDateTime())
+    products = select(literal("p"), Product.id, *nulls(6), no_int, no_flag, no_time).where(
+        _among(Product.id, "product_ids", pg)
     )
-    products = select(Product.id).where(_among(Product.id, "product_ids", pg))
+    c = _CHECKS.c
     checks = select(
-        _CHECKS.c.id,
-        _CHECKS.c.location_id,
-        _CHECKS.c.product_id,
-        _CHECKS.c.counted_qty,
-        _CHECKS.c.user_id,
-        _CHECKS.c.discrepancy,
-    ).where(_among(_CHECKS.c.id, "check_ids", pg))
-    # Only what a newer count needs: the movements after each level's latest count.
+        literal("c"),
+        c.id,
+        c.location_id,
+        c.product_id,
+        c.user_id,
+        *nulls(3),
+        c.counted_qty,
+        c.discrepancy,
+        no_time,
+    ).where(_among(c.id, "check_ids", pg))
+    m = StockMovement
     movements = (
-        select(
-            StockMovement.location_id,
-            StockMovement.product_id,
-            StockMovement.occurred_at,
-            StockMovement.qty_delta,
-        )
+        select(literal("m"), m.location_id, m.product_id, *nulls(5), m.qty_delta, no_flag, m.occurred_at)
         .join(
-            StockLevel,
-            and_(
-                StockLevel.location_id == StockMovement.location_id,
-                StockLevel.product_id == StockMovement.product_id,
-            ),
+            StockLevel, and_(StockLevel.location_id == m.location_id, StockLevel.product_id == m.product_id)
         )
         .where(
             _among(StockLevel.id, "level_ids", pg),
-            or_(StockLevel.observed_at.is_(None), StockMovement.occurred_at > StockLevel.observed_at),
+            or_(StockLevel.observed_at.is_(None), m.occurred_at > StockLevel.observed_at),
         )
     )
-    return {
-        "levels": level_query,
-        "places": places,
-        "route": route,
-        "products": products,
-        "checks": checks,
-        "movements": movements,
-    }
+    return union_all(places, products, checks, movements)
 
 
 async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _Facts:
@@ -227,37 +264,47 @@ async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _F
         values = dict(row)
         levels[(values.pop("at_org"), values["product_id"])] = values
     wanted = org_ids | {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
+    unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
+    facts_params = {
+        "user_id": actor.user_id,
+        "org_ids": sorted(wanted),
+        "product_ids": unknown_products,
+        "check_ids": sorted({i.check_id for i in items}),
+        "level_ids": sorted(lv["id"] for lv in levels.values()),
+    }
     orgs: dict[str, Any] = {}
     locations: dict[str, dict[str, Any]] = {}
-    location_keys = [c.key for c in _LOCATIONS.c]
-    for row in await session.execute(q["places"], {"org_ids": sorted(wanted)}):
-        org_id, kind, parent_id, *location = row
-        orgs[org_id] = _Org(org_id, kind, parent_id)
-        if location[0] is not None:
-            locations[org_id] = dict(zip(location_keys, location, strict=True))
-    # Shelves: a level's or location's terminal, or the organisation itself once it gets a location.
+    route_flags: set[str] = set()
+    products: set[str] = set()
+    checks: dict[str, _Known] = {}
+    movements: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
+    for kind, a, b, c, d, e, f, g, n, flag, at in await session.execute(q["facts"], facts_params):
+        if kind == "o":
+            orgs[a] = _Org(a, b, c)
+            if flag:
+                route_flags.add(a)
+            if d is not None:
+                locations[a] = {
+                    "id": d,
+                    "org_id": a,
+                    "kind": e,
+                    "distributor_id": f,
+                    "terminal_id": g,
+                    "created_at": at,
+                    "version": n,
+                }
+        elif kind == "p":
+            products.add(a)
+        elif kind == "c":
+            checks[a] = _Known(b, c, n, d, flag)
+        else:
+            movements.setdefault((a, b), []).append((at, n))
+    # Shelves: a level's or location's terminal, or the organisation itself once it gets a location
+    # (each of them one of the organisations read, so its route flag came with it).
     terminal_ids = {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
     terminal_ids |= {loc["terminal_id"] for loc in locations.values() if loc["terminal_id"]}
     terminal_ids |= {o for o in org_ids if o in orgs and o not in locations}
-    on_route: set[str] = set()
-    if any(needs_route(actor, orgs[t]) for t in terminal_ids if t in orgs):
-        route_params = {"user_id": actor.user_id, "terminal_ids": sorted(terminal_ids)}
-        on_route = set((await session.execute(q["route"], route_params)).scalars())
-    unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
-    products: set[str] = set()
-    if unknown_products:
-        products = set((await session.execute(q["products"], {"product_ids": unknown_products})).scalars())
-    checks = {
-        row.id: _Known(row.location_id, row.product_id, row.counted_qty, row.user_id, row.discrepancy)
-        for row in await session.execute(q["checks"], {"check_ids": sorted({i.check_id for i in items})})
-    }
-    movements: dict[tuple[str, str], list[tuple[datetime, int]]] = {}
-    if levels:
-        level_ids = sorted(lv["id"] for lv in levels.values())
-        for row in await session.execute(q["movements"], {"level_ids": level_ids}):
-            movements.setdefault((row.location_id, row.product_id), []).append(
-                (row.occurred_at, row.qty_delta)
-            )
+    on_route = route_flags & terminal_ids
     return _Facts(levels, locations, orgs, on_route, products, checks, movements)
 
 
