@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +25,7 @@ def require_template_owner(actor: Actor, owner_id: str, owner_kind: str) -> None
     raise NotAllowed("only an administrator or the owner's staff may change this template")
 
 
-def _authorising_suppliers(distributor_id: str) -> Select:
+def authorising_suppliers(distributor_id: str) -> Select:
     return select(ChannelAuthorisation.supplier_id).where(
         ChannelAuthorisation.distributor_id == distributor_id, ChannelAuthorisation.active.is_(True)
     )
@@ -39,10 +41,29 @@ def template_visibility(actor: Actor, stmt: Select) -> Select:
         return stmt.where(
             or_(
                 InspectionTemplate.owner_id == actor.org_id,
-                InspectionTemplate.owner_id.in_(_authorising_suppliers(actor.org_id)),
+                InspectionTemplate.owner_id.in_(authorising_suppliers(actor.org_id)),
             )
         )
     return stmt.where(false())
+
+
+def usable_by(template: Any, distributor_id: str, authorising: set[str]) -> bool:
+    """:func:`template_usable_by` on facts read already (``authorising``: the suppliers with an
+    active authorisation of the distributor)."""
+    if template.owner_kind == "distributor":
+        return template.owner_id == distributor_id
+    return template.owner_id in authorising
+
+
+def inspection_visible(actor: Actor, row: Any) -> bool:
+    """:func:`inspection_visibility` of one inspection row in memory."""
+    if actor.is_admin:
+        return True
+    if actor.org_kind == "distributor":
+        return row.distributor_id == actor.org_id
+    if actor.org_kind == "supplier":
+        return row.template_owner_id == actor.org_id
+    return False
 
 
 async def template_usable_by(
@@ -52,7 +73,7 @@ async def template_usable_by(
     if template.owner_kind == "distributor":
         return template.owner_id == distributor_id
     row = await session.execute(
-        _authorising_suppliers(distributor_id).where(ChannelAuthorisation.supplier_id == template.owner_id)
+        authorising_suppliers(distributor_id).where(ChannelAuthorisation.supplier_id == template.owner_id)
     )
     return row.first() is not None
 

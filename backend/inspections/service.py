@@ -9,7 +9,7 @@ every order of arrival ends in the same state. A submitted inspection is frozen.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -209,13 +209,18 @@ async def _started_before(
     existing = await session.get(Inspection, inspection_id)
     if existing is None:
         return None
+    check_retry(actor, existing, inspection_id, terminal_id, template_id)
+    return existing
+
+
+def check_retry(actor: Actor, existing: Any, inspection_id: str, terminal_id: str, template_id: str) -> None:
+    """A start naming an existing inspection must be the caller's retry of the same visit."""
     if (existing.terminal_id, existing.template_id, existing.inspector_id) != (
         terminal_id,
         template_id,
         actor.user_id,
     ):
         raise InspectionIdTaken(f"inspection {inspection_id} exists with other facts")
-    return existing
 
 
 def inspections_query(
@@ -279,6 +284,12 @@ async def _open_for_work(session: AsyncSession, actor: Actor, inspection_id: str
     require_distributor_side(actor)
     inspection = await get_inspection(session, actor, inspection_id, for_update=True)
     await require_terminal_access(session, actor, await get_terminal(session, inspection.terminal_id))
+    check_open(inspection)
+    return inspection
+
+
+def check_open(inspection: Any) -> None:
+    """A submitted inspection is frozen."""
     if inspection.status != IN_PROGRESS:
         raise InspectionFrozen(
             "this inspection was submitted and can no longer change",
@@ -287,10 +298,16 @@ async def _open_for_work(session: AsyncSession, actor: Actor, inspection_id: str
                 "submitted_at": inspection.submitted_at.isoformat() if inspection.submitted_at else None,
             },
         )
-    return inspection
 
 
-def _lww_key(hlc: str, value: Any) -> tuple[Any, ...]:
+def checked_hlc(hlc: str, now: datetime) -> None:
+    """Refuse a malformed stamp, or one more than :data:`MAX_HLC_AHEAD` ahead of ``now``."""
+    stamp = parse_hlc(hlc)
+    if stamp.wall_ms > (now + MAX_HLC_AHEAD).timestamp() * 1000:
+        raise InvalidHlc("the hlc stamp is more than a day ahead of the server; check the phone's clock")
+
+
+def lww_key(hlc: str, value: Any) -> tuple[Any, ...]:
     # Equal stamps (one phone replaying, or two phones misconfigured with one node id) fall
     # back to the canonical value, so the winner never depends on arrival order.
     return (*parse_hlc(hlc), json.dumps(value, sort_keys=True, separators=(",", ":")))
@@ -300,9 +317,7 @@ async def answer_question(
     session: AsyncSession, actor: Actor, *, inspection_id: str, question_id: str, value: Any, hlc: str
 ) -> InspectionAnswer:
     """Set an answer unless a later one (by HLC) is already stored; returns the answer that stands."""
-    stamp = parse_hlc(hlc)
-    if stamp.wall_ms > (utcnow() + MAX_HLC_AHEAD).timestamp() * 1000:
-        raise InvalidHlc("the hlc stamp is more than a day ahead of the server; check the phone's clock")
+    checked_hlc(hlc, utcnow())
     inspection = await _open_for_work(session, actor, inspection_id)
     template = await session.get(InspectionTemplate, inspection.template_id)
     assert template is not None
@@ -325,7 +340,7 @@ async def answer_question(
             terminal_id=inspection.terminal_id,
         )
         session.add(answer)
-    elif _lww_key(hlc, value) <= _lww_key(answer.hlc, answer.value):
+    elif lww_key(hlc, value) <= lww_key(answer.hlc, answer.value):
         return answer
     answer.value = value
     answer.hlc = hlc
