@@ -50,6 +50,7 @@ from fieldsync.simulation.run import SimulationConfig, simulate
 from fieldsync.simulation.server import ROOT, ServerProcess, WorkerProcess, free_port
 from tests.dbs import PostgresDatabase
 from tests.deploy.conftest import skip_loudly
+from tests.deploy.pgbouncer import PgBouncer, pgbouncer_binary
 from tests.factories import DEMO_PASSWORD, build_network
 from tests.fakes.fake_fcm import FakeFcm
 from tests.media.conftest import make_bucket
@@ -64,6 +65,10 @@ RESTART_AT_S = 13.0
 SOCKETS = 6
 RECONNECT_WITHIN_S = 10.0  # measured 1.7-5.9 s at load average 18 on 2 cores
 START_S = 120.0  # a process starting on a loaded 2-core machine (imports) can take a while
+#: Run by hand, not in CI (it is the same test again, minutes): ``reset`` puts Debian's PgBouncer
+#: with deploy/pgbouncer.ini (pool 20) between every process and PostgreSQL, ``noreset`` the same
+#: without server_reset_query (no DISCARD ALL).
+THROUGH_PGBOUNCER = os.environ.get("FIELDSYNC_DEPLOY_PGBOUNCER", "")
 
 
 class Haproxy:
@@ -149,12 +154,23 @@ def layout_inputs(
             await engine.dispose()
 
     asyncio.run(seed())
-    yield {
-        "db_url": db_url,
-        "redis_url": redis_url,
-        "haproxy": haproxy,
-        "media_url": make_bucket(s3_process, f"fleet-{uuid.uuid4().hex[:12]}"),
-    }
+    bouncer = None
+    if THROUGH_PGBOUNCER:  # by hand: the whole fleet through PgBouncer (docs/operations.md)
+        binary = pgbouncer_binary()
+        if binary is None:
+            skip_loudly("FIELDSYNC_DEPLOY_PGBOUNCER is set but pgbouncer is not installed")
+        bouncer = PgBouncer(binary, db_url, pool_size=20, reset=THROUGH_PGBOUNCER != "noreset")
+        db_url = bouncer.url(db_url)  # every process and every check of the test go through it
+    try:
+        yield {
+            "db_url": db_url,
+            "redis_url": redis_url,
+            "haproxy": haproxy,
+            "media_url": make_bucket(s3_process, f"fleet-{uuid.uuid4().hex[:12]}"),
+        }
+    finally:
+        if bouncer is not None:
+            bouncer.stop()
 
 
 class Sockets:
