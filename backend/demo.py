@@ -193,7 +193,7 @@ async def seed_demo(
                     distributor_id=distributor.id,
                     product_id=product.id,
                     price_minor=rng.randrange(50, 5000),
-                    currency="EUR",
+                    currency="CNY",
                     updated_at=utcnow(),
                 )
             )

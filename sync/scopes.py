@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.catalog.service import entitled_suppliers
+from backend.catalog.service import entitled_suppliers, trading_partners
 from backend.identity import Actor
 from backend.messaging.service import SUPPORT_SCOPE, is_agent, member_conversation_ids
 from backend.territory.service import route_terminal_ids
@@ -21,6 +21,11 @@ FIELD_ROLES = ("field_staff", "inspector")
 
 def org_scope(org_id: str) -> str:
     return f"org:{org_id}"
+
+
+def org_card_scope(org_id: str) -> str:
+    """An organisation's own row alone (its name on a partner's orders and claims)."""
+    return f"orgcard:{org_id}"
 
 
 def catalog_scope(supplier_id: str) -> str:
@@ -43,6 +48,7 @@ async def entitled_scopes(session: AsyncSession, actor: Actor) -> set[str]:
     """Every scope ``actor`` may pull now."""
     scopes = {REFERENCE, user_scope(actor.user_id), org_scope(actor.org_id)}
     scopes |= {catalog_scope(s) for s in await _catalog_suppliers(session, actor)}
+    scopes |= {org_card_scope(o) for o in await trading_partners(session, actor)}
     if actor.role in FIELD_ROLES:
         scopes |= {terminal_scope(t) for t in await route_terminal_ids(session, actor.user_id)}
     scopes |= {conversation_scope(c) for c in await member_conversation_ids(session, actor.user_id)}

@@ -182,6 +182,20 @@ def authorising_suppliers(actor: Actor) -> Select[tuple[str]]:
     return stmt.where(ChannelAuthorisation.distributor_id == actor.org_id)
 
 
+async def trading_partners(session: AsyncSession, actor: Actor) -> set[str]:
+    """The organisations across a channel authorisation from the actor's, active or withdrawn: a
+    supplier's distributors, a distributor's suppliers (their names stay on old orders and claims)."""
+    sides = {
+        "supplier": (ChannelAuthorisation.supplier_id, ChannelAuthorisation.distributor_id),
+        "distributor": (ChannelAuthorisation.distributor_id, ChannelAuthorisation.supplier_id),
+    }
+    if actor.org_kind not in sides:
+        return set()
+    own, other = sides[actor.org_kind]
+    stmt = select(other).where(own == actor.org_id).distinct()
+    return set((await session.execute(stmt)).scalars())
+
+
 async def grant_authorisation(
     session: AsyncSession,
     actor: Actor,

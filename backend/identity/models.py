@@ -50,7 +50,9 @@ class Organisation(Syncable, Base):
 
     @classmethod
     def sync_scopes(cls, get: Any) -> set[str]:
-        scopes = {f"org:{get('id')}"}
+        # ``orgcard:<id>`` holds this row alone: the card its trading partners may see (name, code,
+        # kind, region), without anything else of the organisation's (sync/scopes.py says who).
+        scopes = {f"org:{get('id')}", f"orgcard:{get('id')}"}
         if get("parent_id"):
             scopes.add(f"org:{get('parent_id')}")
         if get("kind") == "supplier":

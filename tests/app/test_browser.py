@@ -285,7 +285,12 @@ def test_supplier_confirms_and_ships_the_distributor_sees_it_live(browser, serve
     distributor = open_phone(browser, server, "dist-north", path=f"/orders/{order['id']}")
     expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Submitted")
     supplier = open_phone(browser, server, "supplier-a", path="/incoming")
-    supplier.page.locator(f'[data-testid=order-row][data-id="{order["id"]}"]').click()
+    row = supplier.page.locator(f'[data-testid=order-row][data-id="{order["id"]}"]')
+    # The buyer by name: the supplier's replica holds its distributors' organisation cards.
+    buyer_id = api.user("dist-north")["org_id"]
+    buyer = next(o for o in api.items("admin", "/admin/organisations") if o["id"] == buyer_id)
+    expect(row).to_contain_text(buyer["name"])
+    row.click()
     supplier.page.get_by_test_id("confirm-order").click()
     expect(distributor.page.get_by_test_id("order-state")).to_contain_text("Confirmed", timeout=15_000)
     supplier.page.get_by_test_id("ship-order").click()

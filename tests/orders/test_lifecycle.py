@@ -18,7 +18,7 @@ async def test_purchase_order_walks_to_delivered(session, cast):
     assert order.state == "draft" and order.distributor_id == cast.distributor.id
     order = await orders.submit_order(session, cast["dist_staff"], order_id=order.id)
     lines = await orders.order_lines(session, order.id)
-    assert order.state == "submitted" and order.currency == "EUR"
+    assert order.state == "submitted" and order.currency == "CNY"
     assert all(line.unit_price_minor is not None for line in lines)
     assert order.total_minor == sum(line.unit_price_minor * line.qty for line in lines)
     order = await orders.confirm_order(session, cast["supplier"], order_id=order.id)

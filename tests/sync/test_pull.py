@@ -31,7 +31,7 @@ class TestBootstrapAndScopes:
         assert stats.pages > 3
         assert field.rows() == await server_view(session_factory, network.user("field-north").id)
         org = network.user("field-north").org_id
-        assert {s.split(":")[0] for s in field.scopes()} == {"reference", "org", "catalog", "user"}
+        assert {s.split(":")[0] for s in field.scopes()} == {"reference", "org", "orgcard", "catalog", "user"}
         assert f"org:{org}" in field.scopes()
 
     async def test_no_phone_sees_another_distributors_data(self, phone, network):
@@ -86,13 +86,62 @@ class TestBootstrapAndScopes:
             )
             await session.commit()
         page = await pull_page(field, cursor=field.cursor, client_id=field.client_id)
-        assert page["reset"] == [f"catalog:{sup_c.id}"]
+        assert sorted(page["reset"]) == [f"catalog:{sup_c.id}", f"orgcard:{sup_c.id}"]
         scopes = {c["scope"] for c in page["changes"]}
-        # The new catalog in full, plus only the authorisation row's own change in the org scope.
-        assert scopes == {f"catalog:{sup_c.id}", f"org:{dist}"}
+        # The new catalog in full and the supplier's card, plus only the authorisation row's own
+        # change in the org scope.
+        assert scopes == {f"catalog:{sup_c.id}", f"orgcard:{sup_c.id}", f"org:{dist}"}
         assert len([c for c in page["changes"] if c["scope"] == f"org:{dist}"]) == 1
         await field.pull()
         assert len(field.rows(f"catalog:{sup_c.id}")) == 1 + 1 + 3  # supplier, category, products
+        assert field.rows() == await server_view(session_factory, network.user("field-north").id)
+
+
+class TestOrganisationCards:
+    """Trading partners see each other's organisation row, and nothing else of each other."""
+
+    async def test_a_supplier_sees_its_distributors_names_and_nothing_more(
+        self, phone, network, session_factory
+    ):
+        supplier = await phone("supplier-a")
+        await supplier.pull()
+        distributors = {o.id for o in network.orgs.values() if o.kind == "distributor"}
+        async with session_factory() as session:
+            stranger = await identity.create_organisation(
+                session, kind="distributor", name="远方经销商", code="dist-far"
+            )
+            await session.commit()
+        await supplier.pull()
+        cards = {i: d for (s, e, i), (_v, d) in supplier.rows().items() if s.startswith("orgcard:")}
+        assert set(cards) == distributors
+        assert all(cards[d]["kind"] == "distributor" and cards[d]["name"] for d in distributors)
+        assert stranger.id not in _org_ids(supplier)
+        # Only the card: no shop of a distributor's, no price, no stock of theirs.
+        shops = {o.id for o in network.orgs.values() if o.parent_id in distributors}
+        assert shops and not (shops & _org_ids(supplier))
+        assert not any(e in ("price", "stock_level") for (_s, e, _i) in supplier.rows())
+        assert supplier.rows() == await server_view(session_factory, network.user("supplier-a").id)
+
+    async def test_a_partner_keeps_the_name_after_the_authorisation_is_withdrawn(
+        self, phone, network, session_factory
+    ):
+        field = await phone("field-north")
+        await field.pull()
+        sup_b = network.org("sup-b").id
+        async with session_factory() as session:
+            await session.execute(
+                update(ChannelAuthorisation)
+                .where(ChannelAuthorisation.supplier_id == sup_b)
+                .values(active=False)
+                .execution_options(synchronize_session=False)
+            )
+            org = await session.get(Organisation, sup_b)
+            org.name = "Supplier B (renamed)"
+            await session.commit()
+        stats = await field.pull()
+        assert f"catalog:{sup_b}" in stats.revoked
+        ((_v, card),) = field.rows(f"orgcard:{sup_b}").values()
+        assert card["name"] == "Supplier B (renamed)"
         assert field.rows() == await server_view(session_factory, network.user("field-north").id)
 
 
