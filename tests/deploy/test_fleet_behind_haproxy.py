@@ -369,7 +369,8 @@ def test_the_fleet_behind_haproxy_survives_kill_9_of_an_api_process_and_a_worker
     print(
         f"deployment test: {time.monotonic() - started:.0f} s wall; socket outages "
         f"{[round(o, 2) for o in sockets.outages]} s; slow upload resumed {upload['retries']}x; "
-        f"{sum(sends.values())} pushes at the fake FCM for {len(sent)} outbox rows\n{report.render()}"
+        f"{sum(sends.values())} pushes at the fake FCM for {len(sent)} outbox rows ({len(repeats)} sent "
+        f"again, of {len(killed['held_rows'])} the killed worker held)\n{report.render()}"
     )
 
 
