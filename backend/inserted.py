@@ -17,6 +17,11 @@ def _record_insert(session: Session, obj: Any) -> None:
     session.info.setdefault(_KEY, weakref.WeakSet()).add(obj)
 
 
+def note_inserted(session: AsyncSession, obj: Any) -> None:
+    """Record ``obj`` as inserted by ``session`` when a Core ``INSERT`` wrote it (not the ORM)."""
+    _record_insert(session.sync_session, obj)
+
+
 def inserted(session: AsyncSession, obj: Any) -> bool:
     """Whether ``obj`` was added in ``session`` (flushed since, or still pending)."""
     sync = session.sync_session

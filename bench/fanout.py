@@ -70,6 +70,7 @@ async def seed(target: Target, pairs: int) -> None:
         async with make_session_factory(engine)() as s, s.begin():
             orgs = {o.code: o for o in (await s.execute(select(Organisation))).scalars()}
             pw = hash_password("bench-password")
+
             def staff(org: str, role: str, name: str, tag: str) -> list[User]:
                 return [
                     User(
@@ -183,6 +184,8 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
             additional_headers={"Authorization": f"Bearer {token}"},
             max_queue=None,
             ping_interval=None,  # the server pings every socket (uvicorn, 20 s); a phone need not
+            # what browsers and OkHttp offer (per-message deflate), or plain frames
+            compression="deflate" if cfg["deflate"] else None,
         )
         assert decode(await conn.recv())["type"] == "ready"
         return conn
@@ -406,7 +409,10 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=client_main,
-                args=({"index": k, "run": run_id, "convs": placed[k :: args.clients]}, child),
+                args=(
+                    {"index": k, "run": run_id, "convs": placed[k :: args.clients], "deflate": args.deflate},
+                    child,
+                ),
             )
             proc.start()
             procs.append(proc)
@@ -477,6 +483,7 @@ def _figures(  # noqa: PLR0913 - one round's inputs
         "sockets": 2 * pairs,
         "conversations": pairs,
         "clients": args.clients,
+        "deflate": args.deflate,
         "target_rate": rate,
         "sent": sent,
         "errors": errors,
@@ -536,6 +543,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--servers", type=int, default=1, help="API processes (--fanout redis)")
     p.add_argument("--send", choices=["ws", "http"], default="ws", help="over the socket, or HTTP POST")
     p.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    p.add_argument(
+        "--no-deflate",
+        dest="deflate",
+        action="store_false",
+        help="clients do not offer per-message deflate (the server then sends plain frames)",
+    )
     p.add_argument("--concurrency", type=int, default=16, help="HTTP sends in flight at most (all clients)")
     p.add_argument("--seed-only", action="store_true", help="seed --sockets / 2 conversations and stop")
     p.add_argument(

@@ -31,13 +31,31 @@ def issue_access_token(settings: Settings, *, user_id: str, device_id: str) -> t
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), settings.access_token_ttl_s
 
 
+# Tokens whose signature was verified, with their claims, by (secret, token): a request's token is
+# checked by the rate limiter and again by its route, and a phone sends the same token for up to
+# its lifetime. The expiry is checked on every use; the cache is dropped whole when it is full.
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
+    key = (settings.secret_key, token)
+    claims = _VERIFIED.get(key)
+    if claims is not None:
+        if claims["exp"] <= time.time():  # PyJWT's rule: expired from ``exp`` on (no leeway)
+            raise TokenExpired("access token expired; refresh it")
+        return claims
     try:
-        return jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], audience=AUDIENCE)
+        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], audience=AUDIENCE)
     except jwt.ExpiredSignatureError:
         raise TokenExpired("access token expired; refresh it") from None
     except jwt.PyJWTError:
         raise TokenInvalid("access token is not valid") from None
+    if isinstance(claims.get("exp"), int | float):
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = claims
+    return claims
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

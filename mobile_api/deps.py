@@ -18,6 +18,9 @@ from mobile_api.errors import ApiError
 # A GET handler that writes after all says so with ``opt={WRITES: True}`` on its route.
 READ_METHODS = frozenset({"GET", "HEAD"})
 WRITES = "db_writes"
+# Route option: never gzip this route's replies (small, on a hot path: compressing a push reply of
+# 100 results, 13.5 KB of MessagePack, cost ~1 ms of CPU, more than the rest of its encoding).
+NO_COMPRESSION = "no_compression"
 
 
 async def provide_db_session(

@@ -7,10 +7,11 @@ after that transaction committed, so nothing acknowledged is lost. The queue is 
 out, so the messages of a conversation keep the order they arrived in. (Several queues, a
 conversation always in the same one, were tried on PostgreSQL: at 500 messages/s four made
 batches four times smaller for the same fixed cost, and the p99 0.7 s against 0.1 s with one.)
-The writer waits :data:`LINGER_S` after the first send of a batch, so that a batch is worth its
-fixed cost. When a batch fails as a whole (a concurrent send's client id, a database error) it
-is rolled back and each send is retried alone in its own savepoint; one bad send never sinks
-the others.
+Once sends arrive faster than one per :data:`MAX_LINGER_S`, the writer waits after the first
+send of a batch for about :data:`TARGET_BATCH` of them (never longer than :data:`MAX_LINGER_S`),
+so that a batch is worth its fixed cost. When a batch fails as a whole (a concurrent send's
+client id, a database error) it is rolled back and each send is retried alone in its own
+savepoint; one bad send never sinks the others.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ log = logging.getLogger("fieldsync.ws")
 
 #: Sends stored in one transaction at most.
 MAX_BATCH = 200
-#: How long a writer waits for more sends once the first of a batch arrived. A batch costs
-#: about ten statements whatever its size; at 500 sends/s without the wait batches held ~6
-#: sends, with it ~15, and the server's CPU per message fell by a quarter (docs/messaging.md).
-LINGER_S = 0.005
+#: How long a writer waits, at most, for more sends once the first of a batch arrived. A batch
+#: costs a fixed number of statements whatever its size (:mod:`backend.messaging.sending`), so
+#: the CPU per message falls with the batch; the wait is what a send pays for it.
+MAX_LINGER_S = 0.02
+#: The batch a writer lingers for: it waits only as long as it expects this many sends to take
+#: at the rate sends arrive, and not at all when fewer than one more would arrive meanwhile
+#: (a quiet process stores each send at once).
+TARGET_BATCH = 8
 #: Sends waiting at most; beyond, a socket's next send waits (the socket stops being read).
 MAX_WAITING = 5000
 
@@ -61,6 +66,7 @@ class SendWriter:
         self.task: asyncio.Task[None] | None = None
         self.batches = 0
         self.stored = 0
+        self.rate = 0.0  # sends per second arriving, smoothed
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -88,14 +94,26 @@ class SendWriter:
         self.queue.put_nowait(pending)
         return pending.done
 
+    def linger_s(self) -> float:
+        """How long to wait for more sends, from the arrival rate measured so far."""
+        if self.rate * MAX_LINGER_S < 1:
+            return 0.0
+        return min(MAX_LINGER_S, (TARGET_BATCH - 1) / self.rate)
+
     async def _run(self) -> None:
         queue = self.queue
+        loop = asyncio.get_running_loop()
+        taken_at = loop.time()
         while True:
             batch = [await queue.get()]
-            if queue.qsize() < MAX_BATCH - 1:
-                await asyncio.sleep(LINGER_S)  # let the sends arriving meanwhile join this batch
+            if queue.qsize() < TARGET_BATCH - 1 and (linger := self.linger_s()) > 0:
+                await asyncio.sleep(linger)  # let the sends arriving meanwhile join this batch
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
+            now = loop.time()
+            # Sends per second, smoothed over the last batches (a burst does not swing it).
+            self.rate += 0.2 * (len(batch) / max(now - taken_at, 1e-3) - self.rate)
+            taken_at = now
             try:
                 results = await self._store(batch)
             except Exception:

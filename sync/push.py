@@ -17,21 +17,22 @@ from functools import cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import ARRAY, BigInteger, String, any_, bindparam, event, insert, select, union_all
+from sqlalchemy import ARRAY, BigInteger, String, any_, bindparam, event, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.batchcache import close_batch_cache, open_batch_cache
 from backend.changefeed.recording import (
     buffer_changes,
     discard_buffered,
-    transaction_id_expression,
     write_buffered,
 )
 from backend.config import Settings
 from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
+from backend.rowwrites import RowWrite
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.batch import BatchRun, apply_in_sets
@@ -93,12 +94,7 @@ async def apply_admitted_batch(
         sync_session.info.pop(_KEEP_KEY, None)
         close_batch_cache(session)
         discard_buffered(session)  # a no-op once written
-    if fresh:
-        # ``tx`` is the pushing transaction's id, one expression for every row.
-        await session.execute(insert(SyncMutation).values(tx=_tx_value(session)), fresh)
-    client.last_seq = last_seq
-    client.updated_at = utcnow()
-    await session.flush()
+    await _store(session, client, fresh, last_seq)
     return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
 
 
@@ -413,8 +409,55 @@ async def _run_one(
     return p.MutationResult(id=m.id, seq=m.seq, status=p.APPLIED, data=data)
 
 
-def _tx_value(session: AsyncSession) -> Any:
-    return transaction_id_expression(is_postgres(session))
+# The stored results; ``tx`` is the pushing transaction's id, one expression for every row.
+_STORED = RowWrite(
+    SyncMutation.__table__,
+    (
+        "user_id",
+        "client_id",
+        "mutation_id",
+        "seq",
+        "name",
+        "status",
+        "code",
+        "message",
+        "data",
+        "applied_at",
+    ),
+    expressions=(("tx", "(pg_current_xact_id()::text)::bigint", "0"),),
+)
+_CLIENT_UPDATE = (
+    "UPDATE sync_clients SET last_seq = :last_seq, updated_at = :updated_at "
+    "WHERE user_id = :user_id AND client_id = :client_id"
+)
+# PostgreSQL: the results and the client's new position in one statement.
+_PG_STORE = text(f"WITH stored AS ({_STORED.pg_insert('s')}) {_CLIENT_UPDATE}")
+
+
+async def _store(
+    session: AsyncSession, client: SyncClient, fresh: list[dict[str, Any]], last_seq: int
+) -> None:
+    """Store the batch's results and move the client's ``last_seq`` (its row is locked)."""
+    now = utcnow()
+    where = {"user_id": client.user_id, "client_id": client.client_id}
+    if is_postgres(session):
+        conn = await session.connection()
+        params = _STORED.pg_params(conn.dialect, "s", fresh)
+        await conn.execute(_PG_STORE, {**params, **where, "last_seq": last_seq, "updated_at": now})
+    else:
+        await _STORED.execute(session, fresh)
+        await session.execute(
+            text(_CLIENT_UPDATE), {**where, "last_seq": last_seq, "updated_at": _sqlite_stamp(now)}
+        )
+    # Written with Core: the loaded row takes the values as its own (no UPDATE at the next flush).
+    set_committed_value(client, "last_seq", last_seq)
+    set_committed_value(client, "updated_at", now)
+
+
+def _sqlite_stamp(value: Any) -> Any:
+    from sqlalchemy.dialects import sqlite
+
+    return SyncClient.__table__.c.updated_at.type._cached_bind_processor(sqlite.dialect())(value)
 
 
 def _stored_row(

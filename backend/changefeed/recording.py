@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, ClassVar
 
 import msgspec
-from sqlalchemy import Integer, bindparam, delete, event, insert, inspect, literal_column, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, event, inspect, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, declared_attr, mapped_column
 
@@ -121,92 +120,87 @@ def _write_now(session: Session, changes: list[Change]) -> None:
     session.info.setdefault(TOUCHED_SCOPES_KEY, set()).update(c.scope for c in changes)
     conn = session.connection()
     now = utcnow()
-    tx = _tx_expression(session)
-    is_pg = conn.dialect.name == "postgresql"
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_WRITE_CHANGES, _pg_columns(changes, now))
+        return
     # The ids of one INSERT rise in the order of its rows; the order RETURNING gives them back in is
     # not guaranteed, so each row comes back with its key and the highest id of a key is its last
-    # change (a row changed twice in one write is upserted once: PostgreSQL refuses it twice).
-    if is_pg:
-        returned = conn.execute(_PG_INSERT_CHANGES, _pg_columns(changes, now)).all()
-    else:
-        rows = [
-            {
-                "scope": c.scope,
-                "entity": c.entity,
-                "entity_id": c.entity_id,
-                "op": c.op,
-                "version": c.version,
-                "data": c.data,
-                "changed_at": now,
-            }
-            for c in changes
-        ]
-        returned = conn.execute(
-            insert(ChangeLog)
-            .values(tx=tx)
-            .returning(
-                ChangeLog.id,
-                ChangeLog.scope,
-                ChangeLog.entity,
-                ChangeLog.entity_id,
-                ChangeLog.op,
-                ChangeLog.version,
-            ),
-            rows,
-        ).all()
+    # change (a row changed twice in one write is upserted once).
+    columns = ChangeLog.__table__.c
+    stamp = columns.changed_at.type._cached_bind_processor(conn.dialect)(now)
+    as_json = columns.data.type._cached_bind_processor(conn.dialect)  # the engine's serializer
+    returned: list[Any] = []
+    for start in range(0, len(changes), _SQLITE_ROWS_PER_INSERT):
+        part = changes[start : start + _SQLITE_ROWS_PER_INSERT]
+        params: list[Any] = []
+        for c in part:
+            params += (c.scope, c.entity, c.entity_id, c.op, c.version, as_json(c.data), stamp)
+        returned += conn.exec_driver_sql(_sqlite_insert_changes(len(part)), tuple(params)).all()
     last: dict[tuple[str, str, str], Any] = {}
     for row in returned:
-        key = (row.scope, row.entity, row.entity_id)
-        if key not in last or row.id > last[key].id:
+        key = (row[1], row[2], row[3])
+        if key not in last or row[0] > last[key][0]:
             last[key] = row
     upserts = []
     deletes = []
-    for (scope, entity, entity_id), change in last.items():
-        if change.op == DELETE:
-            deletes.append({"s": scope, "e": entity, "i": entity_id})
+    for (scope, entity, entity_id), (change_id, _s, _e, _i, op, version) in last.items():
+        if op == DELETE:
+            deletes.append((scope, entity, entity_id))
         else:
             upserts.append(
-                {
-                    "scope": scope,
-                    "entity": entity,
-                    "entity_id": entity_id,
-                    "version": change.version,
-                    "digest": row_digest(entity, entity_id, change.version),
-                    "change_id": change.id,
-                }
+                (scope, entity, entity_id, version, row_digest(entity, entity_id, version), change_id)
             )
     if deletes:
-        conn.execute(
-            delete(ScopeRow).where(
-                ScopeRow.scope == bindparam("s"),
-                ScopeRow.entity == bindparam("e"),
-                ScopeRow.entity_id == bindparam("i"),
-            ),
-            deletes,
+        conn.exec_driver_sql(
+            "DELETE FROM scope_rows WHERE scope = ? AND entity = ? AND entity_id = ?", deletes
         )
     if upserts:
-        stmt = (pg_insert if is_pg else sqlite_insert)(ScopeRow)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["scope", "entity", "entity_id"],
-            set_={
-                "version": stmt.excluded.version,
-                "digest": stmt.excluded.digest,
-                "change_id": stmt.excluded.change_id,
-            },
-        )
-        conn.execute(stmt, upserts)
+        conn.exec_driver_sql(_SQLITE_UPSERT_SCOPE_ROWS, upserts)
+
+
+# SQLite: statements written once, rows passed as tuples (no per-row parameter processing by
+# name); values converted by the columns' own bind processors, as SQLAlchemy stores them.
+_SQLITE_ROWS_PER_INSERT = 1000  # 7 parameters a row, under SQLite's 32,766 variables
+_SQLITE_UPSERT_SCOPE_ROWS = (
+    "INSERT INTO scope_rows (scope, entity, entity_id, version, digest, change_id) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, entity, entity_id) DO UPDATE SET "
+    "version = excluded.version, digest = excluded.digest, change_id = excluded.change_id"
+)
+
+
+@cache
+def _sqlite_insert_changes(rows: int) -> str:
+    values = ", ".join(["(0, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return (
+        "INSERT INTO change_log (tx, scope, entity, entity_id, op, version, data, changed_at) "
+        f"VALUES {values} RETURNING id, scope, entity, entity_id, op, version"
+    )
 
 
 # PostgreSQL: one statement of one shape whatever the number of changes (a multi-row VALUES is a
-# new statement to prepare for every row count), the rows passed as one array per column.
-_PG_INSERT_CHANGES = text(
-    "INSERT INTO change_log (tx, scope, entity, entity_id, op, version, data, changed_at) "
+# new statement to prepare for every row count), the rows passed as one array per column: the
+# log rows, then each key's last change (the highest id of its key: ids of one INSERT rise in
+# the order of its rows) deleted from or upserted into ``scope_rows``. The digests come from
+# Python (``row_digest``), one per change, matched back on (entity, id, version).
+_PG_WRITE_CHANGES = text(
+    "WITH u AS (SELECT * FROM unnest(CAST(:scopes AS varchar[]), CAST(:entities AS varchar[]), "
+    "CAST(:entity_ids AS varchar[]), CAST(:ops AS varchar[]), CAST(:versions AS integer[]), "
+    "CAST(:datas AS text[]), CAST(:digests AS bigint[])) "
+    "WITH ORDINALITY AS u(scope, entity, entity_id, op, version, data, digest, n)), "
+    "logged AS (INSERT INTO change_log (tx, scope, entity, entity_id, op, version, data, changed_at) "
     "SELECT (pg_current_xact_id()::text)::bigint, u.scope, u.entity, u.entity_id, u.op, u.version, "
-    "CAST(u.data AS jsonb), CAST(:changed_at AS timestamptz) "
-    "FROM unnest(CAST(:scopes AS varchar[]), CAST(:entities AS varchar[]), CAST(:entity_ids AS varchar[]), "
-    "CAST(:ops AS varchar[]), CAST(:versions AS integer[]), CAST(:datas AS text[])) "
-    "WITH ORDINALITY AS u(scope, entity, entity_id, op, version, data, n) ORDER BY u.n "
-    "RETURNING id, scope, entity, entity_id, op, version"
+    "CAST(u.data AS jsonb), CAST(:changed_at AS timestamptz) FROM u ORDER BY u.n "
+    "RETURNING id, scope, entity, entity_id, op, version), "
+    "last AS (SELECT DISTINCT ON (scope, entity, entity_id) id, scope, entity, entity_id, op, version "
+    "FROM logged ORDER BY scope, entity, entity_id, id DESC), "
+    "gone AS (DELETE FROM scope_rows s USING last WHERE last.op = 'delete' AND s.scope = last.scope "
+    "AND s.entity = last.entity AND s.entity_id = last.entity_id) "
+    "INSERT INTO scope_rows (scope, entity, entity_id, version, digest, change_id) "
+    "SELECT DISTINCT ON (last.scope, last.entity, last.entity_id) last.scope, last.entity, "
+    "last.entity_id, last.version, u.digest, last.id FROM last JOIN u ON u.entity = last.entity "
+    "AND u.entity_id = last.entity_id AND u.version = last.version WHERE last.op <> 'delete' "
+    "ON CONFLICT (scope, entity, entity_id) DO UPDATE SET version = excluded.version, "
+    "digest = excluded.digest, change_id = excluded.change_id"
 )
 
 
@@ -219,6 +213,7 @@ def _pg_columns(changes: list[Change], now: datetime) -> dict[str, Any]:
         "ops": [c.op for c in changes],
         "versions": [c.version for c in changes],
         "datas": [None if c.data is None else msgspec.json.encode(c.data).decode() for c in changes],
+        "digests": [row_digest(c.entity, c.entity_id, c.version) for c in changes],
     }
 
 

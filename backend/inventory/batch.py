@@ -22,9 +22,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, insert, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +37,7 @@ from backend.inventory.access import shelf_refusal
 from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCheckIdTaken
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
+from backend.rowwrites import CombinedWrite, RowWrite
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route
 
@@ -448,28 +447,31 @@ async def _count_before(
 # --- writes ---------------------------------------------------------------------------------------
 
 
+_LEVEL_COLUMNS = tuple(c.name for c in _LEVELS.c)
+# New and changed levels in one upsert by id: a new level that meets a row another transaction
+# inserted meanwhile (its location and product unique) still fails, and the set gives up.
+_SET_WRITE = CombinedWrite(
+    (
+        RowWrite(_LOCATIONS, tuple(c.name for c in _LOCATIONS.c)),
+        RowWrite(
+            _LEVELS,
+            _LEVEL_COLUMNS,
+            conflict=("id",),
+            update=tuple(c for c in _LEVEL_COLUMNS if c not in ("id", "location_id", "product_id")),
+        ),
+        RowWrite(_CHECKS, tuple(c.name for c in _CHECKS.c)),
+    )
+)
+
+
 async def _write(session: AsyncSession, facts: _Facts) -> None:
-    dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
-    for table, rows in ((_LOCATIONS, facts.new_locations), (_LEVELS, list(facts.new_levels.values()))):
-        if rows:
-            try:
-                await session.execute(insert(table), rows)
-            except IntegrityError as exc:
-                raise SetRace(f"another transaction wrote a first {table.name} row meanwhile") from exc
-    if facts.changed_levels:
-        rows = sorted(facts.changed_levels.values(), key=lambda r: r["id"])
-        upsert = dialect_insert(_LEVELS)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[_LEVELS.c.id],
-            set_={
-                c.name: upsert.excluded[c.name]
-                for c in _LEVELS.c
-                if c.name not in ("id", "location_id", "product_id")
-            },
-        )
-        await session.execute(upsert, rows)
-    if facts.new_checks:
-        await session.execute(insert(_CHECKS), facts.new_checks)
+    """Locations, levels and checks: one statement on PostgreSQL, one ``executemany`` per table
+    on SQLite (:mod:`backend.rowwrites`)."""
+    levels = [*facts.new_levels.values(), *sorted(facts.changed_levels.values(), key=lambda r: r["id"])]
+    try:
+        await _SET_WRITE.execute(session, (facts.new_locations, levels, facts.new_checks))
+    except IntegrityError as exc:
+        raise SetRace("another transaction wrote a first location or level meanwhile") from exc
     if facts.changes:
         write_changes(session.sync_session, facts.changes)
     # ORM copies of the levels written here (read earlier in the batch) must not be used stale.

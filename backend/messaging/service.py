@@ -16,17 +16,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.catalog import ChannelAuthorisation
 from backend.config import Settings
-from backend.db import utcnow
+from backend.db import new_id, utcnow
 from backend.errors import DomainError
 from backend.events import queue_event
 from backend.identity import Actor, Organisation, User
-from backend.messaging import attachments, desk_hooks, errors, presence
+from backend.messaging import attachments, desk_hooks, errors, presence, sending
 from backend.messaging.models import (
     SUPPORT_SCOPE,
     Conversation,
@@ -36,6 +35,7 @@ from backend.messaging.models import (
     MessageRevision,
     conv_scope,
 )
+from backend.messaging.sending import among
 from backend.notifications import PushPreference
 from backend.notifications import service as notifications
 
@@ -125,6 +125,16 @@ async def member_conversation_ids(session: AsyncSession, user_id: str) -> list[s
         select(ConversationMember.conversation_id).where(ConversationMember.user_id == user_id)
     )
     return sorted(rows.scalars())
+
+
+async def any_support_conversation(session: AsyncSession, conversation_ids: set[str]) -> bool:
+    """Whether any of these conversations is a support one."""
+    found = await session.scalar(
+        select(Conversation.id)
+        .where(among(session, Conversation.id, conversation_ids), Conversation.kind == "support")
+        .limit(1)
+    )
+    return found is not None
 
 
 async def member_ids(session: AsyncSession, conversation_id: str) -> list[str]:
@@ -372,7 +382,7 @@ async def send_messages(
         for c in (
             await session.execute(
                 select(Conversation)
-                .where(Conversation.id.in_(wanted))
+                .where(among(session, Conversation.id, wanted))
                 .order_by(Conversation.id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
@@ -380,42 +390,33 @@ async def send_messages(
         ).scalars()
     }
     senders = {r.actor.user_id for r in requests}
-    members = {
-        (m.conversation_id, m.user_id): m
-        for m in (
-            await session.execute(
-                select(ConversationMember).where(
-                    ConversationMember.conversation_id.in_(list(convs)),
-                    ConversationMember.user_id.in_(senders),
-                )
-            )
-        ).scalars()
-    }
+    members, offline = await _members_of(session, list(convs), senders)
     sent_before = {
         (m.sender_id, m.client_message_id): m
         for m in (
             await session.execute(
                 select(Message).where(
-                    Message.sender_id.in_(senders),
-                    Message.client_message_id.in_({r.client_message_id for r in requests}),
+                    among(session, Message.sender_id, senders),
+                    among(session, Message.client_message_id, {r.client_message_id for r in requests}),
                 )
             )
         ).scalars()
     }
     now = utcnow()
     desk = await desk_hooks.load(session, [c for c in convs.values() if c.kind == "support"])
-    new: list[tuple[SendRequest, Message]] = []
+    new = sending.NewMessages()
+    sent: list[tuple[SendRequest, Message]] = []
     for i, req in enumerate(requests):
         if results[i] is not None:
             continue
         try:
-            results[i] = _append(req, convs, members, sent_before, now, new, desk)
+            results[i] = _append(req, convs, members, sent_before, now, new, sent, desk)
         except DomainError as exc:
             results[i] = exc
-    if not new:
+    if not sent:
         return results  # type: ignore[return-value]
     # Core UPDATEs: the counter is not replicated, so it neither bumps version nor logs a change.
-    touched = {msg.conversation_id: convs[msg.conversation_id] for _, msg in new}
+    touched = {msg.conversation_id: convs[msg.conversation_id] for _, msg in sent}
     table = Conversation.__table__
     await (await session.connection()).execute(
         update(table)
@@ -423,20 +424,40 @@ async def send_messages(
         .values(last_seq=bindparam("seq"), last_message_at=bindparam("at")),
         [{"cid": c.id, "seq": c.last_seq, "at": now} for c in touched.values()],
     )
-    session.add_all([msg for _, msg in new])
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise errors.ClientMessageIdReused("that client message id is already in use") from None
-    for _, msg in new:
+    await sending.store(session, new)
+    for _, msg in sent:
         queue_event(session, conv_scope(msg.conversation_id), message_event(msg))
         if convs[msg.conversation_id].kind == "support":
             queue_event(
                 session, SUPPORT_SCOPE, {"type": "support.updated", "conversation_id": msg.conversation_id}
             )
-    await attachments.link_photos(session, [(r.actor, m) for r, m in new])
-    await _owe_chat_pushes(session, touched, new)
+    await attachments.link_photos(session, [(r.actor, m) for r, m in sent])
+    await _owe_chat_pushes(session, touched, sent, offline)
     return results  # type: ignore[return-value]
+
+
+async def _members_of(
+    session: AsyncSession, conversation_ids: list[str], senders: set[str]
+) -> tuple[dict[tuple[str, str], ConversationMember], dict[str, list[tuple[str, PushPreference | None]]]]:
+    """In one query: the senders' member rows, and per conversation the members a chat push is
+    owed to (not muted, no live socket), with their push preferences."""
+    horizon = utcnow() - timedelta(seconds=presence.STALE_AFTER_S)
+    online = exists().where(
+        LiveConnection.user_id == ConversationMember.user_id, LiveConnection.seen_at >= horizon
+    )
+    rows = await session.execute(
+        select(ConversationMember, PushPreference, online.label("online"))
+        .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
+        .where(among(session, ConversationMember.conversation_id, conversation_ids))
+    )
+    members: dict[tuple[str, str], ConversationMember] = {}
+    offline: dict[str, list[tuple[str, PushPreference | None]]] = {}
+    for member, pref, is_online in rows.tuples():
+        if member.user_id in senders:
+            members[(member.conversation_id, member.user_id)] = member
+        if not member.muted and not is_online:
+            offline.setdefault(member.conversation_id, []).append((member.user_id, pref))
+    return members, offline
 
 
 def _append(
@@ -445,7 +466,8 @@ def _append(
     members: dict[tuple[str, str], ConversationMember],
     sent_before: dict[tuple[str, str], Message],
     now: Any,
-    new: list[tuple[SendRequest, Message]],
+    new: sending.NewMessages,
+    sent: list[tuple[SendRequest, Message]],
     desk: desk_hooks.DeskBatch | None = None,
 ) -> Message:
     """Check one request against what the batch loaded and appended so far; the new message."""
@@ -465,6 +487,7 @@ def _append(
     set_committed_value(conv, "last_seq", seq)
     set_committed_value(conv, "last_message_at", now)
     msg = Message(
+        id=new_id(),
         conversation_id=conv.id,
         seq=seq,
         sender_id=req.actor.user_id,
@@ -473,39 +496,31 @@ def _append(
         attachments=atts,
         meta=req.meta,
         created_at=now,
+        edited_at=None,
+        deleted_at=None,
+        version=1,
     )
     sent_before[(req.actor.user_id, req.client_message_id)] = msg
-    member.last_read_seq = max(member.last_read_seq, seq)
+    new.append(msg, member)  # moves the sender's read marker to ``seq``
     if conv.kind == "support" and desk is not None:
         desk_hooks.after_message(desk, conv, member, msg)
-    new.append((req, msg))
+    sent.append((req, msg))
     return msg
 
 
 async def _owe_chat_pushes(
-    session: AsyncSession, convs: dict[str, Conversation], new: Sequence[tuple[SendRequest, Message]]
+    session: AsyncSession,
+    convs: dict[str, Conversation],
+    new: Sequence[tuple[SendRequest, Message]],
+    offline: dict[str, list[tuple[str, PushPreference | None]]],
 ) -> None:
     """Owe a chat push to each member who did not mute the conversation and has no live socket."""
-    horizon = utcnow() - timedelta(seconds=presence.STALE_AFTER_S)
-    online = exists().where(
-        LiveConnection.user_id == ConversationMember.user_id, LiveConnection.seen_at >= horizon
-    )
-    offline: dict[str, list[tuple[str, PushPreference | None]]] = {}
-    rows = await session.execute(
-        select(ConversationMember.conversation_id, ConversationMember.user_id, PushPreference)
-        .outerjoin(PushPreference, PushPreference.user_id == ConversationMember.user_id)
-        .where(
-            ConversationMember.conversation_id.in_(list(convs)),
-            ConversationMember.muted.is_(False),
-            ~online,
-        )
-    )
-    for conversation_id, user_id, pref in rows.tuples():
-        offline.setdefault(conversation_id, []).append((user_id, pref))
-    if not offline:
+    if not any(conversation_id in offline for conversation_id in convs):
         return
     sender_ids = {r.actor.user_id for r, _ in new}
-    named = await session.execute(select(User.id, User.display_name).where(User.id.in_(sender_ids)))
+    named = await session.execute(
+        select(User.id, User.display_name).where(among(session, User.id, sender_ids))
+    )
     names = {user_id: name for user_id, name in named.tuples()}
     for req, msg in new:
         conv = convs[msg.conversation_id]

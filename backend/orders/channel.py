@@ -46,13 +46,26 @@ async def check_authorised(
         )
     ).all()
     allowed = {(r.supplier_id, r.category_id) for r in rows}
+    if (refusal := authorisation_refusal(lines, products, allowed, region_id)) is not None:
+        raise refusal
+    return ancestry
+
+
+def authorisation_refusal(
+    lines: Sequence[Any],
+    products: dict[str, Any],
+    allowed: set[tuple[str, str]],
+    region_id: str | None,
+) -> NotAuthorisedForRegion | None:
+    """Why some lines' SKUs may not be sold (``allowed``: the (supplier, category) pairs the
+    distributor is authorised for in the region or above it), or ``None``."""
     refused = [
         products[line.product_id]
         for line in lines
         if (products[line.product_id].supplier_id, products[line.product_id].category_id) not in allowed
     ]
     if refused:
-        raise NotAuthorisedForRegion(
+        return NotAuthorisedForRegion(
             f"the distributor is not authorised to sell {', '.join(p.sku for p in refused[:10])} here",
             details={
                 "region_id": region_id,
@@ -60,7 +73,26 @@ async def check_authorised(
                 "skus": [p.sku for p in refused],
             },
         )
-    return ancestry
+    return None
+
+
+def prices_of(lines: Sequence[Any], entries: dict[str, Any]) -> tuple[str, list[int]]:
+    """(currency, unit price of each line) from the distributor's price ``entries`` by product,
+    refusing a missing price or mixed currencies."""
+    missing = [line.product_id for line in lines if line.product_id not in entries]
+    if missing:
+        raise PriceMissing(
+            f"{len(missing)} product(s) have no price in the distributor's price list",
+            details={"product_ids": missing},
+        )
+    currencies = {entries[line.product_id].currency for line in lines}
+    if len(currencies) > 1:
+        raise InvalidOrder(
+            "the order's prices are in more than one currency",
+            code="mixed_currency",
+            details={"currencies": sorted(currencies)},
+        )
+    return currencies.pop(), [entries[line.product_id].price_minor for line in lines]
 
 
 async def apply_prices(session: AsyncSession, order: Order, lines: Sequence[OrderLine]) -> None:
@@ -76,25 +108,13 @@ async def apply_prices(session: AsyncSession, order: Order, lines: Sequence[Orde
             )
         ).scalars()
     }
-    missing = [line.product_id for line in lines if line.product_id not in entries]
-    if missing:
-        raise PriceMissing(
-            f"{len(missing)} product(s) have no price in the distributor's price list",
-            details={"product_ids": missing},
-        )
-    currencies = {entries[line.product_id].currency for line in lines}
-    if len(currencies) > 1:
-        raise InvalidOrder(
-            "the order's prices are in more than one currency",
-            code="mixed_currency",
-            details={"currencies": sorted(currencies)},
-        )
+    currency, prices = prices_of(lines, entries)
     total = 0
-    for line in lines:
-        line.unit_price_minor = entries[line.product_id].price_minor
-        line.line_total_minor = line.unit_price_minor * line.qty
+    for line, price in zip(lines, prices, strict=True):
+        line.unit_price_minor = price
+        line.line_total_minor = price * line.qty
         total += line.line_total_minor
-    order.currency = currencies.pop()
+    order.currency = currency
     order.total_minor = total
 
 
@@ -102,6 +122,39 @@ def _quota_need(quota: RegionalQuota, lines: Sequence[OrderLine], products: dict
     if quota.product_id is not None:
         return sum(line.qty for line in lines if line.product_id == quota.product_id)
     return sum(line.qty for line in lines if products[line.product_id].category_id == quota.category_id)
+
+
+def quota_takes(
+    quotas: Sequence[Any], lines: Sequence[Any], products: dict[str, Any]
+) -> list[tuple[Any, int]]:
+    """What the order takes from each quota that covers some of its lines (``quotas`` in id order,
+    as locked), or :class:`QuotaExceeded` with what is left of each one it would overspend."""
+    takes: list[tuple[Any, int]] = []
+    short: list[dict[str, Any]] = []
+    for quota in quotas:
+        need = _quota_need(quota, lines, products)
+        if need == 0:
+            continue
+        remaining = max(quota.limit_qty - quota.used_qty, 0)
+        if need > remaining:
+            short.append(
+                {
+                    "quota_id": quota.id,
+                    "product_id": quota.product_id,
+                    "category_id": quota.category_id,
+                    "region_id": quota.region_id,
+                    "limit": quota.limit_qty,
+                    "remaining": remaining,
+                    "requested": need,
+                }
+            )
+        takes.append((quota, need))
+    if short:
+        raise QuotaExceeded(
+            f"the regional quota has {short[0]['remaining']} left; the order needs {short[0]['requested']}",
+            details={"remaining": short[0]["remaining"], "quotas": short},
+        )
+    return takes
 
 
 async def consume_quotas(
@@ -142,31 +195,7 @@ async def consume_quotas(
         .scalars()
         .all()
     )
-    takes: list[tuple[RegionalQuota, int]] = []
-    short: list[dict[str, Any]] = []
-    for quota in quotas:
-        need = _quota_need(quota, lines, products)
-        if need == 0:
-            continue
-        remaining = max(quota.limit_qty - quota.used_qty, 0)
-        if need > remaining:
-            short.append(
-                {
-                    "quota_id": quota.id,
-                    "product_id": quota.product_id,
-                    "category_id": quota.category_id,
-                    "region_id": quota.region_id,
-                    "limit": quota.limit_qty,
-                    "remaining": remaining,
-                    "requested": need,
-                }
-            )
-        takes.append((quota, need))
-    if short:
-        raise QuotaExceeded(
-            f"the regional quota has {short[0]['remaining']} left; the order needs {short[0]['requested']}",
-            details={"remaining": short[0]["remaining"], "quotas": short},
-        )
+    takes = quota_takes(quotas, lines, products)
     for quota, need in takes:
         quota.used_qty += need
         session.add(QuotaUse(order_id=order.id, quota_id=quota.id, qty=need))

@@ -8,8 +8,8 @@ reads and writes are scoped by ``backend.orders.access`` and steps checked by
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,7 @@ from backend.orders.errors import (
 from backend.orders.models import KINDS, STATES, Delivery, DeliveryLine, Order, OrderLine
 from backend.orders.numbers import next_number
 from backend.orders.states import ROLES, check_step
-from backend.territory.service import require_terminal_access
+from backend.territory.service import OrgFacts, is_on_route, needs_route, terminal_access_refusal
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_QTY = 1_000_000
@@ -74,25 +74,40 @@ def _checked_text(value: object, what: str, *, required: bool) -> str:
     return value
 
 
+def orderable_refusal(
+    order_kind: str, supplier_id: str | None, wanted: set[str], found: dict[str, Product]
+) -> ProductNotOrderable | None:
+    """Why not every product of ``wanted`` may go on the order (``found``: the products read by
+    those ids), or ``None``."""
+    if not all(is_ref(pid) for pid in wanted):
+        return ProductNotOrderable(
+            "a product id is not valid", details={"product_ids": [str(p) for p in wanted]}
+        )
+    refused = sorted(
+        pid
+        for pid in wanted
+        if (p := found.get(pid)) is None
+        or not (p.active and (order_kind == "sales" or p.supplier_id == supplier_id))
+    )
+    if refused:
+        return ProductNotOrderable(
+            "unknown or inactive product, or not sold by the order's supplier",
+            details={"product_ids": refused},
+        )
+    return None
+
+
 async def _orderable_products(
     session: AsyncSession, order_kind: str, supplier_id: str | None, product_ids: Iterable[str]
 ) -> dict[str, Product]:
     wanted = set(product_ids)
-    if not all(is_ref(pid) for pid in wanted):
-        raise ProductNotOrderable(
-            "a product id is not valid", details={"product_ids": [str(p) for p in wanted]}
-        )
-    found = {
-        p.id: p
-        for p in (await session.execute(select(Product).where(Product.id.in_(wanted)))).scalars()
-        if p.active and (order_kind == "sales" or p.supplier_id == supplier_id)
-    }
-    refused = sorted(wanted - found.keys())
-    if refused:
-        raise ProductNotOrderable(
-            "unknown or inactive product, or not sold by the order's supplier",
-            details={"product_ids": refused},
-        )
+    found: dict[str, Product] = {}
+    if all(is_ref(pid) for pid in wanted):
+        found = {
+            p.id: p for p in (await session.execute(select(Product).where(Product.id.in_(wanted)))).scalars()
+        }
+    if (refusal := orderable_refusal(order_kind, supplier_id, wanted, found)) is not None:
+        raise refusal
     return found
 
 
@@ -104,33 +119,50 @@ def _require_buyer(actor: Actor, kind: str, distributor_id: str) -> None:
         raise NotAllowed(f"only the distributor's {' or '.join(roles)} may place {kind} orders")
 
 
-async def _parties(
-    session: AsyncSession,
+def party_ids(
+    actor: Actor, kind: str, supplier_id: str | None, terminal_id: str | None, distributor_id: str | None
+) -> list[str]:
+    """The organisations :func:`check_parties` reads (valid ids only; the rest is simply not found)."""
+    if kind == "purchase":
+        wanted = [
+            supplier_id,
+            distributor_id if distributor_id is not None or actor.is_admin else actor.org_id,
+        ]
+    else:
+        wanted = [terminal_id]
+    return [w for w in wanted if is_ref(w)]  # type: ignore[misc]
+
+
+def check_parties(
     actor: Actor,
     kind: str,
     supplier_id: str | None,
     terminal_id: str | None,
     distributor_id: str | None,
+    orgs: Mapping[str, OrgFacts],
+    on_route: bool,
 ) -> tuple[str, str | None, str | None]:
-    """(distributor, supplier, terminal) of a new order, checked against the actor."""
+    """(distributor, supplier, terminal) of a new order, checked against the actor, from the
+    organisations :func:`party_ids` names (``orgs``, by id) and whether the terminal is on the
+    actor's route (only asked when :func:`~backend.territory.service.needs_route`)."""
     if kind == "purchase":
         if terminal_id is not None:
             raise InvalidOrder("a purchase order has no terminal", details={"field": "terminal_id"})
-        supplier = await session.get(Organisation, supplier_id) if is_ref(supplier_id) else None
+        supplier = orgs.get(supplier_id) if is_ref(supplier_id) else None  # type: ignore[arg-type]
         if supplier is None or supplier.kind != "supplier" or not supplier.active:
             raise SupplierNotFound(f"supplier {supplier_id} does not exist")
         if distributor_id is None:
             if actor.is_admin:
                 raise InvalidOrder("an administrator must name the distributor", code="distributor_required")
             distributor_id = actor.org_id
-        distributor = await session.get(Organisation, distributor_id) if is_ref(distributor_id) else None
+        distributor = orgs.get(distributor_id) if is_ref(distributor_id) else None
         if distributor is None or distributor.kind != "distributor":
             raise NotAllowed("purchase orders are placed by a distributor")
         _require_buyer(actor, kind, distributor_id)
         return distributor_id, supplier.id, None
     if supplier_id is not None:
         raise InvalidOrder("a sales order names a terminal, not a supplier", details={"field": "supplier_id"})
-    terminal = await session.get(Organisation, terminal_id) if is_ref(terminal_id) else None
+    terminal = orgs.get(terminal_id) if is_ref(terminal_id) else None  # type: ignore[arg-type]
     if terminal is None or terminal.kind != "terminal" or terminal.parent_id is None or not terminal.active:
         raise TerminalNotFound(f"terminal {terminal_id} does not exist")
     if not actor.is_admin and actor.org_id != terminal.parent_id:
@@ -141,10 +173,56 @@ async def _parties(
             "the terminal is served by another distributor", details={"field": "distributor_id"}
         )
     _require_buyer(actor, kind, terminal.parent_id)
-    if actor.role == "field_staff":
+    if actor.role == "field_staff" and (refusal := terminal_access_refusal(actor, terminal, on_route)):
         # Field staff take orders only at the terminals on their route.
-        await require_terminal_access(session, actor, terminal)
+        raise refusal
     return terminal.parent_id, None, terminal.id
+
+
+async def _parties(
+    session: AsyncSession,
+    actor: Actor,
+    kind: str,
+    supplier_id: str | None,
+    terminal_id: str | None,
+    distributor_id: str | None,
+) -> tuple[str, str | None, str | None]:
+    """(distributor, supplier, terminal) of a new order, checked against the actor."""
+    orgs = {}
+    for org_id in party_ids(actor, kind, supplier_id, terminal_id, distributor_id):
+        if (org := await session.get(Organisation, org_id)) is not None:
+            orgs[org_id] = org
+    terminal = orgs.get(terminal_id) if kind == "sales" and is_ref(terminal_id) else None  # type: ignore[arg-type]
+    on_route = False
+    if terminal is not None and terminal.kind == "terminal" and needs_route(actor, terminal):
+        on_route = await is_on_route(session, actor.user_id, terminal.id)
+    return check_parties(actor, kind, supplier_id, terminal_id, distributor_id, orgs, on_route)
+
+
+def line_quantities(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """A new order's lines as {product: qty}, refusing malformed, too many or repeated lines."""
+    if not isinstance(lines, list | tuple) or not all(
+        isinstance(x, list | tuple) and len(x) == 2 for x in lines
+    ):
+        raise InvalidOrder("lines are (product_id, qty) pairs", code="invalid_lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidOrder(f"an order has at most {MAX_LINES} lines", code="too_many_lines")
+    quantities: dict[str, int] = {}
+    for product_id, qty in lines:
+        if product_id in quantities:
+            raise InvalidOrder(
+                "a product appears twice", code="duplicate_line", details={"product_id": product_id}
+            )
+        quantities[product_id] = _checked_qty(qty, allow_zero=False)
+    return quantities
+
+
+def retry_of(actor: Actor, existing: Any, kind: str, order_id: str) -> bool:
+    """A create naming an existing order: ``True`` if it is the caller's own retry (the order
+    is returned as it is), else :class:`OrderIdTaken`."""
+    if existing.created_by == actor.user_id and existing.kind == kind and access.can_see(actor, existing):
+        return True
+    raise OrderIdTaken("an order with this id exists", details={"order_id": order_id})
 
 
 async def create_order(
@@ -170,23 +248,9 @@ async def create_order(
         session, actor, kind, supplier_id, terminal_id, distributor_id
     )
     existing = await session.get(Order, order_id)
-    if existing is not None:
-        if existing.created_by == actor.user_id and existing.kind == kind and access.can_see(actor, existing):
-            return existing
-        raise OrderIdTaken("an order with this id exists", details={"order_id": order_id})
-    if not isinstance(lines, list | tuple) or not all(
-        isinstance(x, list | tuple) and len(x) == 2 for x in lines
-    ):
-        raise InvalidOrder("lines are (product_id, qty) pairs", code="invalid_lines")
-    if len(lines) > MAX_LINES:
-        raise InvalidOrder(f"an order has at most {MAX_LINES} lines", code="too_many_lines")
-    quantities: dict[str, int] = {}
-    for product_id, qty in lines:
-        if product_id in quantities:
-            raise InvalidOrder(
-                "a product appears twice", code="duplicate_line", details={"product_id": product_id}
-            )
-        quantities[product_id] = _checked_qty(qty, allow_zero=False)
+    if existing is not None and retry_of(actor, existing, kind, order_id):
+        return existing
+    quantities = line_quantities(lines)
     await _orderable_products(session, kind, supplier_id, quantities)
     order = Order(
         id=order_id,

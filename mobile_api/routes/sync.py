@@ -1,8 +1,9 @@
 """The sync protocol over HTTP: push, pull and the mutation schema (thin: the engine is ``sync/``).
 
 Bodies are read and written with msgspec in JSON or MessagePack (``Content-Type`` /
-``Accept: application/msgpack``); large pages are gzip-compressed by the app's compression
-config when the client accepts it.
+``Accept: application/msgpack``); large pull pages are gzip-compressed by the app's compression
+config when the client accepts it, push replies never (``NO_COMPRESSION``: their size is about
+the request's, and gzip would cost more CPU than the rest of the reply).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backend.db import is_transient_error
 from backend.identity import Actor
 from backend.identity.service import load_actor
 from mobile_api.auth import token_subject
+from mobile_api.deps import NO_COMPRESSION
 from mobile_api.params import QueryId
 from sync import protocol as p
 from sync.pull import DEFAULT_LIMIT, pull
@@ -52,7 +54,7 @@ def _reply(request: Request[Any, Any, Any], value: Any) -> Response[bytes]:
     return Response(p.encode(value, media_type), media_type=media_type)
 
 
-@post("/sync/v1/push", status_code=200, tags=["sync"])
+@post("/sync/v1/push", status_code=200, tags=["sync"], opt={NO_COMPRESSION: True})
 async def push_route(request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[bytes]:
     """Apply a batch of mutations from a phone's outbox; one result per mutation.
 

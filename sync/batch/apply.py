@@ -48,7 +48,8 @@ async def apply_in_sets(run: BatchRun, mutations: list[p.MutationIn]) -> dict[in
     results: dict[int, p.MutationResult] = {}
     groups: dict[str, list[tuple[p.MutationIn, Any]]] = {}
     for m in mutations:
-        for name in [n for n in groups if n != m.name and m.name not in SETS[n].independent_of]:
+        key = SETS[m.name].group if m.name in SETS else m.name  # a family shares one group
+        for name in [n for n in groups if n != key and m.name not in SETS[n].independent_of]:
             await _apply_group(run, name, groups.pop(name), results)
         if m.name not in SETS:
             results[id(m)] = await run.single(m)
@@ -57,7 +58,7 @@ async def apply_in_sets(run: BatchRun, mutations: list[p.MutationIn]) -> dict[in
         if isinstance(prepared, p.MutationResult):
             results[id(m)] = prepared  # unknown or invalid arguments: rejected, nothing to apply
             continue
-        groups.setdefault(m.name, []).append((m, prepared[1]))
+        groups.setdefault(key, []).append((m, prepared[1]))
     for name, members in groups.items():
         await _apply_group(run, name, members, results)
     return results

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from backend.messaging import service as messaging
+from backend.messaging.models import Message
 from sync.mutations.registry import Args, MutationContext, mutation
 from sync.mutations.types import ClientId, Id
 
@@ -36,6 +37,11 @@ async def message_send(ctx: MutationContext, args: MessageSend) -> dict:
         body=args.body,
         attachments=args.attachments,
     )
+    return sent_result(message)
+
+
+def sent_result(message: Message) -> dict:
+    """What an applied ``message.send`` answers (one by one and as a set)."""
     return {"message_id": message.id, "seq": message.seq}
 
 

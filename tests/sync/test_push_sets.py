@@ -25,19 +25,20 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.catalog import PriceEntry, RegionalQuota
 from backend.changefeed import ChangeLog, ScopeRow
 from backend.db import make_engine, make_session_factory, new_id
 from backend.identity import User
 from backend.identity.service import load_actor
 from backend.inventory import StockCheck, StockLevel, StockLocation, StockMovement, record_movement
 from backend.inventory.service import record_stock_check
-from backend.orders.models import Order, OrderLine
+from backend.orders.models import Order, OrderLine, QuotaUse
 from backend.syncstate import SyncClient, SyncMutation
 from backend.territory import assign_terminal
 from sync import protocol as p
@@ -46,7 +47,13 @@ from sync.mutations import REGISTRY, Args, mutation
 from sync.push import ONE_BY_ONE_KEY, apply_admitted_batch
 from tests.inventory.helpers import T0, actor
 
-PHONES = [("field-north", "a"), ("field-north", "b"), ("inspector-north", "c"), ("dist-south", "d")]
+PHONES = [
+    ("field-north", "a"),
+    ("field-north", "b"),
+    ("inspector-north", "c"),
+    ("dist-south", "d"),
+    ("dist-north", "e"),
+]
 
 
 class MoveStock(Args):
@@ -84,9 +91,48 @@ stock = st.fixed_dictionaries(
         "flavour": st.sampled_from(["ok"] * 8 + ["tz8", "bad_qty", "naive", "future", "missing"]),
     }
 )
+# Order work: ``order`` counts back from the order created last in the example (any phone's:
+# another distributor's is not found); past the first, an id nobody created.
+order_work = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("order"),
+            "type": st.sampled_from(["sales", "sales", "purchase"]),
+            "terminal": st.integers(1, 3),
+            "products": st.one_of(
+                st.lists(st.sampled_from([0, 0, 1, 1, 2, 3]), unique=True, min_size=1, max_size=3),
+                st.lists(st.integers(0, 4), max_size=3),
+            ),
+            "qty": st.integers(1, 25),
+            "same": st.booleans(),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("line"),
+            "order": st.sampled_from([0, 0, 0, 1, 2, 9]),
+            "product": st.sampled_from([0, 0, 1, 1, 2, 3, 4]),
+            "qty": st.sampled_from([0, 0, 1, 3, 20]),
+        }
+    ),
+    st.fixed_dictionaries({"kind": st.just("submit"), "order": st.sampled_from([0, 0, 0, 1, 2, 9])}),
+    st.fixed_dictionaries(
+        {
+            "kind": st.just("flow"),
+            "type": st.sampled_from(["sales", "purchase"]),
+            "terminal": st.sampled_from([1, 1, 2]),
+            "products": st.lists(st.sampled_from([0, 0, 1, 1, 2, 3]), unique=True, min_size=1, max_size=2),
+            "qty": st.integers(1, 25),
+            "line": st.sampled_from([0, 1, 1, 2]),
+            "line_qty": st.sampled_from([0, 2, 15]),
+            "submits": st.sampled_from([1, 1, 2]),
+        }
+    ),
+)
 other = st.one_of(
     st.fixed_dictionaries({"kind": st.just("profile"), "bad": st.booleans()}),
-    st.fixed_dictionaries({"kind": st.just("order"), "terminal": st.integers(1, 2), "same": st.booleans()}),
+    order_work,
+    order_work,
     st.fixed_dictionaries(
         {
             "kind": st.just("move"),
@@ -98,9 +144,11 @@ other = st.one_of(
     ),
     st.just({"kind": "unknown"}),
 )
-mutations = st.lists(st.one_of(stock, stock, stock, other), min_size=1, max_size=14)
+mutations = st.lists(st.one_of(stock, stock, order_work, other), min_size=1, max_size=14)
 pushes = st.lists(
-    st.tuples(st.integers(0, len(PHONES) - 1), mutations, st.sampled_from(["next"] * 6 + ["gap", "resend"])),
+    st.tuples(
+        st.sampled_from([0, 0, 1, 2, 3, 4, 4]), mutations, st.sampled_from(["next"] * 6 + ["gap", "resend"])
+    ),
     min_size=1,
     max_size=5,
 )
@@ -158,6 +206,15 @@ async def _prepare_base(factory: Any, network: Any, world: World) -> None:
                 ref_id=new_id(),
                 occurred_at=T0 + timedelta(minutes=minute),
             )
+        # Quotas small enough to run out within an example; one product without a price.
+        await session.execute(
+            update(RegionalQuota).where(RegionalQuota.distributor_id == dist.org_id).values(limit_qty=40)
+        )
+        await session.execute(
+            delete(PriceEntry).where(
+                PriceEntry.distributor_id == dist.org_id, PriceEntry.product_id == world.products[2]
+            )
+        )
         await session.commit()
 
 
@@ -166,7 +223,7 @@ def _envelopes(world: World, program: list) -> list[tuple[int, dict[str, Any]]]:
     seqs = [0] * len(PHONES)
     last: dict[int, dict[str, Any]] = {}
     out = []
-    orders: dict[int, str] = {}
+    orders: list[str] = []
     for phone, items, mode in program:
         if mode == "resend" and phone in last:
             out.append((phone, last[phone]))
@@ -175,15 +232,26 @@ def _envelopes(world: World, program: list) -> list[tuple[int, dict[str, Any]]]:
             seqs[phone] += 1
         body = []
         for item in items:
-            seqs[phone] += 1
-            body.append({"id": new_id(), "seq": seqs[phone], **_mutation(world, item, orders)})
+            for step in _flow(item):
+                seqs[phone] += 1
+                body.append({"id": new_id(), "seq": seqs[phone], **_mutation(world, step, orders)})
         envelope = {"client_id": f"phone-{PHONES[phone][1]}", "protocol": 1, "mutations": body}
         last[phone] = envelope
         out.append((phone, envelope))
     return out
 
 
-def _mutation(world: World, item: dict[str, Any], orders: dict[int, str]) -> dict[str, Any]:
+def _flow(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """An order's day in one batch (create, a line changed, submitted, maybe submitted again), or
+    the item itself."""
+    if item["kind"] != "flow":
+        return [item]
+    create = {**item, "kind": "order", "same": False}
+    line = {"kind": "line", "order": 0, "product": item["line"], "qty": item["line_qty"]}
+    return [create, line, *[{"kind": "submit", "order": 0}] * item["submits"]]
+
+
+def _mutation(world: World, item: dict[str, Any], orders: list[str]) -> dict[str, Any]:
     kind = item["kind"]
     if kind == "profile":
         return {
@@ -201,12 +269,23 @@ def _mutation(world: World, item: dict[str, Any], orders: dict[int, str]) -> dic
         }
         return {"name": "test.move_stock", "args": args}
     if kind == "order":
-        terminal = item["terminal"]
-        order_id = orders.get(terminal) if item["same"] else None
-        order_id = orders[terminal] = order_id or new_id()
-        line = {"product_id": world.products[terminal % 4], "qty": 2}
-        args = {"id": order_id, "kind": "sales", "terminal_id": world.orgs[terminal], "lines": [line]}
+        order_id = orders[-1] if item["same"] and orders else new_id()
+        if order_id not in orders:
+            orders.append(order_id)
+        lines = [{"product_id": world.products[i], "qty": item["qty"]} for i in item["products"]]
+        args = {"id": order_id, "kind": item["type"], "lines": lines}
+        if item["type"] == "sales":
+            args["terminal_id"] = world.orgs[item["terminal"]]
+        else:
+            args["supplier_id"] = world.orgs[4]
         return {"name": "order.create", "args": args}
+    if kind in ("line", "submit"):
+        back = item["order"]
+        order_id = orders[-1 - back] if back < len(orders) else "1" * 32
+        if kind == "submit":
+            return {"name": "order.submit", "args": {"order_id": order_id}}
+        args = {"order_id": order_id, "product_id": world.products[item["product"]], "qty": item["qty"]}
+        return {"name": "order.update_line", "args": args}
     observed = T0 + timedelta(minutes=item["minute"])
     flavour = item["flavour"]
     if flavour == "future":
@@ -268,6 +347,8 @@ def _canon(value: Any, names: dict[str, Any]) -> Any:
         return {k: _canon(v, names) for k, v in value.items() if k not in _SERVER_TIMES}
     if isinstance(value, list):
         return [_canon(v, names) for v in value]
+    if isinstance(value, tuple):  # a key holding a server-minted id (a new location's)
+        return tuple(_canon(v, names) for v in value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, str):
@@ -290,6 +371,9 @@ async def _state(session: AsyncSession, base: int) -> dict[str, Any]:
     lines = list((await session.execute(select(OrderLine))).scalars())
     for line in lines:
         names[line.id] = ("line", line.order_id, line.product_id)
+    quota_uses = list((await session.execute(select(QuotaUse))).scalars())
+    for use in quota_uses:
+        names[use.id] = ("quota_use", use.order_id, use.quota_id)
 
     def rows(objs: list[Any], key: Any) -> dict[Any, Any]:
         out = {}
@@ -299,8 +383,13 @@ async def _state(session: AsyncSession, base: int) -> dict[str, Any]:
         return out
 
     feed: dict[Any, list[Any]] = {}
-    changes = await session.execute(select(ChangeLog).where(ChangeLog.id > base).order_by(ChangeLog.id))
-    for c in changes.scalars():
+    changes = list(
+        (await session.execute(select(ChangeLog).where(ChangeLog.id > base).order_by(ChangeLog.id))).scalars()
+    )
+    for c in changes:  # lines removed again: named by what their first change said
+        if c.entity == "order_line" and c.data is not None and c.entity_id not in names:
+            names[c.entity_id] = ("line", c.data["order_id"], c.data["product_id"])
+    for c in changes:
         key = (c.entity, _canon(c.entity_id, names))
         feed.setdefault(key, []).append((c.scope, c.op, c.version, _canon(c.data, names)))
     scope_rows = {
@@ -317,6 +406,8 @@ async def _state(session: AsyncSession, base: int) -> dict[str, Any]:
         ),
         "orders": rows(list((await session.execute(select(Order))).scalars()), lambda o: o.id),
         "lines": rows(lines, lambda o: (o.order_id, o.product_id)),
+        "quotas": rows(list((await session.execute(select(RegionalQuota))).scalars()), lambda o: o.id),
+        "quota_uses": rows(quota_uses, lambda o: (o.order_id, o.quota_id)),
         "users": {u.id: (u.display_name, u.version) for u in (await session.execute(select(User))).scalars()},
         "feed": feed,
         "scope_rows": scope_rows,
@@ -355,6 +446,25 @@ def _strip_ids(state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+def _purchase(products: list[int], qty: int, submits: int = 1) -> dict[str, Any]:
+    return {
+        "kind": "flow", "type": "purchase", "terminal": 1, "products": products, "qty": qty,
+        "line": 1, "line_qty": 2, "submits": submits,
+    }  # fmt: skip
+
+
+# The dependent cases, always run: a quota used up mid-group (40 left per category: the third
+# submission over it), a SKU not authorised here, a missing price, edits and submissions after a
+# create in the same batch, another distributor's order not found.
+QUOTA_RUNS_OUT = [(4, [_purchase([0], 15), _purchase([0, 1], 20), _purchase([0], 10, 2)], "next")]
+CHANNEL_REFUSALS = [(4, [_purchase([3], 5), _purchase([2], 5), _purchase([1], 39)], "next")]
+ANOTHER_DISTRIBUTOR = [
+    (0, [{**_purchase([0, 1], 3), "type": "sales", "submits": 0}], "next"),
+    (3, [{"kind": "line", "order": 0, "product": 0, "qty": 1}, {"kind": "submit", "order": 0}], "next"),
+    (1, [{"kind": "submit", "order": 0}], "next"),
+]
+
+
 @hsettings(
     max_examples=20,
     deadline=None,
@@ -362,6 +472,9 @@ def _strip_ids(state: dict[str, Any]) -> dict[str, Any]:
     derandomize=True,
 )
 @given(program=pushes)
+@example(program=QUOTA_RUNS_OUT)
+@example(program=CHANNEL_REFUSALS)
+@example(program=ANOTHER_DISTRIBUTOR)
 def _example(program: list, ctx: dict[str, Any]) -> None:
     loop, factory, network, settings, world = (
         ctx[k] for k in ("loop", "factory", "network", "settings", "world")
@@ -466,10 +579,8 @@ def test_a_replayed_batch_stores_what_its_first_run_created(settings, network):
         "flavour": "ok",
     }
     warehouse = {**south_shop, "org": 0}  # counted already, refused before writing (field staff)
-    order, again = (
-        {"kind": "order", "terminal": 1, "same": False},
-        {"kind": "order", "terminal": 1, "same": True},
-    )
+    order = {"kind": "order", "type": "sales", "terminal": 1, "products": [1], "qty": 2, "same": False}
+    again = {**order, "same": True}
     program = [(0, [order, warehouse, again, south_shop], "next")]
     with _prepared_world(settings, network) as (loop, factory, world):
         for one_by_one in (True, False):
