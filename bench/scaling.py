@@ -59,6 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="API processes and workers through PgBouncer (deploy/pgbouncer.ini, transaction mode) "
         "with this default_pool_size",
     )
+    p.add_argument(
+        "--pgbouncer-no-reset",
+        action="store_true",
+        help="with --pgbouncer: no server_reset_query (no DISCARD ALL after each transaction)",
+    )
 
 
 def _cpu_of(pid: int) -> float:
@@ -246,10 +251,15 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
             binary = pgbouncer_binary()
             if binary is None:
                 return {"skipped": "--pgbouncer: pgbouncer is not installed"}
-            bouncer = PgBouncer(binary, target.url, pool_size=args.pgbouncer)
+            bouncer = PgBouncer(
+                binary, target.url, pool_size=args.pgbouncer, reset=not args.pgbouncer_no_reset
+            )
             stack.callback(bouncer.stop)
             args.db_through = bouncer.url(target.url)
-        return await _cases(target, args, redis_url) | {"pgbouncer_pool": args.pgbouncer or None}
+        return await _cases(target, args, redis_url) | {
+            "pgbouncer_pool": args.pgbouncer or None,
+            "pgbouncer_reset": (not args.pgbouncer_no_reset) if args.pgbouncer else None,
+        }
 
 
 async def _cases(target: h.Target, args: argparse.Namespace, redis_url: str) -> dict[str, Any]:

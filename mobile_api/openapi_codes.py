@@ -122,6 +122,18 @@ def _named(tree: ast.AST, namespace: dict[str, Any]) -> Iterator[Callable[..., A
 
 
 @cache
+def _analysed(fn: Any) -> tuple[frozenset[tuple[int, str]], tuple[Any, ...]]:
+    """One function's own refusals and the project functions it names, parsed once per process
+    (routes share most of their callees: parsing each anew per route cost ~20 s at start-up)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return frozenset(), ()
+    namespace = {**getattr(fn, "__globals__", {}), **_closure(fn), **_local_imports(tree)}
+    return frozenset(_refusals_in(tree, namespace)), tuple(dict.fromkeys(_named(tree, namespace)))
+
+
+@cache
 def reachable_codes(fn: Callable[..., Any]) -> frozenset[tuple[int, str]]:
     """(status, code) of every refusal ``fn`` can reach."""
     codes: set[tuple[int, str]] = set()
@@ -132,13 +144,9 @@ def reachable_codes(fn: Callable[..., Any]) -> frozenset[tuple[int, str]]:
         if current in seen:
             continue
         seen.add(current)
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(current)))
-        except (OSError, TypeError, SyntaxError):
-            continue
-        namespace = {**getattr(current, "__globals__", {}), **_closure(current), **_local_imports(tree)}
-        codes.update(_refusals_in(tree, namespace))
-        todo.extend(f for f in _named(tree, namespace) if f not in seen)
+        own, named = _analysed(current)
+        codes.update(own)
+        todo.extend(f for f in named if f not in seen)
     return frozenset(codes)
 
 

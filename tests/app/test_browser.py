@@ -382,6 +382,50 @@ def test_reload_while_offline_opens_and_keeps_the_outbox(browser, server, api: A
     phone.context.close()
 
 
+def test_a_repeated_push_is_shown_once_by_the_service_worker(browser, server) -> None:
+    """At-least-once delivery can bring the same push twice (docs/operations.md): the service
+    worker's push handler (SDK SeenPushes, in IndexedDB) shows it and tells the page once."""
+    import json
+
+    phone = open_phone(browser, server, "dist-north", permissions=["notifications"])
+    page = phone.page
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.evaluate(
+        "() => { window.pushesHeard = []; navigator.serviceWorker.addEventListener('message',"
+        " e => { if (e.data && e.data.type === 'push') window.pushesHeard.push(e.data.pushId); }); }"
+    )
+    cdp = phone.context.new_cdp_session(page)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(r["registrationId"] for r in e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(300)
+    assert registrations, "no service worker registration seen over CDP"
+
+    def deliver(push_id: str, body: str) -> None:  # what FCM web push hands the service worker
+        data = {"kind": "chat", "push_id": push_id, "conversation_id": "c1"}
+        payload = {"data": data, "notification": {"title": "Anna", "body": body}}
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": server.url, "registrationId": registrations[-1], "data": json.dumps(payload)},
+        )
+
+    deliver("41", "Truck at gate 3")
+    deliver("41", "Truck at gate 3")  # the repeat, after a worker died inside its window
+    deliver("42", "Unloading now")
+    page.wait_for_function("window.pushesHeard.length >= 2", timeout=10_000)
+    page.wait_for_timeout(500)  # a third message, were the repeat let through, would be here by now
+    assert page.evaluate("window.pushesHeard") == ["41", "42"]
+    shown = page.evaluate(
+        "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => n.body)"
+    )
+    assert sorted(shown) == ["Truck at gate 3", "Unloading now"]
+    assert not phone.errors, phone.errors
+    phone.context.close()
+
+
 # The screenshots run here, on this module's server, after the scenarios above (which expect the
 # network as seeded): pytest collects tests in the order the module defines them.
 from tests.app.screens import screens_data, test_screenshots_of_every_main_screen  # noqa: E402

@@ -32,9 +32,10 @@ class PgBouncer(ChildProcess):
     The reference file as it is, less what only a machine decides: the port, the user list
     (the test PostgreSQL trusts 127.0.0.1, so ``auth_type = trust``), the database line and
     ``default_pool_size`` (small here, so that transactions of many clients share few server
-    connections — the case that breaks a driver keeping per-connection state)."""
+    connections — the case that breaks a driver keeping per-connection state). ``reset=False``
+    leaves out ``server_reset_query`` (no ``DISCARD ALL`` after each transaction), to measure it."""
 
-    def __init__(self, binary: str, database_url: str, *, pool_size: int = 3) -> None:
+    def __init__(self, binary: str, database_url: str, *, pool_size: int = 3, reset: bool = True) -> None:
         u = make_url(database_url)
         self.port = free_port()
         # PgBouncer refuses to run as root; as root it is told to become nobody, who must read this
@@ -49,8 +50,10 @@ class PgBouncer(ChildProcess):
             "auth_file": str(self.dir / "users.txt"),
             "default_pool_size": str(pool_size),
         }
+        if not reset:
+            overrides |= {"server_reset_query": "", "server_reset_query_always": "0"}
         for key, value in overrides.items():
-            text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)
+            text, n = re.subn(rf"^{key} = .*$", f"{key} = {value}".rstrip(), text, flags=re.M)
             assert n == 1, f"{key} is not in {REFERENCE}"
         text = re.sub(
             r"^fieldsync = .*$",
