@@ -386,11 +386,13 @@ class _CompletingOpenAPIPlugin(OpenAPIPlugin):
     __slots__ = ()
 
     def _build_openapi(self) -> OpenAPI:
+        # The error analysis reads every route's call graph (seconds of CPU): done when the document
+        # is first asked for, not at every start of a server process.
+        document_errors(self.app)
         return complete_document(super()._build_openapi(), max_batch=self.app.state.settings.sync_max_batch)
 
 
 def install(app: Litestar) -> None:
-    """Document the app's errors and security, and complete the document when it is built."""
-    document_errors(app)
+    """Document the app's errors and security, and complete the document, when it is built."""
     # Litestar builds the document in its own plugin (slotted, created by the app itself).
     app.plugins.get(OpenAPIPlugin).__class__ = _CompletingOpenAPIPlugin
