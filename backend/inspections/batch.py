@@ -17,12 +17,11 @@ inserted after the reads raises :class:`SetRace`; the caller then applies the ba
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, String, any_, bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +42,7 @@ from backend.inspections.errors import (
 from backend.inspections.models import IN_PROGRESS, Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections.questions import validate_answer
 from backend.inspections.service import check_open, check_retry, checked_hlc, lww_key
+from backend.setreads import Row, among, as_rows
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route, terminal_access_refusal, terminal_refusal
 
@@ -85,27 +85,17 @@ class Standing(NamedTuple):
 Outcome = Started | Standing | DomainError
 
 
-class _Row(dict):  # type: ignore[type-arg]
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 @dataclass
 class _Facts:
-    inspections: dict[str, _Row]
-    orgs: dict[str, _Row]
+    inspections: dict[str, Row]
+    orgs: dict[str, Row]
     on_route: set[str]
-    templates: dict[str, _Row]
+    templates: dict[str, Row]
     authorising: dict[str, set[str]]  # distributor → suppliers authorising it
-    answers: dict[tuple[str, str], _Row]  # (inspection, question)
-    new_inspections: list[_Row] = field(default_factory=list)
-    new_answers: dict[str, _Row] = field(default_factory=dict)
-    changed_answers: dict[str, _Row] = field(default_factory=dict)
+    answers: dict[tuple[str, str], Row]  # (inspection, question)
+    new_inspections: list[Row] = field(default_factory=list)
+    new_answers: dict[str, Row] = field(default_factory=dict)
+    changed_answers: dict[str, Row] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
 
 
@@ -128,57 +118,46 @@ async def apply_inspection_work(
     return outcomes
 
 
-def _among(column: Any, values: Iterable[str], pg: bool) -> Any:
-    values = sorted(set(values))
-    if pg:
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
-def _rows(result: Any) -> list[_Row]:
-    return [_Row(r) for r in result.mappings()]
-
-
 async def _read(session: AsyncSession, actor: Actor, items: list[StartIn | AnswerIn]) -> _Facts:
     pg = is_postgres(session)
     ids = {i.inspection_id for i in items}
-    query = select(_INSPECTIONS).where(_among(_INSPECTIONS.c.id, ids, pg)).order_by(_INSPECTIONS.c.id)
-    inspections = {r.id: r for r in _rows(await session.execute(query.with_for_update()))}
+    query = select(_INSPECTIONS).where(among(_INSPECTIONS.c.id, ids, pg)).order_by(_INSPECTIONS.c.id)
+    inspections = {r.id: r for r in as_rows(await session.execute(query.with_for_update()))}
     starts = [i for i in items if isinstance(i, StartIn)]
     org_ids = {s.terminal_id for s in starts} | {r.terminal_id for r in inspections.values()}
     query = select(Organisation.id, Organisation.kind, Organisation.parent_id).where(
-        _among(Organisation.id, org_ids, pg)
+        among(Organisation.id, org_ids, pg)
     )
-    orgs = {r.id: r for r in _rows(await session.execute(query))}
+    orgs = {r.id: r for r in as_rows(await session.execute(query))}
     on_route: set[str] = set()
     if any(needs_route(actor, o) for o in orgs.values() if o.kind == "terminal"):
         query = select(RouteAssignment.terminal_id).where(
-            RouteAssignment.user_id == actor.user_id, _among(RouteAssignment.terminal_id, orgs, pg)
+            RouteAssignment.user_id == actor.user_id, among(RouteAssignment.terminal_id, orgs, pg)
         )
         on_route = set((await session.execute(query)).scalars())
     template_ids = {s.template_id for s in starts} | {r.template_id for r in inspections.values()}
-    query = select(InspectionTemplate).where(_among(InspectionTemplate.id, template_ids, pg))
+    query = select(InspectionTemplate).where(among(InspectionTemplate.id, template_ids, pg))
     templates = {
-        t.id: _Row(id=t.id, owner_id=t.owner_id, owner_kind=t.owner_kind, questions=t.questions)
+        t.id: Row(id=t.id, owner_id=t.owner_id, owner_kind=t.owner_kind, questions=t.questions)
         for t in (await session.execute(query)).scalars()
     }
     distributors = {o.parent_id for o in orgs.values() if o.parent_id is not None}
     authorising: dict[str, set[str]] = {d: set() for d in distributors}
     if distributors and any(t.owner_kind != "distributor" for t in templates.values()):
         query = select(ChannelAuthorisation.distributor_id, ChannelAuthorisation.supplier_id).where(
-            _among(ChannelAuthorisation.distributor_id, distributors, pg),
+            among(ChannelAuthorisation.distributor_id, distributors, pg),
             ChannelAuthorisation.active.is_(True),
         )
         for distributor_id, supplier_id in await session.execute(query):
             authorising[distributor_id].add(supplier_id)
-    answers: dict[tuple[str, str], _Row] = {}
+    answers: dict[tuple[str, str], Row] = {}
     if inspections:
-        query = select(_ANSWERS).where(_among(_ANSWERS.c.inspection_id, inspections, pg))
-        answers = {(a.inspection_id, a.question_id): a for a in _rows(await session.execute(query))}
+        query = select(_ANSWERS).where(among(_ANSWERS.c.inspection_id, inspections, pg))
+        answers = {(a.inspection_id, a.question_id): a for a in as_rows(await session.execute(query))}
     return _Facts(inspections, orgs, on_route, templates, authorising, answers)
 
 
-def _terminal(actor: Actor, facts: _Facts, terminal_id: str) -> _Row:
+def _terminal(actor: Actor, facts: _Facts, terminal_id: str) -> Row:
     """As ``get_terminal`` then ``require_terminal_access``."""
     terminal = facts.orgs.get(terminal_id)
     if (refusal := terminal_refusal(terminal_id, terminal)) is not None:
@@ -203,7 +182,7 @@ def _start(actor: Actor, facts: _Facts, item: StartIn, now: datetime) -> Outcome
     distributor_id = terminal.parent_id
     if not usable_by(template, distributor_id, facts.authorising.get(distributor_id, set())):
         raise TemplateNotUsable("that template is not available to this terminal's distributor")
-    row = _Row({c.key: None for c in _INSPECTIONS.c})
+    row = Row({c.key: None for c in _INSPECTIONS.c})
     row.update(
         id=item.inspection_id,
         template_id=template.id,
@@ -238,7 +217,7 @@ def _answer(actor: Actor, facts: _Facts, item: AnswerIn, now: datetime) -> Outco
     key = (inspection.id, item.question_id)
     answer = facts.answers.get(key)
     if answer is None:
-        answer = _Row(
+        answer = Row(
             id=new_id(),
             inspection_id=inspection.id,
             question_id=item.question_id,

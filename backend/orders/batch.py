@@ -20,12 +20,11 @@ the batch one by one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ARRAY, String, any_, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +50,7 @@ from backend.orders.service import (
     retry_of,
 )
 from backend.orders.states import check_step
+from backend.setreads import Row, among, as_rows
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route
 
@@ -96,35 +96,23 @@ class OrderState(NamedTuple):
 Outcome = OrderState | DomainError
 
 
-class _Row(dict):  # type: ignore[type-arg]
-    """A row's column values, readable as attributes too (the pure rules read ``order.kind``)."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 @dataclass
 class _Facts:
-    orders: dict[str, _Row]
-    lines: dict[str, dict[str, _Row]]  # order id → product id → line
-    orgs: dict[str, _Row]
+    orders: dict[str, Row]
+    lines: dict[str, dict[str, Row]]  # order id → product id → line
+    orgs: dict[str, Row]
     on_route: set[str]
-    products: dict[str, _Row]
+    products: dict[str, Row]
     parents: dict[str, str | None]  # region → its parent
-    auths: list[_Row]
-    prices: dict[tuple[str, str], _Row]  # (distributor, product)
-    quotas: list[_Row]  # locked, in id order
-    new_orders: dict[str, _Row] = field(default_factory=dict)
-    changed_orders: dict[str, _Row] = field(default_factory=dict)
-    new_lines: dict[str, _Row] = field(default_factory=dict)
-    changed_lines: dict[str, _Row] = field(default_factory=dict)
+    auths: list[Row]
+    prices: dict[tuple[str, str], Row]  # (distributor, product)
+    quotas: list[Row]  # locked, in id order
+    new_orders: dict[str, Row] = field(default_factory=dict)
+    changed_orders: dict[str, Row] = field(default_factory=dict)
+    new_lines: dict[str, Row] = field(default_factory=dict)
+    changed_lines: dict[str, Row] = field(default_factory=dict)
     removed_lines: set[str] = field(default_factory=set)
-    changed_quotas: dict[str, _Row] = field(default_factory=dict)
+    changed_quotas: dict[str, Row] = field(default_factory=dict)
     quota_uses: list[dict[str, Any]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     numbers: dict[str, list[int]] = field(default_factory=dict)  # prefix → numbers to give, in order
@@ -152,26 +140,15 @@ async def apply_order_work(session: AsyncSession, actor: Actor, items: list[Item
 # --- reads --------------------------------------------------------------------------------------
 
 
-def _among(column: Any, values: Iterable[str], pg: bool) -> Any:
-    values = sorted(set(values))
-    if pg:
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
-
-
-def _rows(result: Any) -> list[_Row]:
-    return [_Row(r) for r in result.mappings()]
-
-
 async def _read(session: AsyncSession, actor: Actor, items: list[Item], today: date) -> _Facts:
     pg = is_postgres(session)
     order_ids = {i.order_id for i in items if is_ref(i.order_id)}
-    query = select(_ORDERS).where(_among(_ORDERS.c.id, order_ids, pg)).order_by(_ORDERS.c.id)
-    orders = {r.id: r for r in _rows(await session.execute(query.with_for_update()))}
-    lines: dict[str, dict[str, _Row]] = {o: {} for o in orders}
+    query = select(_ORDERS).where(among(_ORDERS.c.id, order_ids, pg)).order_by(_ORDERS.c.id)
+    orders = {r.id: r for r in as_rows(await session.execute(query.with_for_update()))}
+    lines: dict[str, dict[str, Row]] = {o: {} for o in orders}
     if orders:
-        query = select(_LINES).where(_among(_LINES.c.order_id, orders, pg))
-        for line in _rows(await session.execute(query)):
+        query = select(_LINES).where(among(_LINES.c.order_id, orders, pg))
+        for line in as_rows(await session.execute(query)):
             lines[line.order_id][line.product_id] = line
     creates = [i for i in items if isinstance(i, CreateIn)]
     submitted = [orders[i.order_id] for i in items if isinstance(i, SubmitIn) and i.order_id in orders]
@@ -185,24 +162,24 @@ async def _read(session: AsyncSession, actor: Actor, items: list[Item], today: d
         Organisation.parent_id,
         Organisation.active,
         Organisation.region_id,
-    ).where(_among(Organisation.id, org_ids, pg))
-    orgs = {r.id: r for r in _rows(await session.execute(org_query))}
+    ).where(among(Organisation.id, org_ids, pg))
+    orgs = {r.id: r for r in as_rows(await session.execute(org_query))}
     terminals = {c.terminal_id for c in creates if c.kind == "sales" and c.terminal_id in orgs}
     on_route: set[str] = set()
     if any(needs_route(actor, orgs[t]) for t in terminals):
         route = select(RouteAssignment.terminal_id).where(
-            RouteAssignment.user_id == actor.user_id, _among(RouteAssignment.terminal_id, terminals, pg)
+            RouteAssignment.user_id == actor.user_id, among(RouteAssignment.terminal_id, terminals, pg)
         )
         on_route = set((await session.execute(route)).scalars())
     product_ids = {p for c in creates for p, _q in c.lines if is_ref(p)}
     product_ids |= {i.product_id for i in items if isinstance(i, LineIn) and is_ref(i.product_id)}
     product_ids |= {p for o in submitted for p in lines[o.id]}
-    products: dict[str, _Row] = {}
+    products: dict[str, Row] = {}
     if product_ids:
         query = select(
             Product.id, Product.active, Product.supplier_id, Product.category_id, Product.sku
-        ).where(_among(Product.id, product_ids, pg))
-        products = {r.id: r for r in _rows(await session.execute(query))}
+        ).where(among(Product.id, product_ids, pg))
+        products = {r.id: r for r in as_rows(await session.execute(query))}
     facts = _Facts(orders, lines, orgs, on_route, products, {}, [], {}, [])
     facts.numbers = await _numbers(session, creates, pg)
     if any(isinstance(i, SubmitIn) for i in items):
@@ -232,7 +209,7 @@ async def _read_channel(
     regions = {facts.orgs[o].region_id for _d, _s, o in parties if o in facts.orgs} - {None}
     frontier = set(regions)
     while frontier:
-        query = select(Region.id, Region.parent_id).where(_among(Region.id, frontier, pg))
+        query = select(Region.id, Region.parent_id).where(among(Region.id, frontier, pg))
         found = {r.id: r.parent_id for r in await session.execute(query)}
         facts.parents.update(found)
         frontier = {p for p in found.values() if p is not None and p not in facts.parents}
@@ -242,40 +219,40 @@ async def _read_channel(
         return
     auth = ChannelAuthorisation
     query = select(auth.supplier_id, auth.category_id, auth.distributor_id, auth.region_id).where(
-        _among(auth.distributor_id, distributors, pg),
+        among(auth.distributor_id, distributors, pg),
         auth.active.is_(True),
-        _among(auth.region_id, ancestry, pg),
+        among(auth.region_id, ancestry, pg),
         or_(auth.valid_from.is_(None), auth.valid_from <= today),
         or_(auth.valid_to.is_(None), auth.valid_to >= today),
     )
-    facts.auths = _rows(await session.execute(query))
+    facts.auths = as_rows(await session.execute(query))
     query = select(
         PriceEntry.distributor_id, PriceEntry.product_id, PriceEntry.price_minor, PriceEntry.currency
     )
     query = query.where(
-        _among(PriceEntry.distributor_id, distributors, pg), _among(PriceEntry.product_id, product_ids, pg)
+        among(PriceEntry.distributor_id, distributors, pg), among(PriceEntry.product_id, product_ids, pg)
     )
-    facts.prices = {(r.distributor_id, r.product_id): r for r in _rows(await session.execute(query))}
+    facts.prices = {(r.distributor_id, r.product_id): r for r in as_rows(await session.execute(query))}
     suppliers = {s for _d, s, _o in parties if s is not None}
     if suppliers:
         categories = {p.category_id for p in facts.products.values()}
         query = (
             select(_QUOTAS)
             .where(
-                _among(_QUOTAS.c.distributor_id, distributors, pg),
-                _among(_QUOTAS.c.supplier_id, suppliers, pg),
-                _among(_QUOTAS.c.region_id, ancestry, pg),
+                among(_QUOTAS.c.distributor_id, distributors, pg),
+                among(_QUOTAS.c.supplier_id, suppliers, pg),
+                among(_QUOTAS.c.region_id, ancestry, pg),
                 _QUOTAS.c.period_start <= today,
                 _QUOTAS.c.period_end >= today,
                 or_(
-                    _among(_QUOTAS.c.product_id, product_ids, pg),
-                    _among(_QUOTAS.c.category_id, categories, pg),
+                    among(_QUOTAS.c.product_id, product_ids, pg),
+                    among(_QUOTAS.c.category_id, categories, pg),
                 ),
             )
             .order_by(_QUOTAS.c.id)
             .with_for_update()
         )
-        facts.quotas = _rows(await session.execute(query))
+        facts.quotas = as_rows(await session.execute(query))
 
 
 async def _numbers(session: AsyncSession, creates: list[CreateIn], pg: bool) -> dict[str, list[int]]:
@@ -318,11 +295,11 @@ def _ancestry(facts: _Facts, region_id: str | None) -> list[str]:
 # --- the rules, in memory -------------------------------------------------------------------------
 
 
-def _state(order: _Row) -> OrderState:
+def _state(order: Row) -> OrderState:
     return OrderState(order.id, order.state, order.version)
 
 
-def _changed(facts: _Facts, cls: type, row: _Row) -> None:
+def _changed(facts: _Facts, cls: type, row: Row) -> None:
     facts.changes.extend(row_changes(cls, row))
 
 
@@ -343,7 +320,7 @@ def _create(actor: Actor, facts: _Facts, item: CreateIn, now: datetime) -> Outco
     quantities = line_quantities(item.lines)
     if (refusal := orderable_refusal(item.kind, supplier_id, set(quantities), facts.products)) is not None:
         raise refusal
-    order = _Row({c.key: None for c in _ORDERS.c})
+    order = Row({c.key: None for c in _ORDERS.c})
     order.update(
         id=item.order_id,
         kind=item.kind,
@@ -365,8 +342,8 @@ def _create(actor: Actor, facts: _Facts, item: CreateIn, now: datetime) -> Outco
     return _state(order)
 
 
-def _add_line(facts: _Facts, order: _Row, product_id: str, qty: int, now: datetime) -> None:
-    line = _Row(
+def _add_line(facts: _Facts, order: Row, product_id: str, qty: int, now: datetime) -> None:
+    line = Row(
         id=new_id(),
         order_id=order.id,
         product_id=product_id,
@@ -384,7 +361,7 @@ def _add_line(facts: _Facts, order: _Row, product_id: str, qty: int, now: dateti
     _changed(facts, OrderLine, line)
 
 
-def _visible_order(actor: Actor, facts: _Facts, order_id: str) -> _Row:
+def _visible_order(actor: Actor, facts: _Facts, order_id: str) -> Row:
     """As :func:`backend.orders.access.one` finds it (an order the actor may not see is missing)."""
     order = facts.orders.get(order_id) if is_ref(order_id) else None
     if order is None or not access.can_see(actor, order):
@@ -392,7 +369,7 @@ def _visible_order(actor: Actor, facts: _Facts, order_id: str) -> _Row:
     return order
 
 
-def _touch(facts: _Facts, table: Any, row: _Row, now: datetime) -> None:
+def _touch(facts: _Facts, table: Any, row: Row, now: datetime) -> None:
     """A row updated: its version moves on (one UPDATE of the one-by-one flush)."""
     row["version"] += 1
     row["updated_at"] = now

@@ -19,6 +19,16 @@ from tests.factories import auth_headers
 from tests.sync.helpers import pull_page, server_view
 
 
+async def _withdraw_authorisations(session, supplier_id: str) -> None:
+    """Every channel authorisation of ``supplier_id`` withdrawn (not committed)."""
+    await session.execute(
+        update(ChannelAuthorisation)
+        .where(ChannelAuthorisation.supplier_id == supplier_id)
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _org_ids(phone):
     """Every organisation row a phone holds."""
     return {i for (_s, e, i) in phone.rows() if e == "organisation"}
@@ -53,12 +63,7 @@ class TestBootstrapAndScopes:
         sup_b = network.org("sup-b").id
         assert field.rows(f"catalog:{sup_b}")
         async with session_factory() as session:
-            await session.execute(
-                update(ChannelAuthorisation)
-                .where(ChannelAuthorisation.supplier_id == sup_b)
-                .values(active=False)
-                .execution_options(synchronize_session=False)
-            )
+            await _withdraw_authorisations(session, sup_b)
             await session.commit()
         stats = await field.pull()
         assert f"catalog:{sup_b}" in stats.revoked
@@ -129,12 +134,7 @@ class TestOrganisationCards:
         await field.pull()
         sup_b = network.org("sup-b").id
         async with session_factory() as session:
-            await session.execute(
-                update(ChannelAuthorisation)
-                .where(ChannelAuthorisation.supplier_id == sup_b)
-                .values(active=False)
-                .execution_options(synchronize_session=False)
-            )
+            await _withdraw_authorisations(session, sup_b)
             org = await session.get(Organisation, sup_b)
             org.name = "Supplier B (renamed)"
             await session.commit()
