@@ -139,7 +139,7 @@ def _envelopes(world: Any, chats: Chats, program: list) -> list[tuple[int, dict[
     """As ``test_push_sets._envelopes``, with the messaging mutations; ids drawn once for both runs."""
     seqs = [0] * len(PHONES)
     last: dict[int, dict[str, Any]] = {}
-    orders: list[str] = []
+    pools: dict[str, list[str]] = {"orders": [], "inspections": []}
     out = []
     for phone, items, mode in program:
         if mode == "resend" and phone in last:
@@ -153,7 +153,7 @@ def _envelopes(world: Any, chats: Chats, program: list) -> list[tuple[int, dict[
             made = (
                 _message_mutation(chats, item)
                 if item["kind"] in ("send", "read")
-                else _mutation(world, item, orders)
+                else _mutation(world, item, pools)
             )
             body.append({"id": new_id(), "seq": seqs[phone], **made})
         last[phone] = {"client_id": f"phone-{PHONES[phone][1]}", "protocol": 1, "mutations": body}
