@@ -1,5 +1,5 @@
-"""What the set handlers' reads share (``backend/*/batch.py``): rows as attribute dicts, and an
-``IN`` of any length as one statement shape on PostgreSQL."""
+"""What the set handlers (``backend/*/batch.py``) share: rows as attribute dicts, an ``IN`` of any
+length as one statement shape on PostgreSQL, and the race that sends a batch one by one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ARRAY, String, any_, bindparam
+
+
+class SetRace(Exception):
+    """Another transaction wrote a row this set meant to insert: the caller applies the batch one by one."""
 
 
 class Row(dict):  # type: ignore[type-arg]

@@ -42,16 +42,12 @@ from backend.inspections.errors import (
 from backend.inspections.models import IN_PROGRESS, Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections.questions import validate_answer
 from backend.inspections.service import check_open, check_retry, checked_hlc, lww_key
-from backend.setreads import Row, among, as_rows
+from backend.setreads import Row, SetRace, among, as_rows
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route, terminal_access_refusal, terminal_refusal
 
 _INSPECTIONS = Inspection.__table__
 _ANSWERS = InspectionAnswer.__table__
-
-
-class SetRace(Exception):
-    """Another transaction inserted an inspection or answer this set meant to insert."""
 
 
 @dataclass(frozen=True, slots=True)

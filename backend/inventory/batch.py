@@ -54,16 +54,12 @@ from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCh
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
+from backend.setreads import SetRace
 from backend.territory import RouteAssignment
 
 _LEVELS = StockLevel.__table__
 _LOCATIONS = StockLocation.__table__
 _CHECKS = StockCheck.__table__
-
-
-class SetRace(Exception):
-    """Another transaction created a first level or location after the set read none: apply the
-    counts one by one instead."""
 
 
 @dataclass(frozen=True, slots=True)

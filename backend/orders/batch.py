@@ -50,17 +50,13 @@ from backend.orders.service import (
     retry_of,
 )
 from backend.orders.states import check_step
-from backend.setreads import Row, among, as_rows
+from backend.setreads import Row, SetRace, among, as_rows
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route
 
 _ORDERS = Order.__table__
 _LINES = OrderLine.__table__
 _QUOTAS = RegionalQuota.__table__
-
-
-class SetRace(Exception):
-    """Another transaction wrote an order or line this set meant to insert: go one by one."""
 
 
 @dataclass(frozen=True, slots=True)
