@@ -34,6 +34,7 @@ from litestar.exceptions import WebSocketDisconnect
 from backend.bounds import OutOfBounds, check_depth, check_value
 from backend.errors import DomainError
 from backend.identity import Actor
+from backend.identity.errors import TokenExpired
 from backend.messaging import SUPPORT_SCOPE, presence
 from backend.messaging import service as messaging
 from mobile_api.auth import actor_from_connection, bearer_token, decode_access_token
@@ -258,7 +259,10 @@ async def _close_unauthenticated(socket: WebSocket, code: str, message: str) -> 
 
 async def _close_at_expiry(socket: WebSocket) -> None:
     """The access token authorised the socket until it expires; then the client reconnects."""
-    claims = decode_access_token(socket.app.state.settings, bearer_token(socket))
+    try:
+        claims = decode_access_token(socket.app.state.settings, bearer_token(socket))
+    except TokenExpired:  # it expired between sign-in and here (a loaded server): close now
+        claims = {"exp": 0}
     await asyncio.sleep(max(0.0, float(claims["exp"]) - time.time()))
     await _close_unauthenticated(socket, "token_expired", "reconnect with a new token")
 

@@ -142,7 +142,7 @@ async def test_rest_errors_have_stable_codes(live_server: LiveServer, network, s
         "sub": tokens["user"]["id"],
         "did": tokens["device_id"],
         "iat": now,
-        "exp": now + 1,
+        "exp": now + 2,
         "aud": "fieldsync",
     }
     short = await Socket.open(live_server.ws_url, jwt.encode(claims, settings.secret_key, algorithm="HS256"))
