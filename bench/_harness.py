@@ -123,6 +123,18 @@ async def seed_demo_network(
     return time.perf_counter() - started
 
 
+async def analyze(target: Target) -> float:
+    """``ANALYZE`` the whole database (planner statistics); returns the seconds it took."""
+    started = time.perf_counter()
+    engine = target.engine()
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - started
+
+
 # --- the server process -------------------------------------------------------------------
 
 

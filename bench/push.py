@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overhead-requests", type=int, default=300, help="empty pushes timed for the per-request cost"
     )
     parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="ANALYZE the seeded database before pushing (a live database has planner statistics:"
+        " autovacuum on PostgreSQL, PRAGMA optimize on SQLite)",
+    )
+    parser.add_argument(
         "--cases", default="solo,fleet", help="which cases to run: solo (one phone), fleet (--phones at once)"
     )
 
@@ -290,6 +296,8 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
     """Mixed and stock-check-only pushes from ``--phones`` phones, beside the raw rewrite."""
     figures: dict[str, Any] = {"seed_demo_s": round(await h.seed_demo_network(target), 1)}
     worlds = await make_phones(target, args.phones)
+    if args.analyze:
+        figures["analyze_s"] = round(await h.analyze(target), 2)
     rng = random.Random(5)
     with h.Server(target) as server:
         limits = httpx.Limits(max_connections=args.phones, max_keepalive_connections=args.phones)

@@ -145,7 +145,8 @@ def _tour_field(shot: Any, phone: Any) -> None:
     _first(page, "pick-product")
     shot("15-field-visit-order", "draft-line")
     page.get_by_test_id("visit-tab-inspection").click()
-    page.get_by_test_id("inspection").or_(page.get_by_test_id("inspection-start")).first.wait_for()
+    # an inspection in progress shows its questions; otherwise the templates come (not at once)
+    page.get_by_test_id("question").or_(page.get_by_test_id("template")).first.wait_for()
     if page.get_by_test_id("template").count():
         page.get_by_test_id("template").filter(has_text="Store visit").first.click()
     page.get_by_test_id("answer-yes").first.click()
