@@ -1,12 +1,15 @@
 """What the set handlers (``backend/*/batch.py``) share: rows as attribute dicts, an ``IN`` of any
-length as one statement shape on PostgreSQL, and the race that sends a batch one by one."""
+length as one statement shape (an array on PostgreSQL, a JSON list on SQLite), and the race that
+sends a batch one by one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam
+import msgspec
+from sqlalchemy import ARRAY, String, any_, bindparam, func, select
+from sqlalchemy.sql.elements import BindParameter
 
 
 class SetRace(Exception):
@@ -26,11 +29,24 @@ class Row(dict):  # type: ignore[type-arg]
 
 
 def among(column: Any, values: Iterable[str], pg: bool) -> Any:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``, one prepared statement for any count."""
+    """``column IN values`` as one statement for any count: ``= ANY(array)`` on PostgreSQL,
+    ``IN (SELECT value FROM json_each(:list))`` on SQLite (an ``IN`` list is new SQL for every
+    length: SQLAlchemy renders it again and SQLite prepares it again)."""
     values = sorted(set(values))
     if pg:
         return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)
+    return in_json_list(column, bindparam(None, json_list(values)))
+
+
+def in_json_list(column: Any, param: BindParameter[Any]) -> Any:
+    """SQLite: ``column IN (SELECT value FROM json_each(param))``; ``param`` is :func:`json_list`
+    text. The subquery is materialised once and ``column``'s index used per value."""
+    return column.in_(select(func.json_each(param).table_valued("value").c.value))
+
+
+def json_list(values: Iterable[Any]) -> str:
+    """The JSON array text that :func:`in_json_list` takes."""
+    return msgspec.json.encode(list(values)).decode()
 
 
 def as_rows(result: Any) -> list[Row]:

@@ -54,7 +54,7 @@ from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCh
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
-from backend.setreads import SetRace
+from backend.setreads import SetRace, in_json_list, json_list
 from backend.territory import RouteAssignment
 
 _LEVELS = StockLevel.__table__
@@ -154,7 +154,7 @@ def _among(column: Any, name: str, pg: bool) -> Any:
     """``column IN (:name…)``; on PostgreSQL ``= ANY(:name)``, one statement for any number of values."""
     if pg:
         return column == any_(bindparam(name, type_=ARRAY(String)))
-    return column.in_(bindparam(name, expanding=True))
+    return in_json_list(column, bindparam(name))  # the value: json_list(…), see _read
 
 
 @cache
@@ -174,8 +174,11 @@ def _statements(pg: bool) -> dict[str, Any]:
         )
         level_query = level_query.order_by(_LEVELS.c.id).with_for_update(of=_LEVELS)
     else:
+        pair = func.json_each(bindparam("pairs")).table_valued("value")
         level_query = level_query.where(
-            tuple_(_LOCATIONS.c.org_id, _LEVELS.c.product_id).in_(bindparam("pairs", expanding=True))
+            tuple_(_LOCATIONS.c.org_id, _LEVELS.c.product_id).in_(
+                select(func.json_extract(pair.c.value, "$[0]"), func.json_extract(pair.c.value, "$[1]"))
+            )
         )
     return {"levels": level_query, "facts": _facts_query(pg)}
 
@@ -253,7 +256,9 @@ async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _F
     pairs = sorted({(i.org_id, i.product_id) for i in items})
     org_ids = {i.org_id for i in items}
     params: dict[str, Any] = (
-        {"orgs": [o for o, _p in pairs], "products": [p for _o, p in pairs]} if pg else {"pairs": pairs}
+        {"orgs": [o for o, _p in pairs], "products": [p for _o, p in pairs]}
+        if pg
+        else {"pairs": json_list(pairs)}
     )
     levels: dict[tuple[str, str], dict[str, Any]] = {}
     for row in (await session.execute(q["levels"], params)).mappings():
@@ -261,12 +266,15 @@ async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _F
         levels[(values.pop("at_org"), values["product_id"])] = values
     wanted = org_ids | {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
     unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
-    facts_params = {
-        "user_id": actor.user_id,
+    lists = {
         "org_ids": sorted(wanted),
         "product_ids": unknown_products,
         "check_ids": sorted({i.check_id for i in items}),
         "level_ids": sorted(lv["id"] for lv in levels.values()),
+    }
+    facts_params: dict[str, Any] = {
+        "user_id": actor.user_id,
+        **(lists if pg else {name: json_list(values) for name, values in lists.items()}),
     }
     orgs: dict[str, Any] = {}
     locations: dict[str, dict[str, Any]] = {}
