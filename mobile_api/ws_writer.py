@@ -9,9 +9,10 @@ conversation always in the same one, were tried on PostgreSQL: at 500 messages/s
 batches four times smaller for the same fixed cost, and the p99 0.7 s against 0.1 s with one.)
 Once sends arrive faster than one per :data:`MAX_LINGER_S`, the writer waits after the first
 send of a batch for about :data:`TARGET_BATCH` of them (never longer than :data:`MAX_LINGER_S`),
-so that a batch is worth its fixed cost. When a batch fails as a whole (a concurrent send's
-client id, a database error) it is rolled back and each send is retried alone in its own
-savepoint; one bad send never sinks the others.
+so that a batch is worth its fixed cost; the time the first send already waited in the queue
+(behind the previous batch's commit) counts towards that wait. When a batch fails as a whole
+(a concurrent send's client id, a database error) it is rolled back and each send is retried
+alone in its own savepoint; one bad send never sinks the others.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class _Pending:
     done: asyncio.Future[Message | DomainError] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    #: When it was queued (loop time): the time it waited for the writer counts as linger.
+    at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
 
 class SendWriter:
@@ -107,7 +110,12 @@ class SendWriter:
         while True:
             batch = [await queue.get()]
             if queue.qsize() < TARGET_BATCH - 1 and (linger := self.linger_s()) > 0:
-                await asyncio.sleep(linger)  # let the sends arriving meanwhile join this batch
+                # Let the sends arriving meanwhile join this batch, counting the time the first
+                # of them already waited for the previous batch's commit: under load the store
+                # itself gathers the batch and nothing waits twice.
+                wait = linger - (loop.time() - batch[0].at)
+                if wait > 0:
+                    await asyncio.sleep(wait)
             while len(batch) < MAX_BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             now = loop.time()
