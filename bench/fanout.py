@@ -356,6 +356,21 @@ async def _client(cfg: dict[str, Any], pipe: Connection) -> None:  # noqa: C901 
     await asyncio.gather(*(c.close() for c in opened), return_exceptions=True)
 
 
+async def settle(
+    servers: list[Server], cpu_share: float, window_s: float = 0.5, limit_s: float = 60.0
+) -> float:
+    """Wait until the servers finished what connecting the sockets started (presence rows,
+    channel subscriptions): each uses under ``cpu_share`` of a core over ``window_s``. Returns
+    the seconds it took (at most ``limit_s``)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        before = [s.cpu_seconds() for s in servers]
+        await asyncio.sleep(window_s)
+        if all(s.cpu_seconds() - b < cpu_share * window_s for s, b in zip(servers, before, strict=True)):
+            break
+    return time.perf_counter() - started
+
+
 def _machine_busy_s() -> float:
     """CPU seconds the whole machine has spent busy (all cores, /proc/stat), idle and iowait not."""
     with open("/proc/stat") as stat:
@@ -426,6 +441,9 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError("a load-generator process did not connect")
         took = time.perf_counter() - started
         log(f"{2 * pairs} sockets connected by {args.clients} processes in {took:.1f} s (servers started)")
+        settled_s = await settle(servers, args.settle_cpu) if args.settle_cpu > 0 else None
+        if settled_s is not None:
+            log(f"servers settled after connecting in {settled_s:.1f} s")
         pipes[0].send(("ping", min(200, len(placed[:: args.clients]))))
         idle_pongs = await recv(pipes[0])
         rounds = []
@@ -439,6 +457,7 @@ async def measure(target: Target, args: argparse.Namespace) -> dict[str, Any]:
             cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # connecting and closing not counted
             busy = _machine_busy_s() - machine0  # every process: PostgreSQL, Redis, clients, others
             rounds.append(_figures(args, len(servers), pairs, rate, start, parts, cpu, busy, idle_pongs))
+            rounds[-1]["settled_after_connect_s"] = settled_s
             log(summarise("", rounds[-1]))
         for pipe in pipes:
             pipe.send(("close",))
@@ -548,6 +567,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         dest="deflate",
         action="store_false",
         help="clients do not offer per-message deflate (the server then sends plain frames)",
+    )
+    p.add_argument(
+        "--settle-cpu",
+        type=float,
+        default=0.1,
+        help="before the first round, wait until each server uses less than this share of a core"
+        " (what connecting the sockets started is done); 0: start at once",
     )
     p.add_argument("--concurrency", type=int, default=16, help="HTTP sends in flight at most (all clients)")
     p.add_argument("--seed-only", action="store_true", help="seed --sockets / 2 conversations and stop")
