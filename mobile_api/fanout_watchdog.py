@@ -7,8 +7,9 @@ no chat, no pull hints) while it looks healthy.
 reconnects the pub/sub (redis-py re-subscribes every channel it held on connect), starts a new
 reader and counts the restart; while Redis does not answer it retries with back-off and says so
 in ``/health/ready`` (``checks.fanout``) and ``/metrics``. Events published while the reader was
-down are not replayed (Redis pub/sub keeps none): the gap is the reconnect, milliseconds when
-Redis is up.
+down are not replayed (Redis pub/sub keeps none); after each restart ``on_restart`` runs, and the
+hub asks every socket of the process to pull (the change feed holds what those events
+announced, chat messages included).
 
 It touches two private attributes of Litestar 2's ``ChannelsPlugin`` (``_sub_task``,
 ``_sub_worker``) and one of its Redis pub/sub backend (``_pub_sub``); ``tests/deploy/
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
@@ -35,8 +37,9 @@ RETRY_MAX_S = 5.0
 class SubscriberWatchdog:
     """Restarts the channels plugin's Redis reader whenever it dies; ``up`` says whether it runs."""
 
-    def __init__(self, plugin: ChannelsPlugin) -> None:
+    def __init__(self, plugin: ChannelsPlugin, on_restart: Callable[[], None] | None = None) -> None:
         self.plugin = plugin
+        self.on_restart = on_restart
         self.up = True
         self.restarts = 0
         self.last_error: str | None = None
@@ -80,6 +83,8 @@ class SubscriberWatchdog:
             self.restarts += 1
             self.up = True
             log.warning("fan-out subscriber restarted (restart %d)", self.restarts)
+            if self.on_restart is not None:
+                self.on_restart()
 
     async def _reconnect(self) -> None:
         """Re-subscribe every channel on a fresh connection, retrying until Redis answers."""

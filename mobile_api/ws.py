@@ -276,7 +276,7 @@ async def live_socket(socket: WebSocket) -> None:
     actor, conversation_ids, scopes, connection_id = auth
     await socket.accept()
     conn = Connection(socket, hub, actor)
-    hub.sockets += 1
+    hub.connections.add(conn)
     expiry = asyncio.create_task(_close_at_expiry(socket))
     try:
         await conn.start(conversation_ids, scopes)
@@ -305,7 +305,7 @@ async def live_socket(socket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        hub.sockets -= 1
+        hub.connections.discard(conn)
         expiry.cancel()
         await conn.stop()
         try:

@@ -150,13 +150,27 @@ class Hub(InitPlugin):
             subscriber_backlog_strategy="dropleft",
         )
         self.started = False
-        self.sockets = 0
+        self.connections: set[Any] = set()  # this process's open sockets (mobile_api.ws.Connection)
+        self._hints: set[asyncio.Task[None]] = set()
         self.writer: SendWriter | None = None
         self.redis_publisher: RedisPublisher | None = None
         self.watchdog: SubscriberWatchdog | None = None  # Redis only (mobile_api/fanout_watchdog.py)
 
     def name(self, channel: str) -> str:
         return self.prefix + channel
+
+    @property
+    def sockets(self) -> int:
+        return len(self.connections)
+
+    def ask_everyone_to_pull(self) -> None:
+        """Send ``{"type":"pull"}`` to every socket of this process: after its subscriber was
+        down it heard none of the events published meanwhile, and a pull brings what they
+        announced (chat messages are in the change feed too)."""
+        for conn in list(self.connections):
+            task = asyncio.create_task(_hint_pull(conn))
+            self._hints.add(task)
+            task.add_done_callback(self._hints.discard)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.lifespan.append(self.lifespan)
@@ -197,7 +211,8 @@ class Hub(InitPlugin):
                 # is not safe to race (sockets opening at once would each open a connection,
                 # all but the last orphaned with their subscriptions — silently deaf channels).
                 await self.channels.subscribe([self.name(f"node:{self.node_id}")])
-                self.watchdog = SubscriberWatchdog(self.channels)  # its reader must not die silently
+                # its reader must not die silently; after a restart every socket catches up
+                self.watchdog = SubscriberWatchdog(self.channels, on_restart=self.ask_everyone_to_pull)
                 self.watchdog.start()
             previous = events.set_publisher(self.publish_committed)
             self.started = True
@@ -239,3 +254,8 @@ class Hub(InitPlugin):
                 await presence.forget_node(session, self.node_id)
         except Exception:
             log.exception("could not clear this process's live connections")
+
+
+async def _hint_pull(conn: Any) -> None:
+    with contextlib.suppress(Exception):  # a socket closing meanwhile
+        await conn.send('{"type":"pull"}')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -38,8 +39,9 @@ class LiveServer:
         return {"Authorization": "Bearer " + (await self.login(username, **extra))["access_token"]}
 
 
-@pytest.fixture
-async def live_server(app: Litestar, network) -> AsyncIterator[LiveServer]:
+@asynccontextmanager
+async def serve(app: Litestar) -> AsyncIterator[LiveServer]:
+    """``app`` served by uvicorn on a free 127.0.0.1 port in this event loop."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -52,7 +54,15 @@ async def live_server(app: Litestar, network) -> AsyncIterator[LiveServer]:
             task.result()
         await asyncio.sleep(0.02)
     base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-        yield LiveServer(base, http)
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            yield LiveServer(base, http)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def live_server(app: Litestar, network) -> AsyncIterator[LiveServer]:
+    async with serve(app) as live:
+        yield live
