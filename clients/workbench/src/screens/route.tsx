@@ -252,7 +252,7 @@ function InspectionForm(props: { inspection: Inspection; template?: InspectionTe
     <div data-testid="inspection" data-status={inspection.status}>
       <RecordProblems recordId={inspection.id} />
       <Card>
-        <div class="row">
+        <div class="row wrap">
           <b class="grow">{template.title}</b>
           <StatePill state={inspection.status} pending={inspection.pending} />
         </div>
