@@ -107,6 +107,9 @@ def test_the_walkthroughs_run_as_written(live: ServerProcess, tmp_path: Path) ->
 def _generate(base_url: str, into: Path) -> str:
     """Generate the client package into ``into``; returns its import name."""
     name = f"fieldsync_client_{into.parent.name.replace('-', '_')}"
+    # The server builds the document at its first request (seconds on a loaded machine), and the
+    # generator gives up after 5 s: ask once with patience, then it is served from the cache.
+    assert httpx.get(f"{base_url}/schema/openapi.json", timeout=120).status_code == 200
     command = [str(GENERATOR), "generate", "--url", f"{base_url}/schema/openapi.json", "--meta", "none"]
     done = subprocess.run(
         [*command, "--output-path", str(into / name)], capture_output=True, text=True, timeout=120
