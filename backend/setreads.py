@@ -38,6 +38,19 @@ def among(column: Any, values: Iterable[str], pg: bool) -> Any:
     return in_json_list(column, bindparam(None, json_list(values)))
 
 
+def among_named(column: Any, name: str, pg: bool) -> Any:
+    """:func:`among` for a statement built once: the list is bound per execution as ``name``,
+    given as :func:`list_value`."""
+    if pg:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return in_json_list(column, bindparam(name))
+
+
+def list_value(values: Iterable[Any], pg: bool) -> Any:
+    """A list as :func:`among_named` binds it: the list on PostgreSQL, its JSON text on SQLite."""
+    return list(values) if pg else json_list(values)
+
+
 def in_json_list(column: Any, param: BindParameter[Any]) -> Any:
     """SQLite: ``column IN (SELECT value FROM json_each(param))``; ``param`` is :func:`json_list`
     text. The subquery is materialised once and ``column``'s index used per value."""

@@ -29,7 +29,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    any_,
     bindparam,
     func,
     literal,
@@ -54,7 +53,7 @@ from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCh
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
-from backend.setreads import SetRace, in_json_list, json_list
+from backend.setreads import SetRace, among_named, list_value
 from backend.territory import RouteAssignment
 
 _LEVELS = StockLevel.__table__
@@ -150,13 +149,6 @@ async def record_stock_checks(
 # --- reads --------------------------------------------------------------------------------------
 
 
-def _among(column: Any, name: str, pg: bool) -> Any:
-    """``column IN (:name…)``; on PostgreSQL ``= ANY(:name)``, one statement for any number of values."""
-    if pg:
-        return column == any_(bindparam(name, type_=ARRAY(String)))
-    return in_json_list(column, bindparam(name))  # the value: json_list(…), see _read
-
-
 @cache
 def _statements(pg: bool) -> dict[str, Any]:
     """The set's reads, built once per dialect (parameters bound per call)."""
@@ -216,13 +208,13 @@ def _facts_query(pg: bool) -> Any:
             loc.created_at.label("at"),
         )
         .outerjoin(_LOCATIONS, loc.org_id == Organisation.id)
-        .where(_among(Organisation.id, "org_ids", pg))
+        .where(among_named(Organisation.id, "org_ids", pg))
     )
     no_int = null().cast(Integer())
     no_flag = null().cast(Boolean())
     no_time = null().cast(UtcDateTime())
     products = select(literal("p"), Product.id, *nulls(6), no_int, no_flag, no_time).where(
-        _among(Product.id, "product_ids", pg)
+        among_named(Product.id, "product_ids", pg)
     )
     c = _CHECKS.c
     checks = select(
@@ -235,7 +227,7 @@ def _facts_query(pg: bool) -> Any:
         c.counted_qty,
         c.discrepancy,
         no_time,
-    ).where(_among(c.id, "check_ids", pg))
+    ).where(among_named(c.id, "check_ids", pg))
     m = StockMovement
     movements = (
         select(literal("m"), m.location_id, m.product_id, *nulls(5), m.qty_delta, no_flag, m.occurred_at)
@@ -243,7 +235,7 @@ def _facts_query(pg: bool) -> Any:
             StockLevel, and_(StockLevel.location_id == m.location_id, StockLevel.product_id == m.product_id)
         )
         .where(
-            _among(StockLevel.id, "level_ids", pg),
+            among_named(StockLevel.id, "level_ids", pg),
             or_(StockLevel.observed_at.is_(None), m.occurred_at > StockLevel.observed_at),
         )
     )
@@ -258,7 +250,7 @@ async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _F
     params: dict[str, Any] = (
         {"orgs": [o for o, _p in pairs], "products": [p for _o, p in pairs]}
         if pg
-        else {"pairs": json_list(pairs)}
+        else {"pairs": list_value(pairs, pg)}
     )
     levels: dict[tuple[str, str], dict[str, Any]] = {}
     for row in (await session.execute(q["levels"], params)).mappings():
@@ -266,15 +258,12 @@ async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _F
         levels[(values.pop("at_org"), values["product_id"])] = values
     wanted = org_ids | {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
     unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
-    lists = {
-        "org_ids": sorted(wanted),
-        "product_ids": unknown_products,
-        "check_ids": sorted({i.check_id for i in items}),
-        "level_ids": sorted(lv["id"] for lv in levels.values()),
-    }
-    facts_params: dict[str, Any] = {
+    facts_params = {
         "user_id": actor.user_id,
-        **(lists if pg else {name: json_list(values) for name, values in lists.items()}),
+        "org_ids": list_value(sorted(wanted), pg),
+        "product_ids": list_value(unknown_products, pg),
+        "check_ids": list_value(sorted({i.check_id for i in items}), pg),
+        "level_ids": list_value(sorted(lv["id"] for lv in levels.values()), pg),
     }
     orgs: dict[str, Any] = {}
     locations: dict[str, dict[str, Any]] = {}
