@@ -38,6 +38,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
+from backend import sqlite_driver
 from backend.search_text import index_text
 
 NAMING_CONVENTION = {
@@ -209,7 +210,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     """An async engine with the pragmas fieldsync relies on; JSON columns go through msgspec."""
     json_args: dict[str, Any] = {"json_serializer": _json_encode, "json_deserializer": msgspec.json.decode}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **json_args)
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, module=sqlite_driver.dbapi(), **json_args
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

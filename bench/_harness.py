@@ -165,7 +165,7 @@ class Server(ServerProcess):
                     str(self.proc.pid),
                     "--gil",
                     "--rate",
-                    "200",
+                    os.environ.get("FIELDSYNC_BENCH_PYSPY_RATE", "200"),
                     "--format",
                     "raw",
                     "--output",
