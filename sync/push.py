@@ -33,6 +33,7 @@ from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.rowwrites import RowWrite
+from backend.setreads import in_json_list, list_value
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.batch import BatchRun, apply_in_sets
@@ -285,13 +286,14 @@ async def _stored_results(
     """Results already stored for the batch's ids or seqs (one query), by id and by seq."""
     if not batch:
         return {}, {}
+    pg = is_postgres(session)
     params = {
         "user_id": user_id,
         "client_id": client_id,
-        "ids": [m.id for m in batch],
-        "seqs": [m.seq for m in batch],
+        "ids": list_value([m.id for m in batch], pg),
+        "seqs": list_value([m.seq for m in batch], pg),
     }
-    rows = await session.execute(_stored_results_query(is_postgres(session)), params)
+    rows = await session.execute(_stored_results_query(pg), params)
     found = [dict(r._mapping) for r in rows]
     return {r["mutation_id"]: r for r in found}, {r["seq"]: r for r in found}
 
@@ -299,8 +301,8 @@ async def _stored_results(
 @cache
 def _stored_results_query(pg: bool) -> Any:
     """By id, then by seq, each arm on its own unique index (an ``OR`` of the two lets an unanalysed
-    PostgreSQL table scan every row the client ever pushed). On PostgreSQL the lists are two array
-    parameters: one statement shape for any batch, not a bind per value."""
+    PostgreSQL table scan every row the client ever pushed). The lists are two parameters, arrays
+    on PostgreSQL and JSON lists on SQLite: one statement shape for any batch, not a bind per value."""
     columns = (
         SyncMutation.mutation_id,
         SyncMutation.seq,
@@ -314,8 +316,8 @@ def _stored_results_query(pg: bool) -> Any:
         by_id = SyncMutation.mutation_id == any_(bindparam("ids", type_=ARRAY(String)))
         by_seq = SyncMutation.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger)))
     else:
-        by_id = SyncMutation.mutation_id.in_(bindparam("ids", expanding=True))
-        by_seq = SyncMutation.seq.in_(bindparam("seqs", expanding=True))
+        by_id = in_json_list(SyncMutation.mutation_id, bindparam("ids"))
+        by_seq = in_json_list(SyncMutation.seq, bindparam("seqs"))
     return union_all(select(*columns).where(*mine, by_id), select(*columns).where(*mine, by_seq))
 
 
