@@ -32,7 +32,7 @@ from backend.config import Settings
 from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
-from backend.rowwrites import RowWrite
+from backend.rowwrites import RowWrite, sqlite_utc_text
 from backend.setreads import in_json_list, list_value
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
@@ -449,17 +449,11 @@ async def _store(
     else:
         await _STORED.execute(session, fresh)
         await session.execute(
-            text(_CLIENT_UPDATE), {**where, "last_seq": last_seq, "updated_at": _sqlite_stamp(now)}
+            text(_CLIENT_UPDATE), {**where, "last_seq": last_seq, "updated_at": sqlite_utc_text(now)}
         )
     # Written with Core: the loaded row takes the values as its own (no UPDATE at the next flush).
     set_committed_value(client, "last_seq", last_seq)
     set_committed_value(client, "updated_at", now)
-
-
-def _sqlite_stamp(value: Any) -> Any:
-    from sqlalchemy.dialects import sqlite
-
-    return SyncClient.__table__.c.updated_at.type._cached_bind_processor(sqlite.dialect())(value)
 
 
 def _stored_row(
