@@ -3,13 +3,29 @@ offline check-in / count / check-out pushed late, a far check-in refused, isolat
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from backend.db import new_id
 from tests.factories import auth_headers
 from tests.inventory.helpers import terminal_of
 from tests.sync.helpers import signed_in_phone, wait_for_watermark
 from tests.visits.helpers import NEAR, SHANGHAI
+
+
+async def _earlier_today_in_shanghai() -> tuple[datetime, timedelta]:
+    """A check-in time up to 3 hours ago but on the shop's date of today (the plan's first day, so
+    the visit is on time), and a step between the visit's events that keeps them all in the past.
+    Just after midnight in Shanghai (16:00 UTC) "3 hours ago" would be yesterday there."""
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if since_midnight < timedelta(seconds=30):
+        await asyncio.sleep((timedelta(seconds=30) - since_midnight).total_seconds())
+        now = datetime.now(ZoneInfo("Asia/Shanghai"))
+        since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    back = min(timedelta(hours=3), since_midnight * 0.9)
+    return (now - back).astimezone(UTC), back / 60
 
 
 def _rows(phone, entity: str) -> dict[str, dict]:
@@ -66,7 +82,7 @@ async def test_a_visit_day_through_rest_and_sync(client, session_factory, networ
     today = min(visits.values(), key=lambda v: v["planned_date"])
 
     # offline: far without a reason (refused), then near; a count; check-out — synced hours later
-    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    t0, step = await _earlier_today_in_shanghai()
     check = {"visit_id": today["id"], "terminal_id": shop.id, "at": t0.isoformat()}
     far = phone.mutate("visit.check_in", {**check, "lat": SHANGHAI[0] + 0.01, "lon": SHANGHAI[1]})
     near = phone.mutate("visit.check_in", {**check, "lat": NEAR[0], "lon": NEAR[1]})
@@ -74,11 +90,9 @@ async def test_a_visit_day_through_rest_and_sync(client, session_factory, networ
     phone.mutate(
         "stock_check.record",
         {"id": count_id, "org_id": shop.id, "product_id": network.products["A-00001"].id, "counted_qty": 3,
-         "observed_at": (t0 + timedelta(minutes=3)).isoformat()},
+         "observed_at": (t0 + step).isoformat()},
     )  # fmt: skip
-    out = phone.mutate(
-        "visit.check_out", {"visit_id": today["id"], "at": (t0 + timedelta(minutes=12)).isoformat()}
-    )
+    out = phone.mutate("visit.check_out", {"visit_id": today["id"], "at": (t0 + 4 * step).isoformat()})
     junk = phone.mutate("visit.check_in", {**check, "lat": 200, "lon": 0})
     await phone.push_all()
     assert phone.result(far)["status"] == "rejected" and phone.result(far)["code"] == "checkin_too_far"
