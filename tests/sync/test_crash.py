@@ -82,19 +82,12 @@ async def test_kill_9_between_commit_and_reply_loses_nothing_and_applies_nothing
             with pytest.raises(httpx.TransportError):
                 await push
         assert len(phone.outbox()) == 3  # the phone never heard back
-    except BaseException:
-        proc2.kill()
-        raise
-    finally:
-        if proc.poll() is None:
-            proc.kill()
 
-    user_id = network.user("field-north").id
-    async with session_factory() as session:
-        committed = await session.get(User, user_id)
-        assert (committed.display_name, committed.version) == ("Name 2", 4)
+        user_id = network.user("field-north").id
+        async with session_factory() as session:
+            committed = await session.get(User, user_id)
+            assert (committed.display_name, committed.version) == ("Name 2", 4)
 
-    try:
         async with httpx.AsyncClient(base_url=base2, timeout=30) as http:
             phone.http = http
             reply = await phone.push()
@@ -104,8 +97,10 @@ async def test_kill_9_between_commit_and_reply_loses_nothing_and_applies_nothing
             assert [phone.result(i)["data"]["version"] for i in ids] == [2, 3, 4]
             await phone.pull()
     finally:
-        proc2.kill()
-        proc2.wait(timeout=10)
+        for server in (proc, proc2):  # neither outlives the test, whatever failed
+            if server.poll() is None:
+                server.kill()
+            server.wait(timeout=10)
     async with session_factory() as session:
         assert (await session.get(User, user_id)).version == 4  # applied exactly once each
     scope = f"user:{user_id}"
