@@ -54,8 +54,10 @@ TARGET_BATCH = 8
 #: Sends waiting at most; beyond, a socket's next send waits (the socket stops being read).
 MAX_WAITING = 5000
 #: How long the writer keeps its connection with nothing to store; then it goes back to the pool
-#: (and is pinged when taken again). A batch that fails gives it back at once.
-HOLD_IDLE_S = 5.0
+#: (and is pinged when taken again). A batch that fails gives it back at once; one that finds it
+#: lost (the server or a firewall closed it meanwhile) is stored again on another, so the
+#: pre-ping it skips costs no send.
+HOLD_IDLE_S = 60.0
 
 
 class Busy(DomainError):
