@@ -216,7 +216,9 @@ class Hub(InitPlugin):
                 self.watchdog.start()
             previous = events.set_publisher(self.publish_committed)
             self.started = True
-            self.writer = SendWriter(lambda: app.state.session_factory())
+            self.writer = SendWriter(
+                lambda **kw: app.state.session_factory(**kw), lambda: app.state.engine.connect()
+            )
             self.writer.start()
             beat = asyncio.create_task(self._heartbeat(app))
             try:

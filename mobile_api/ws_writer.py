@@ -13,6 +13,14 @@ so that a batch is worth its fixed cost; the time the first send already waited 
 (behind the previous batch's commit) counts towards that wait. When a batch fails as a whole
 (a concurrent send's client id, a database error) it is rolled back and each send is retried
 alone in its own savepoint; one bad send never sinks the others.
+
+While sends keep coming, the writer stores its batches on one connection it keeps from batch to
+batch (:data:`HOLD_IDLE_S`) instead of taking one from the pool for each: a checkout costs a
+pre-ping (``pool_pre_ping``: BEGIN, a query, ROLLBACK, three round trips) per batch, and asyncpg
+prepares statements per connection, so a writer going round the pool's connections prepared
+every statement of a batch again on each of them: the first seconds of a burst (after the
+connect phase of 10,000 sockets, the pool's connections new to the writer's statements) were
+the slowest of it. See docs/operations.md, "10,000 WebSockets".
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from backend.changefeed import TOUCHED_SCOPES_KEY
 from backend.errors import DomainError
@@ -43,6 +53,11 @@ MAX_LINGER_S = 0.02
 TARGET_BATCH = 8
 #: Sends waiting at most; beyond, a socket's next send waits (the socket stops being read).
 MAX_WAITING = 5000
+#: How long the writer keeps its connection with nothing to store; then it goes back to the pool
+#: (and is pinged when taken again). A batch that fails gives it back at once; one that finds it
+#: lost (the server or a firewall closed it meanwhile) is stored again on another, so the
+#: pre-ping it skips costs no send.
+HOLD_IDLE_S = 60.0
 
 
 class Busy(DomainError):
@@ -60,10 +75,22 @@ class _Pending:
 
 
 class SendWriter:
-    """One per process; started and stopped with the hub."""
+    """One per process; started and stopped with the hub.
 
-    def __init__(self, session_factory: Callable[[], Any]) -> None:
+    ``session_factory(**kw)`` makes a session (``bind=`` a connection, when ``connect`` is
+    given); ``connect()`` takes a connection from the pool for the writer to keep while it is
+    busy. Without ``connect`` every batch has a session of its own from the pool.
+    """
+
+    def __init__(
+        self,
+        session_factory: Callable[..., Any],
+        connect: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         self.session_factory = session_factory
+        self.connect = connect
+        self.conn: Any = None  # the connection kept between batches (an AsyncConnection)
+        self.connections_taken = 0
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.room = asyncio.Semaphore(MAX_WAITING)
         self.task: asyncio.Task[None] | None = None
@@ -80,6 +107,7 @@ class SendWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
+        await self._release()
         while not self.queue.empty():
             pending = self.queue.get_nowait()
             if not pending.done.done():
@@ -108,7 +136,15 @@ class SendWriter:
         loop = asyncio.get_running_loop()
         taken_at = loop.time()
         while True:
-            batch = [await queue.get()]
+            if self.conn is not None and queue.empty():
+                try:  # keep the connection for the next sends, not for ever
+                    first = await asyncio.wait_for(queue.get(), HOLD_IDLE_S)
+                except TimeoutError:
+                    await self._release()
+                    continue
+            else:
+                first = await queue.get()
+            batch = [first]
             if queue.qsize() < TARGET_BATCH - 1 and (linger := self.linger_s()) > 0:
                 # Let the sends arriving meanwhile join this batch, counting the time the first
                 # of them already waited for the previous batch's commit: under load the store
@@ -131,31 +167,68 @@ class SendWriter:
                 if not pending.done.done():
                     pending.done.set_result(result)
 
+    async def _session(self) -> Any:
+        """A session on the writer's connection (taken from the pool if it has none)."""
+        if self.connect is None:
+            return self.session_factory()
+        if self.conn is None:
+            self.conn = await self.connect()
+            self.connections_taken += 1
+        return self.session_factory(bind=self.conn)
+
+    async def _release(self) -> None:
+        """Give the kept connection back to the pool (a broken one is discarded there)."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:
+                log.debug("closing the writer's connection failed", exc_info=True)
+
+    async def _store_together(self, requests: list[messaging.SendRequest]) -> list[Message | DomainError]:
+        async with await self._session() as session, session.begin():
+            results = await messaging.send_messages(session, requests)
+            _announced_by_events(session)
+        self.batches += 1
+        self.stored += len(requests)
+        return results
+
     async def _store(self, batch: list[_Pending]) -> list[Message | DomainError]:
         requests = [p.request for p in batch]
         try:
-            async with self.session_factory() as session, session.begin():
-                results = await messaging.send_messages(session, requests)
-                _announced_by_events(session)
-            self.batches += 1
-            self.stored += len(batch)
-            return results
+            try:
+                return await self._store_together(requests)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # The kept connection died since the last batch (no pre-ping on it): the whole
+                # batch again on one the pool checks. Sends are idempotent by client id.
+                log.warning("the writer's connection was lost; storing the batch again", exc_info=True)
+                await self._release()
+                return await self._store_together(requests)
         except Exception:
+            # Whatever failed (a concurrent send's client id, a lost connection), the retry
+            # starts on a connection the pool checks.
+            await self._release()
             if len(batch) == 1:
                 raise
             log.warning("a batch of %d sends failed; storing them one by one", len(batch), exc_info=True)
         out: list[Message | DomainError] = []
-        async with self.session_factory() as session, session.begin():
-            for request in requests:
-                try:
-                    async with session.begin_nested():
-                        out.append((await messaging.send_messages(session, [request]))[0])
-                        _announced_by_events(session)
-                except DomainError as exc:
-                    out.append(exc)
-                except Exception:  # its savepoint is rolled back; the others go on
-                    log.exception("storing a send failed")
-                    out.append(Busy("the message was not stored; send it again"))
+        try:
+            async with await self._session() as session, session.begin():
+                for request in requests:
+                    try:
+                        async with session.begin_nested():
+                            out.append((await messaging.send_messages(session, [request]))[0])
+                            _announced_by_events(session)
+                    except DomainError as exc:
+                        out.append(exc)
+                    except Exception:  # its savepoint is rolled back; the others go on
+                        log.exception("storing a send failed")
+                        out.append(Busy("the message was not stored; send it again"))
+        except Exception:
+            await self._release()
+            raise
         return out
 
 
