@@ -41,7 +41,6 @@ from backend.db import new_id
 from backend.messaging import presence
 from backend.messaging import service as messaging
 from mobile_api.fanout_watchdog import SubscriberWatchdog
-from mobile_api.ws_subscriber import PushSubscriber
 from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
@@ -149,7 +148,6 @@ class Hub(InitPlugin):
             arbitrary_channels_allowed=True,
             subscriber_max_backlog=2000,
             subscriber_backlog_strategy="dropleft",
-            subscriber_class=PushSubscriber,  # no waiting task per subscriber (ws_subscriber.py)
         )
         self.started = False
         self.connections: set[Any] = set()  # this process's open sockets (mobile_api.ws.Connection)
