@@ -38,11 +38,11 @@ def among(column: Any, values: Iterable[str], pg: bool) -> Any:
     return in_json_list(column, bindparam(None, json_list(values)))
 
 
-def among_named(column: Any, name: str, pg: bool) -> Any:
+def among_named(column: Any, name: str, pg: bool, item: Any = String) -> Any:
     """:func:`among` for a statement built once: the list is bound per execution as ``name``,
-    given as :func:`list_value`."""
+    given as :func:`list_value`; ``item`` is the array's element type on PostgreSQL."""
     if pg:
-        return column == any_(bindparam(name, type_=ARRAY(String)))
+        return column == any_(bindparam(name, type_=ARRAY(item)))
     return in_json_list(column, bindparam(name))
 
 

@@ -96,8 +96,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             outcome = await_(self._one_hop(operation, parameters, many))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
-        description, rows, self._rowcount, self._lastrowid = outcome
-        self._description = description
+        self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = deque(rows)
 
     async def _one_hop(self, operation: Any, parameters: Any, many: bool) -> Outcome:

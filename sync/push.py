@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import ARRAY, BigInteger, String, any_, bindparam, event, select, text, union_all
+from sqlalchemy import BigInteger, bindparam, event, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -33,7 +33,7 @@ from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.rowwrites import RowWrite, sqlite_utc_text
-from backend.setreads import in_json_list, list_value
+from backend.setreads import among_named, list_value
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.batch import BatchRun, apply_in_sets
@@ -312,12 +312,8 @@ def _stored_results_query(pg: bool) -> Any:
         SyncMutation.data,
     )
     mine = (SyncMutation.user_id == bindparam("user_id"), SyncMutation.client_id == bindparam("client_id"))
-    if pg:
-        by_id = SyncMutation.mutation_id == any_(bindparam("ids", type_=ARRAY(String)))
-        by_seq = SyncMutation.seq == any_(bindparam("seqs", type_=ARRAY(BigInteger)))
-    else:
-        by_id = in_json_list(SyncMutation.mutation_id, bindparam("ids"))
-        by_seq = in_json_list(SyncMutation.seq, bindparam("seqs"))
+    by_id = among_named(SyncMutation.mutation_id, "ids", pg)
+    by_seq = among_named(SyncMutation.seq, "seqs", pg, item=BigInteger)
     return union_all(select(*columns).where(*mine, by_id), select(*columns).where(*mine, by_seq))
 
 
