@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -415,16 +415,8 @@ async def send_messages(
             results[i] = exc
     if not sent:
         return results  # type: ignore[return-value]
-    # Core UPDATEs: the counter is not replicated, so it neither bumps version nor logs a change.
     touched = {msg.conversation_id: convs[msg.conversation_id] for _, msg in sent}
-    table = Conversation.__table__
-    await (await session.connection()).execute(
-        update(table)
-        .where(table.c.id == bindparam("cid"))
-        .values(last_seq=bindparam("seq"), last_message_at=bindparam("at")),
-        [{"cid": c.id, "seq": c.last_seq, "at": now} for c in touched.values()],
-    )
-    await sending.store(session, new)
+    await sending.store(session, new, {c.id: c.last_seq for c in touched.values()}, now)
     for _, msg in sent:
         queue_event(session, conv_scope(msg.conversation_id), message_event(msg))
         if convs[msg.conversation_id].kind == "support":
