@@ -30,7 +30,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Litestar
-from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPlugin
@@ -41,6 +40,7 @@ from backend.db import new_id
 from backend.messaging import presence
 from backend.messaging import service as messaging
 from mobile_api.fanout_watchdog import SubscriberWatchdog
+from mobile_api.ws_channels import SocketChannels
 from mobile_api.ws_writer import SendWriter
 
 log = logging.getLogger("fieldsync.ws")
@@ -143,7 +143,7 @@ class Hub(InitPlugin):
         self.settings = settings
         self.prefix = channel_prefix(settings.redis_url)
         self.node_id = f"{socket.gethostname()[:30]}-{os.getpid()}-{new_id()[-8:]}"
-        self.channels = ChannelsPlugin(
+        self.channels = SocketChannels(
             backend=make_backend(settings.redis_url),
             arbitrary_channels_allowed=True,
             subscriber_max_backlog=2000,
