@@ -259,15 +259,23 @@ if not event.contains(Session, "loaded_as_persistent", _keep_loaded):
 
 async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> SyncClient:
     """The client's row, locked: concurrent pushes from one phone apply one after the other."""
-    query = select(SyncClient).where(SyncClient.user_id == user_id, SyncClient.client_id == client_id)
-    client = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    where = {"user_id": user_id, "client_id": client_id}
+    client = (await session.execute(_CLIENT_FOR_UPDATE, where)).scalar_one_or_none()
     if client is None:
         insert_stmt = _insert_ignore(session, SyncClient).values(
             user_id=user_id, client_id=client_id, last_seq=0, created_at=utcnow(), updated_at=utcnow()
         )
         await session.execute(insert_stmt)
-        client = (await session.execute(query.with_for_update())).scalar_one()
+        client = (await session.execute(_CLIENT_FOR_UPDATE, where)).scalar_one()
     return client
+
+
+# Built once: every push asks it, and building the statement cost more than running it.
+_CLIENT_FOR_UPDATE = (
+    select(SyncClient)
+    .where(SyncClient.user_id == bindparam("user_id"), SyncClient.client_id == bindparam("client_id"))
+    .with_for_update()
+)
 
 
 def _insert_ignore(session: AsyncSession, table: Any) -> Any:
@@ -430,6 +438,7 @@ _CLIENT_UPDATE = (
 )
 # PostgreSQL: the results and the client's new position in one statement.
 _PG_STORE = text(f"WITH stored AS ({_STORED.pg_insert('s')}) {_CLIENT_UPDATE}")
+_SQLITE_CLIENT_UPDATE = text(_CLIENT_UPDATE)
 
 
 async def _store(
@@ -445,7 +454,7 @@ async def _store(
     else:
         await _STORED.execute(session, fresh)
         await session.execute(
-            text(_CLIENT_UPDATE), {**where, "last_seq": last_seq, "updated_at": sqlite_utc_text(now)}
+            _SQLITE_CLIENT_UPDATE, {**where, "last_seq": last_seq, "updated_at": sqlite_utc_text(now)}
         )
     # Written with Core: the loaded row takes the values as its own (no UPDATE at the next flush).
     set_committed_value(client, "last_seq", last_seq)

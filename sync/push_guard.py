@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import is_postgres
@@ -30,7 +30,10 @@ class Replay(Exception):
 
 
 class WriteGuard:
-    """Counts the statements that change rows on the batch's connection while installed."""
+    """Counts the statements that change rows on the batch's connection while installed.
+
+    One listener for every engine, registered once, finds the guard in the connection's
+    ``info``: registering a listener per push cost more than the push's statements."""
 
     def __init__(self) -> None:
         self.writes = 0
@@ -38,16 +41,12 @@ class WriteGuard:
 
     async def install(self, session: AsyncSession) -> None:
         self._connection = (await session.connection()).sync_connection
-        event.listen(self._connection, "before_cursor_execute", self._count)
+        self._connection.info[_GUARD_KEY] = self
 
     def remove(self) -> None:
         if self._connection is not None:
-            event.remove(self._connection, "before_cursor_execute", self._count)
+            self._connection.info.pop(_GUARD_KEY, None)
             self._connection = None
-
-    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip()[:7].lower().startswith(_WRITES):
-            self.writes += 1
 
     def mark(self, session: AsyncSession) -> tuple[int, int]:
         """Where the batch stands before a mutation runs."""
@@ -62,6 +61,19 @@ class WriteGuard:
             and not sync.deleted
             and not sync.dirty
         )
+
+
+_GUARD_KEY = "fieldsync_write_guard"
+
+
+def _count_writes(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    guard = conn.info.get(_GUARD_KEY)
+    if guard is not None and statement.lstrip()[:7].lower().startswith(_WRITES):
+        guard.writes += 1
+
+
+if not event.contains(Engine, "before_cursor_execute", _count_writes):
+    event.listen(Engine, "before_cursor_execute", _count_writes)
 
 
 # ``OFFSET 0`` keeps the sorted subquery from being flattened: the locks are taken in key order.
