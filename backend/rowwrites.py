@@ -107,7 +107,12 @@ def _converted_columns(write: RowWrite, dialect: Dialect, rows: Sequence[dict[st
     out: list[list[Any]] = []
     for name, process in zip(write.columns, _processors(write, dialect), strict=True):
         values = [r.get(name) for r in rows]
-        out.append(values if process is None else list(map(process, values)))
+        if process is sqlite_utc_text:
+            # A batch's rows share few instants (its ``now``): each is converted once.
+            texts = {v: process(v) for v in set(values)}
+            out.append([texts[v] for v in values])
+        else:
+            out.append(values if process is None else list(map(process, values)))
     return out
 
 
@@ -141,6 +146,8 @@ def sqlite_utc_text(value: datetime | None) -> str | None:
     text with microseconds), in one C call instead of two Python processors and a ``%`` format."""
     if value is None:
         return None
+    if value.tzinfo is UTC:  # the usual case: the text without its "+00:00"
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -226,6 +227,7 @@ async def _apply_in_order(
     results: list[p.MutationResult] = []
     fresh: list[dict[str, Any]] = []
     expected_seq: int | None = None
+    now = utcnow()  # one instant for the batch's stored results
     for m in ordered:
         settled = settle(m, last_seq, by_id, by_seq)  # the identity rule: sync/push_identity.py
         if settled is not None:
@@ -233,13 +235,13 @@ async def _apply_in_order(
             if settled.result.code == SEQ_GAP:
                 expected_seq = last_seq + 1
             elif settled.acknowledged:
-                row = _stored_row(actor.user_id, client_id, m, settled.result, named=False)
+                row = _stored_row(actor.user_id, client_id, m, settled.result, now, named=False)
                 fresh.append(row)
                 by_seq[m.seq] = row
                 last_seq = m.seq
             continue
         result = await run(m)
-        row = _stored_row(actor.user_id, client_id, m, result)
+        row = _stored_row(actor.user_id, client_id, m, result, now)
         fresh.append(row)
         by_id[m.id] = by_seq[m.seq] = row
         last_seq = m.seq
@@ -462,7 +464,13 @@ async def _store(
 
 
 def _stored_row(
-    user_id: str, client_id: str, m: p.MutationIn, result: p.MutationResult, *, named: bool = True
+    user_id: str,
+    client_id: str,
+    m: p.MutationIn,
+    result: p.MutationResult,
+    at: datetime,
+    *,
+    named: bool = True,
 ) -> dict[str, Any]:
     """The stored result; not ``named`` for a seq acknowledged by an ``id_reused`` rejection (the
     id already names its first mutation)."""
@@ -476,5 +484,5 @@ def _stored_row(
         "code": result.code,
         "message": (result.message or "")[:500] or None,
         "data": msgspec.to_builtins(result.data) if result.data is not None else None,
-        "applied_at": utcnow(),
+        "applied_at": at,
     }

@@ -253,8 +253,10 @@ async def _read(session: AsyncSession, actor: Actor, items: list[CheckIn]) -> _F
         else {"pairs": list_value(pairs, pg)}
     )
     levels: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in (await session.execute(q["levels"], params)).mappings():
-        values = dict(row)
+    result = await session.execute(q["levels"], params)
+    names = tuple(result.keys())
+    for row in result:
+        values = dict(zip(names, row, strict=True))
         levels[(values.pop("at_org"), values["product_id"])] = values
     wanted = org_ids | {lv["terminal_id"] for lv in levels.values() if lv["terminal_id"]}
     unknown_products = sorted({p for o, p in pairs if (o, p) not in levels})
