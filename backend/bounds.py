@@ -101,9 +101,27 @@ class Bounded(msgspec.Struct):
     unchecked: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
-        for field in self.__struct_fields__:
-            if field not in self.unchecked:
-                check_value(getattr(self, field), f"$.{field}")
+        # Most fields hold a plain value: settled here without walking; anything else is walked.
+        for field in _checked_fields(type(self)):
+            value = getattr(self, field)
+            kind = type(value)
+            if value is None or kind is bool or kind is float:
+                continue
+            if kind is str and "\x00" not in value:
+                continue
+            if kind is int and INT64_MIN <= value <= INT64_MAX:
+                continue
+            check_value(value, f"$.{field}")
+
+
+_CHECKED_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _checked_fields(cls: type[Bounded]) -> tuple[str, ...]:
+    fields = _CHECKED_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHECKED_FIELDS[cls] = tuple(f for f in cls.__struct_fields__ if f not in cls.unchecked)
+    return fields
 
 
 def check_depth(body: bytes, *, msgpack: bool) -> None:

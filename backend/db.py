@@ -26,7 +26,7 @@ import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -244,15 +244,40 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
             "statement_cache_size": 0,
             "prepared_statement_name_func": _unique_statement_name,
         }
-    return create_async_engine(
+    engine = create_async_engine(
         target,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args=connect_args,
         **json_args,
     )
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection idle this long is pinged before it is handed out (a restarted server or a
+# proxy's idle timeout may have closed it). SQLAlchemy's ``pool_pre_ping`` pings at every
+# checkout: on asyncpg a ``BEGIN`` and a ``ROLLBACK``, two round trips before each request's
+# own statements, on connections a busy server used a moment ago.
+PING_AFTER_IDLE_S = 5.0
+_IDLE_SINCE = "fieldsync_idle_since"
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:  # the pool discards it and connects again
+            raise DisconnectionError("a pooled connection was closed while idle") from exc
 
 
 def pgbouncer_mode(url: str) -> tuple[Any, bool]:

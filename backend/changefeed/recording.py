@@ -178,18 +178,19 @@ def _sqlite_insert_changes(rows: int) -> str:
 
 
 # PostgreSQL: one statement of one shape whatever the number of changes (a multi-row VALUES is a
-# new statement to prepare for every row count), the rows passed as one array per column: the
-# log rows, then each key's last change (the highest id of its key: ids of one INSERT rise in
-# the order of its rows) deleted from or upserted into ``scope_rows``. The digests come from
-# Python (``row_digest``), one per change, matched back on (entity, id, version).
+# new statement to prepare for every row count), the rows passed as one JSON document (msgspec
+# encodes it in one call; one array per column cost asyncpg a ``collections.abc`` check per
+# element): the log rows, then each key's last change (the highest id of its key: ids of one
+# INSERT rise in the order of its rows) deleted from or upserted into ``scope_rows``. A change's
+# data travels as a nested JSON value (JSON ``null``, a delete's, becomes SQL ``NULL``). The
+# digests come from Python (``row_digest``), one per change, matched back on (entity, id, version).
 _PG_WRITE_CHANGES = text(
-    "WITH u AS (SELECT * FROM unnest(CAST(:scopes AS varchar[]), CAST(:entities AS varchar[]), "
-    "CAST(:entity_ids AS varchar[]), CAST(:ops AS varchar[]), CAST(:versions AS integer[]), "
-    "CAST(:datas AS text[]), CAST(:digests AS bigint[])) "
+    "WITH u AS (SELECT * FROM ROWS FROM (json_to_recordset(CAST(:changes AS json)) AS (scope varchar, "
+    "entity varchar, entity_id varchar, op varchar, version integer, data jsonb, digest bigint)) "
     "WITH ORDINALITY AS u(scope, entity, entity_id, op, version, data, digest, n)), "
     "logged AS (INSERT INTO change_log (tx, scope, entity, entity_id, op, version, data, changed_at) "
     "SELECT (pg_current_xact_id()::text)::bigint, u.scope, u.entity, u.entity_id, u.op, u.version, "
-    "CAST(u.data AS jsonb), CAST(:changed_at AS timestamptz) FROM u ORDER BY u.n "
+    "u.data, CAST(:changed_at AS timestamptz) FROM u ORDER BY u.n "
     "RETURNING id, scope, entity, entity_id, op, version), "
     "last AS (SELECT DISTINCT ON (scope, entity, entity_id) id, scope, entity, entity_id, op, version "
     "FROM logged ORDER BY scope, entity, entity_id, id DESC), "
@@ -205,16 +206,19 @@ _PG_WRITE_CHANGES = text(
 
 
 def _pg_columns(changes: list[Change], now: datetime) -> dict[str, Any]:
-    return {
-        "changed_at": now,
-        "scopes": [c.scope for c in changes],
-        "entities": [c.entity for c in changes],
-        "entity_ids": [c.entity_id for c in changes],
-        "ops": [c.op for c in changes],
-        "versions": [c.version for c in changes],
-        "datas": [None if c.data is None else msgspec.json.encode(c.data).decode() for c in changes],
-        "digests": [row_digest(c.entity, c.entity_id, c.version) for c in changes],
-    }
+    document = [
+        {
+            "scope": c.scope,
+            "entity": c.entity,
+            "entity_id": c.entity_id,
+            "op": c.op,
+            "version": c.version,
+            "data": c.data,
+            "digest": row_digest(c.entity, c.entity_id, c.version),
+        }
+        for c in changes
+    ]
+    return {"changed_at": now, "changes": msgspec.json.encode(document).decode()}
 
 
 # --- buffering: a push batch writes its changes once, at its end ------------------------------

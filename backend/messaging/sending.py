@@ -4,10 +4,11 @@
 module writes it: the messages, the conversations' counters (``last_seq``, ``last_message_at``)
 and the senders' read markers (checked against the version each member row had, as the ORM
 checks it), then the change feed once. On PostgreSQL the first three are one statement (the
-rows as arrays through ``unnest``, the insert and the counters as data-modifying CTEs of the
-markers' ``UPDATE``): one round trip and one prepared plan for any batch, where an
-``executemany`` per table ran one execution per message (0.19–0.20 ms of database time each at
-500 messages/s over 10,000 sockets). On SQLite each is one ``executemany``.
+messages as one JSON document, the counters and markers as arrays through ``unnest``, the insert
+and the counters as data-modifying CTEs of the markers' ``UPDATE``): one round trip and one
+prepared plan for any batch, where an ``executemany`` per table ran one execution per message
+(0.19–0.20 ms of database time each at 500 messages/s over 10,000 sockets). On SQLite each is
+one ``executemany``.
 
 What is recorded is what storing the messages one at a time records: a change per message and,
 per message, one version and one change of its sender's member row (a phone pulling sees the
@@ -62,7 +63,7 @@ def _pg_store() -> tuple[str, tuple[str, ...]]:
         "CAST(:new AS integer[])) AS u(id, old_version, seq, new_version) "
         "WHERE m.id = u.id AND m.version = u.old_version RETURNING m.id"
     )
-    names = (*(f"m_{c}" for c in _MESSAGE_COLUMNS), *_STORE_PARAMS)
+    names = ("m", *_STORE_PARAMS)
     return pg_driver_sql(sql, names), names
 
 
