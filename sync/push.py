@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, bindparam, event, select, text, union_all
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, event, func, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -79,7 +79,7 @@ async def apply_admitted_batch(
     session.info[PUSH_MARK_KEY] = True
     client = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
-    by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered)
+    by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered, client.last_seq)
     sync_session = session.sync_session
     # For the batch: rows read stay in the identity map (``session.get`` of the same terminal or
     # product is not asked again), and the change feed is written once, at the end.
@@ -291,9 +291,12 @@ def _insert_ignore(session: AsyncSession, table: Any) -> Any:
 
 
 async def _stored_results(
-    session: AsyncSession, user_id: str, client_id: str, batch: list[p.MutationIn]
+    session: AsyncSession, user_id: str, client_id: str, batch: list[p.MutationIn], last_seq: int
 ) -> tuple[dict[str, dict[str, Any]], dict[int, dict[str, Any]]]:
-    """Results already stored for the batch's ids or seqs (one query), by id and by seq."""
+    """Results already stored for the batch's ids or seqs (one query), by id and by seq.
+
+    Only seqs up to the client's ``last_seq`` can have one (a result is stored with the seq it
+    acknowledges), so only those are asked for: a push of new mutations asks by id alone."""
     if not batch:
         return {}, {}
     pg = is_postgres(session)
@@ -301,7 +304,7 @@ async def _stored_results(
         "user_id": user_id,
         "client_id": client_id,
         "ids": list_value([m.id for m in batch], pg),
-        "seqs": list_value([m.seq for m in batch], pg),
+        "seqs": list_value([m.seq for m in batch if m.seq <= last_seq], pg),
     }
     rows = await session.execute(_stored_results_query(pg), params)
     found = [dict(r._mapping) for r in rows]
@@ -312,7 +315,13 @@ async def _stored_results(
 def _stored_results_query(pg: bool) -> Any:
     """By id, then by seq, each arm on its own unique index (an ``OR`` of the two lets an unanalysed
     PostgreSQL table scan every row the client ever pushed). The lists are two parameters, arrays
-    on PostgreSQL and JSON lists on SQLite: one statement shape for any batch, not a bind per value."""
+    on PostgreSQL and JSON lists on SQLite: one statement shape for any batch, not a bind per value.
+
+    On PostgreSQL the plan must not depend on how many rows the outbox holds: a generic plan
+    estimates one row per (user, client) and would walk the outbox's history filtering the ids
+    (O(history) per push). So the ids are looked up alone on the index they lead (in a subquery
+    that ``OFFSET 0`` keeps the outbox's conditions out of) and the seq arm runs only when it has
+    seqs (a one-time filter: nothing is scanned for an empty list)."""
     columns = (
         SyncMutation.mutation_id,
         SyncMutation.seq,
@@ -322,9 +331,22 @@ def _stored_results_query(pg: bool) -> Any:
         SyncMutation.data,
     )
     mine = (SyncMutation.user_id == bindparam("user_id"), SyncMutation.client_id == bindparam("client_id"))
-    by_id = among_named(SyncMutation.mutation_id, "ids", pg)
-    by_seq = among_named(SyncMutation.seq, "seqs", pg, item=BigInteger)
-    return union_all(select(*columns).where(*mine, by_id), select(*columns).where(*mine, by_seq))
+    if not pg:
+        by_id = among_named(SyncMutation.mutation_id, "ids", pg)
+        by_seq = among_named(SyncMutation.seq, "seqs", pg, item=BigInteger)
+        return union_all(select(*columns).where(*mine, by_id), select(*columns).where(*mine, by_seq))
+    found = (
+        select(*columns, SyncMutation.user_id, SyncMutation.client_id)
+        .where(among_named(SyncMutation.mutation_id, "ids", pg))
+        .offset(0)
+        .subquery("found")
+    )
+    ids_arm = select(*(found.c[c.key] for c in columns)).where(
+        found.c.user_id == bindparam("user_id"), found.c.client_id == bindparam("client_id")
+    )
+    seqs = bindparam("seqs", type_=ARRAY(BigInteger))
+    seqs_arm = select(*columns).where(*mine, SyncMutation.seq == any_(seqs), func.cardinality(seqs) > 0)
+    return union_all(ids_arm, seqs_arm)
 
 
 def _lock_names(

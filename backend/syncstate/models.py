@@ -32,7 +32,8 @@ class SyncMutation(Base):
 
     __tablename__ = "sync_mutations"
     __table_args__ = (
-        UniqueConstraint("user_id", "client_id", "mutation_id"),
+        # The id leads: a push reads its batch's ids, one index probe each (migration 0013).
+        UniqueConstraint("mutation_id", "user_id", "client_id"),
         Index("ix_sync_mutations_client_seq", "user_id", "client_id", "seq", unique=True),
     )
 
