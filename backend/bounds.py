@@ -71,6 +71,8 @@ def check_value(value: Any, where: str = "$") -> None:
     stack: list[tuple[Any, str]] = [(value, where)]
     while stack:
         item, at = stack.pop()
+        if _plainly_in_bounds(item):
+            continue
         if isinstance(item, str):
             if "\x00" in item:
                 raise OutOfBounds(f"text may not contain U+0000 - at `{at}`")
@@ -101,17 +103,22 @@ class Bounded(msgspec.Struct):
     unchecked: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
-        # Most fields hold a plain value: settled here without walking; anything else is walked.
+        # Most fields hold a plain value: settled without building the walk's stack and path.
         for field in _checked_fields(type(self)):
             value = getattr(self, field)
-            kind = type(value)
-            if value is None or kind is bool or kind is float:
-                continue
-            if kind is str and "\x00" not in value:
-                continue
-            if kind is int and INT64_MIN <= value <= INT64_MAX:
-                continue
-            check_value(value, f"$.{field}")
+            if not _plainly_in_bounds(value):
+                check_value(value, f"$.{field}")
+
+
+def _plainly_in_bounds(value: Any) -> bool:
+    """``value`` is a plain scalar :func:`check_value` accepts as it is (exact types only: anything
+    else, a subclass included, is left to the walk)."""
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return True
+    if kind is str:
+        return "\x00" not in value
+    return kind is int and INT64_MIN <= value <= INT64_MAX
 
 
 _CHECKED_FIELDS: dict[type, tuple[str, ...]] = {}

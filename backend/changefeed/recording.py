@@ -121,7 +121,7 @@ def _write_now(session: Session, changes: list[Change]) -> None:
     conn = session.connection()
     now = utcnow()
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_WRITE_CHANGES, _pg_columns(changes, now))
+        conn.execute(_PG_WRITE_CHANGES, _pg_params(changes, now))
         return
     # The ids of one INSERT rise in the order of its rows; the order RETURNING gives them back in is
     # not guaranteed, so each row comes back with its key and the highest id of a key is its last
@@ -205,7 +205,7 @@ _PG_WRITE_CHANGES = text(
 )
 
 
-def _pg_columns(changes: list[Change], now: datetime) -> dict[str, Any]:
+def _pg_params(changes: list[Change], now: datetime) -> dict[str, Any]:
     document = [
         {
             "scope": c.scope,
