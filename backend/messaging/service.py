@@ -514,6 +514,7 @@ async def _owe_chat_pushes(
         select(User.id, User.display_name).where(among(session, User.id, sender_ids))
     )
     names = {user_id: name for user_id, name in named.tuples()}
+    owed = []
     for req, msg in new:
         conv = convs[msg.conversation_id]
         sender = names.get(req.actor.user_id)
@@ -521,16 +522,18 @@ async def _owe_chat_pushes(
         for user_id, pref in offline.get(conv.id, ()):
             if user_id == req.actor.user_id:
                 continue
-            await notifications.enqueue(
-                session,
-                user_id=user_id,
-                kind="chat",
-                title=conv.title or sender or "New message",
-                body=f"{sender}: {preview}" if conv.title else preview,
-                data={"conversation_id": conv.id, "seq": str(msg.seq)},
-                collapse_key=f"chat:{conv.id}"[:64],
-                preference=pref,
+            owed.append(
+                notifications.Owed(
+                    user_id,
+                    "chat",
+                    title=conv.title or sender or "New message",
+                    body=f"{sender}: {preview}" if conv.title else preview,
+                    data={"conversation_id": conv.id, "seq": str(msg.seq)},
+                    collapse_key=f"chat:{conv.id}"[:64],
+                    preference=pref,
+                )
             )
+    await notifications.enqueue_many(session, owed)
 
 
 async def mark_read(session: AsyncSession, actor: Actor, *, conversation_id: str, up_to_seq: int) -> int:

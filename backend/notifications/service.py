@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -9,10 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
+from backend.db import is_postgres, utcnow
 from backend.errors import InvalidInput
 from backend.notifications.gateway import PushKind
 from backend.notifications.models import PENDING, PushOutbox, PushPreference
+from backend.setreads import among
 
 KINDS: tuple[PushKind, ...] = ("chat", "sync", "alert")
 MINUTES_PER_DAY = 24 * 60
@@ -82,6 +85,20 @@ def quiet_until(pref: PushPreference, now: datetime) -> datetime | None:
     return (midnight + timedelta(days=days_ahead, minutes=end)).astimezone(now.tzinfo)
 
 
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A push owed to ``user_id`` (see :func:`enqueue`); ``preference`` is the user's chat
+    preferences when the caller already has them (``None``: they never set any)."""
+
+    user_id: str
+    kind: PushKind
+    title: str | None = None
+    body: str | None = None
+    data: dict[str, Any] | None = None
+    collapse_key: str | None = None
+    preference: PushPreference | None | object = _LOOKUP
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -101,53 +118,93 @@ async def enqueue(
     respect the user's preferences: none when chat pushes are off, delayed to the end of
     quiet hours. Returns the outbox row, or ``None`` when nothing is owed.
     """
-    if kind not in KINDS:
-        raise InvalidInput(f"push kind must be one of {', '.join(KINDS)}", code="invalid_push_kind")
+    owed = Owed(user_id, kind, title, body, data, collapse_key, preference)
+    return (await enqueue_many(session, [owed], now=now))[0]
+
+
+async def enqueue_many(
+    session: AsyncSession, owed: Sequence[Owed], *, now: datetime | None = None
+) -> list[PushOutbox | None]:
+    """What :func:`enqueue` gives for each of ``owed`` in turn (a later one collapses into the
+    row an earlier one made), in at most two queries whatever their number: the preferences not
+    given, and the pending rows they may collapse into."""
+    for o in owed:
+        if o.kind not in KINDS:
+            raise InvalidInput(f"push kind must be one of {', '.join(KINDS)}", code="invalid_push_kind")
     now = now or utcnow()
-    available_at = now
-    if kind == "chat":
-        if preference is _LOOKUP:
-            pref = await get_preferences(session, user_id)
-        else:
-            pref = preference or PushPreference(user_id=user_id, chat_enabled=True, timezone="UTC")
-        assert isinstance(pref, PushPreference)
-        if not pref.chat_enabled:
-            return None
-        available_at = quiet_until(pref, now) or now
-    payload = {str(k): str(v) for k, v in (data or {}).items()}
-    if collapse_key is not None:
-        row = (
-            await session.execute(
-                select(PushOutbox)
-                .where(
-                    PushOutbox.user_id == user_id,
-                    PushOutbox.collapse_key == collapse_key,
-                    PushOutbox.status == PENDING,
-                )
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+    prefs = await _chat_preferences(session, owed)
+    pending = await _pending_rows(session, owed)
+    rows: list[PushOutbox | None] = []
+    for o in owed:
+        available_at = now
+        if o.kind == "chat":
+            pref = prefs[o.user_id] if o.preference is _LOOKUP else o.preference
+            pref = pref or PushPreference(user_id=o.user_id, chat_enabled=True, timezone="UTC")
+            assert isinstance(pref, PushPreference)
+            if not pref.chat_enabled:
+                rows.append(None)
+                continue
+            available_at = quiet_until(pref, now) or now
+        payload = {str(k): str(v) for k, v in (o.data or {}).items()}
+        key = (o.user_id, o.collapse_key) if o.collapse_key is not None else None
+        row = pending.get(key) if key is not None else None
         if row is not None:
-            row.kind, row.title, row.body = kind, title, body
+            row.kind, row.title, row.body = o.kind, o.title, o.body
             row.data = {**payload, "count": str(int(row.data.get("count", "1")) + 1)}
             row.available_at = max(row.available_at, available_at)
-            return row
-    row = PushOutbox(
-        user_id=user_id,
-        kind=kind,
-        title=title,
-        body=body,
-        data=payload,
-        collapse_key=collapse_key,
-        status=PENDING,
-        created_at=now,
-        available_at=available_at,
+        else:
+            row = PushOutbox(
+                user_id=o.user_id,
+                kind=o.kind,
+                title=o.title,
+                body=o.body,
+                data=payload,
+                collapse_key=o.collapse_key,
+                status=PENDING,
+                created_at=now,
+                available_at=available_at,
+            )
+            session.add(row)
+            if key is not None:
+                pending[key] = row
+        rows.append(row)
+    return rows
+
+
+async def _chat_preferences(session: AsyncSession, owed: Sequence[Owed]) -> dict[str, PushPreference | None]:
+    """The stored preferences of the users owed a chat push whose caller did not give them."""
+    wanted = {o.user_id for o in owed if o.kind == "chat" and o.preference is _LOOKUP}
+    if not wanted:
+        return {}
+    query = select(PushPreference).where(among(PushPreference.user_id, wanted, is_postgres(session)))
+    found = await session.execute(query)
+    return {user_id: None for user_id in wanted} | {p.user_id: p for p in found.scalars()}
+
+
+async def _pending_rows(session: AsyncSession, owed: Sequence[Owed]) -> dict[tuple[str, str], PushOutbox]:
+    """The pending row each (user, collapse key) of ``owed`` collapses into (the oldest, if a race
+    left two)."""
+    keys = {(o.user_id, o.collapse_key) for o in owed if o.collapse_key is not None}
+    if not keys:
+        return {}
+    pg = is_postgres(session)
+    found = await session.execute(
+        select(PushOutbox)
+        .where(
+            among(PushOutbox.user_id, {u for u, _k in keys}, pg),
+            among(PushOutbox.collapse_key, {k for _u, k in keys}, pg),
+            PushOutbox.status == PENDING,
+        )
+        .order_by(PushOutbox.id)
     )
-    session.add(row)
-    return row
+    rows: dict[tuple[str, str], PushOutbox] = {}
+    for row in found.scalars():
+        if (row.user_id, row.collapse_key) in keys:
+            rows.setdefault((row.user_id, row.collapse_key), row)
+    return rows
 
 
 async def request_sync(session: AsyncSession, user_ids: set[str] | list[str]) -> None:
     """Owe each user a data-only "sync now" push; pending ones collapse into one per user."""
-    for user_id in sorted(set(user_ids)):
-        await enqueue(session, user_id=user_id, kind="sync", collapse_key="sync")
+    owed = [Owed(user_id, "sync", collapse_key="sync") for user_id in sorted(set(user_ids))]
+    await enqueue_many(session, owed)
