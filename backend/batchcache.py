@@ -26,6 +26,12 @@ def open_batch_cache(session: AsyncSession | Session) -> None:
     _info(session)[_KEY] = {}
 
 
+def reset_batch_cache(session: AsyncSession | Session) -> None:
+    """Forget what the batch memoised (its savepoint rolled back: a memo may name a row it made)."""
+    if _KEY in _info(session):
+        open_batch_cache(session)
+
+
 def close_batch_cache(session: AsyncSession | Session) -> None:
     _info(session).pop(_KEY, None)
 

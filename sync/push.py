@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.batchcache import close_batch_cache, open_batch_cache
+from backend.batchcache import close_batch_cache, open_batch_cache, reset_batch_cache
 from backend.changefeed.recording import (
     buffer_changes,
     discard_buffered,
@@ -34,10 +34,11 @@ from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.rowwrites import RowWrite, sqlite_utc_text
-from backend.setreads import among_named, list_value
+from backend.setreads import SetRace, among_named, list_value
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.batch import BatchRun, apply_in_sets
+from sync.batch.apply import STATS as SET_STATS
 from sync.errors import BatchTooLarge
 from sync.mutations import REGISTRY, MutationContext
 from sync.mutations.registry import Mutation
@@ -54,6 +55,9 @@ _KEEP_KEY = "fieldsync_push_loaded"
 # Set in ``session.info`` to apply every mutation by its one-by-one handler (no set handlers):
 # the reference the set path is tested against.
 ONE_BY_ONE_KEY = "fieldsync_push_one_by_one"
+# Runs of a batch as sets: a second after a set lost a race for a first row (a location, a level,
+# an order id) to a concurrent push, before the batch goes one by one.
+SET_ATTEMPTS = 2
 
 
 def check_envelope(request: p.PushRequest, settings: Settings) -> None:
@@ -114,36 +118,45 @@ async def _apply_batch(
     by_seq: dict[int, dict[str, Any]],
 ) -> Outcome:
     """Run the batch in one savepoint, mutations unguarded; if one fails after writing, roll it
-    all back and run it again with a savepoint per mutation (see :mod:`sync.push_guard`)."""
+    all back and run it again with a savepoint per mutation (see :mod:`sync.push_guard`). A set
+    that lost a race for a first row is first run again as sets (:data:`SET_ATTEMPTS`)."""
     guard = WriteGuard()
     await guard.install(session)
     try:
-        batch_savepoint = await session.begin_nested()
-        try:
-            if session.info.get(ONE_BY_ONE_KEY):
-                unguarded: Runner = lambda m: _run_unguarded(session, actor, settings, m, guard)  # noqa: E731
-                outcome = await _apply_in_order(
-                    session,
-                    actor,
-                    settings,
-                    client_id,
-                    ordered,
-                    last_seq,
-                    dict(by_id),
-                    dict(by_seq),
-                    unguarded,
-                )
+        for attempt in range(1, SET_ATTEMPTS + 1):
+            batch_savepoint = await session.begin_nested()
+            try:
+                if session.info.get(ONE_BY_ONE_KEY):
+                    unguarded: Runner = lambda m: _run_unguarded(session, actor, settings, m, guard)  # noqa: E731
+                    outcome = await _apply_in_order(
+                        session,
+                        actor,
+                        settings,
+                        client_id,
+                        ordered,
+                        last_seq,
+                        dict(by_id),
+                        dict(by_seq),
+                        unguarded,
+                    )
+                else:
+                    outcome = await _apply_as_sets(
+                        session, actor, settings, client_id, ordered, last_seq, by_id, by_seq, guard
+                    )
+                await session.flush()
+            except Replay as replay:
+                await batch_savepoint.rollback()
+                _forget_loaded(session)
+                reset_batch_cache(session)
+                if isinstance(replay.__cause__, SetRace) and attempt < SET_ATTEMPTS:
+                    # The other transaction's first row is committed now (a unique violation waits
+                    # for it): the sets, read again, see and use it.
+                    SET_STATS["raced"] += 1
+                    continue
+                break
             else:
-                outcome = await _apply_as_sets(
-                    session, actor, settings, client_id, ordered, last_seq, by_id, by_seq, guard
-                )
-            await session.flush()
-        except Replay:
-            await batch_savepoint.rollback()
-            _forget_loaded(session)
-        else:
-            await batch_savepoint.commit()
-            return outcome
+                await batch_savepoint.commit()
+                return outcome
     finally:
         guard.remove()
     guarded: Runner = lambda m: _run_one(session, actor, settings, m)  # noqa: E731
