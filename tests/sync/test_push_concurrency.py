@@ -1,4 +1,4 @@
-"""Two devices of one user pushing at the same moment (issue 12, class 4).
+"""Devices pushing at the same moment: of one user (issue 12, class 4), and racing for a first row.
 
 On PostgreSQL each push's first bookkeeping write (its ``sync_clients`` row) takes a key-share
 lock on the user row through the foreign key; ``profile.update`` then locked that row ``FOR
@@ -64,3 +64,65 @@ async def test_devices_of_one_user_push_at_once_without_deadlock(settings, netwo
         await http.aclose()
         await app.state.engine.dispose()
     assert failures == [], failures
+
+
+async def test_pushes_racing_for_a_first_location_stay_sets(settings, network, session_factory):
+    """Devices counting different SKUs at once at a place with no stock location yet: each batch's
+    set reads no location and inserts one; all but one lose that race (PostgreSQL: a unique
+    violation once the winner commits). A loser runs its batch as sets again, on the winner's
+    location, instead of one by one: every count applied, one location, and no batch gave up
+    for good."""
+    from sqlalchemy import select
+
+    from backend.inventory.models import StockLevel, StockLocation
+    from sync.batch.apply import STATS
+
+    app = build_app(settings)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge")
+    warehouse = network.user("inspector-north").org_id
+    products = sorted(network.products.values(), key=lambda p: p.sku)[: DEVICES * 3]
+    before = dict(STATS)
+    try:
+        phones = []
+        for i in range(DEVICES):
+            tokens = await login(http, "inspector-north", client_id=f"first-{i}")
+            phones.append({"Authorization": f"Bearer {tokens['access_token']}"})
+
+        async def push(headers, i: int):
+            counts = [
+                {
+                    "id": uuid.uuid4().hex,
+                    "seq": n + 1,
+                    "name": "stock_check.record",
+                    "args": {
+                        "id": uuid.uuid4().hex,
+                        "org_id": warehouse,
+                        "product_id": product.id,
+                        "counted_qty": 5 + n,
+                        "observed_at": "2026-12-01T08:00:00Z",
+                    },
+                }
+                for n, product in enumerate(products[i * 3 : i * 3 + 3])
+            ]
+            body = {"client_id": f"first-{i}", "protocol": 1, "mutations": counts}
+            return await http.post("/sync/v1/push", json=body, headers=headers)
+
+        replies = await asyncio.gather(*(push(h, i) for i, h in enumerate(phones)))
+        assert [r.status_code for r in replies] == [200] * DEVICES, [r.text for r in replies]
+        statuses = {res["status"] for r in replies for res in r.json()["results"]}
+        assert statuses == {"applied"}
+    finally:
+        await http.aclose()
+        await app.state.engine.dispose()
+    raced = STATS["raced"] - before.get("raced", 0)
+    gave_up = STATS["gave_up"] - before.get("gave_up", 0)
+    assert gave_up == raced, f"{gave_up} sets gave up, {raced} of them ran again"
+    if settings.resolved_database_url.startswith("postgresql"):
+        assert raced > 0, "the pushes did not race (the test lost its point)"
+    async with session_factory() as session:
+        locations = (
+            await session.execute(select(StockLocation).where(StockLocation.org_id == warehouse))
+        ).all()
+        assert len(locations) == 1
+        levels = (await session.execute(select(StockLevel))).scalars().all()
+        assert len(levels) == DEVICES * 3 and {lv.version for lv in levels} == {1}
