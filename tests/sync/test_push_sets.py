@@ -171,7 +171,8 @@ inspection_work = st.one_of(
     st.fixed_dictionaries({"kind": st.just("isubmit"), "insp": st.sampled_from([0, 0, 1, 9])}),
 )
 other = st.one_of(
-    st.fixed_dictionaries({"kind": st.just("profile"), "bad": st.booleans()}),
+    # "same": a name the user may already have (no change, no new version)
+    st.fixed_dictionaries({"kind": st.just("profile"), "bad": st.booleans(), "same": st.booleans()}),
     order_work,
     order_work,
     st.fixed_dictionaries(
@@ -335,7 +336,9 @@ def _mutation(world: World, item: dict[str, Any], pools: dict[str, list[str]]) -
     if kind == "profile":
         return {
             "name": "profile.update",
-            "args": {"display_name": "" if item["bad"] else f"Rep {new_id()[:6]}"},
+            "args": {
+                "display_name": "" if item["bad"] else "Rep" if item.get("same") else f"Rep {new_id()[:6]}"
+            },
         }
     if kind == "unknown":
         return {"name": "no.such.mutation", "args": {}}
@@ -683,3 +686,27 @@ def test_a_replayed_batch_stores_what_its_first_run_created(settings, network):
             results = state["replies"][0]["results"]
             assert [r["status"] for r in results] == ["applied", "rejected", "applied", "rejected"]
             assert list(state["orders"]) == [results[0]["data"]["order_id"]]
+
+
+def test_renames_as_a_set_equal_one_by_one(settings, network):
+    """A batch renaming its user to the same name twice (no change, no new version), to new names
+    and back, around stock counts the group is moved across: as one by one (versions, the user
+    row, its change feed), and the renames applied by the set."""
+    same = {"kind": "profile", "bad": False, "same": True}
+    new = {**same, "same": False}
+    count = {"kind": "stock", "org": 3, "product": 0, "qty": 4, "minute": 0, "check": None, "flavour": "ok"}
+    program = [
+        (0, [same, same, count, new, same, {**same, "bad": True}, same], "next"),
+        (1, [new, same], "next"),
+    ]
+    with _prepared_world(settings, network) as (loop, factory, world):
+        envelopes = _envelopes(world, program)
+        before = dict(set_apply.STATS)
+        as_sets = loop.run_until_complete(_run(factory, network, settings, envelopes, one_by_one=False))
+        assert set_apply.STATS["groups"] > before.get("groups", 0)
+        assert set_apply.STATS["gave_up"] == before.get("gave_up", 0)
+        one_by_one = loop.run_until_complete(_run(factory, network, settings, envelopes, one_by_one=True))
+    versions = [(r.get("data") or {}).get("version") for r in as_sets["replies"][0]["results"]]
+    assert versions[1] == versions[0]  # the same name again: nothing changed
+    assert versions[3] == versions[0] + 1 and versions[4] == versions[3] + 1  # a new name, then back
+    assert _strip_ids(as_sets) == _strip_ids(one_by_one)

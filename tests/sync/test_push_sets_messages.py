@@ -89,7 +89,7 @@ send = st.fixed_dictionaries(
 )
 read = st.fixed_dictionaries({"kind": st.just("read"), "conv": st.integers(0, 3), "seq": st.integers(0, 4)})
 other = st.one_of(
-    st.fixed_dictionaries({"kind": st.just("profile"), "bad": st.booleans()}),
+    st.fixed_dictionaries({"kind": st.just("profile"), "bad": st.booleans(), "same": st.booleans()}),
     push_sets.stock,
     st.fixed_dictionaries(
         {
