@@ -434,7 +434,8 @@ def _submit(actor: Actor, facts: _Facts, item: SubmitIn, now: datetime) -> Outco
     }
     if (refusal := authorisation_refusal(lines, products, allowed, region_id)) is not None:
         raise refusal
-    entries = {p: e for (d, p), e in facts.prices.items() if d == order.distributor_id and p in wanted}
+    priced = ((p, facts.prices.get((order.distributor_id, p))) for p in wanted)
+    entries = {p: e for p, e in priced if e is not None}  # the distributor's prices, by product
     currency, prices = prices_of(lines, entries)
     takes: list[tuple[Any, int]] = []
     if order.kind == "purchase":
