@@ -148,6 +148,19 @@ MIXED: list[Kind] = [
 STOCK_ONLY: list[Kind] = [Kind("stock check", ("stock_check.record",), 1, stock_check)]
 
 
+def only(kinds: list[Kind], wanted: str) -> list[Kind]:
+    """The kinds whose name starts with one of the comma-separated words of ``wanted`` (all when empty)."""
+    words = tuple(w.strip() for w in wanted.split(",") if w.strip())
+    if not words:
+        return kinds
+    chosen = [k for k in kinds if k.name.startswith(words)]
+    if not chosen:
+        raise SystemExit(
+            f"--mix {wanted!r} names no kind of work; choose from: {', '.join(k.name for k in kinds)}"
+        )
+    return chosen
+
+
 def usable(kinds: list[Kind], available: set[str]) -> list[Kind]:
     return [k for k in kinds if set(k.needs) <= available]
 

@@ -56,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cases", default="solo,fleet", help="which cases to run: solo (one phone), fleet (--phones at once)"
     )
+    kinds = ", ".join(k.name.split()[0] for k in mix.MIXED)
+    parser.add_argument(
+        "--mix",
+        default="",
+        help=f"the fleet's mixed variant with only these kinds of work, comma-separated ({kinds});"
+        " default: all of them, by their weights",
+    )
 
 
 async def make_phones(target: h.Target, count: int) -> list[tuple[str, mix.World]]:
@@ -325,7 +332,8 @@ async def measure(target: h.Target, args: argparse.Namespace) -> dict[str, Any]:
                     target, server, phones[:1], chosen, args, rng, batches_each=args.solo_batches
                 )
                 figures["empty_push"] = await request_overhead(server, phones[0], args.overhead_requests)
-            for variant, kinds in (("mixed", mix.MIXED), ("stock_check", mix.STOCK_ONLY)):
+            mixed = mix.only(mix.MIXED, args.mix)
+            for variant, kinds in (("mixed", mixed), ("stock_check", mix.STOCK_ONLY)):
                 if "fleet" not in cases:
                     break
                 chosen = mix.usable(kinds, available)
