@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from backend.identity.renames import rename_in_turn
 from sync.batch.registry import GroupContext, GroupOutcome, set_mutation
+from sync.mutations.messaging_set import MESSAGE_INDEPENDENT
 from sync.mutations.profile import ProfileUpdate
 
-# What a rename may be moved across: everything set-applied but messaging, whose chat pushes
-# carry the sender's display name.
-PROFILE_INDEPENDENT = frozenset(
-    {
-        "stock_check.record",
-        "inspection.start",
-        "inspection.answer",
-        "inspection.submit",
-        "order.create",
-        "order.update_line",
-        "order.submit",
-        "order.cancel",
-        "order.confirm",
-        "order.reject",
-        "media.attach",
-    }
-)
+# What a rename may be moved across: what a message group may (a rename reads and writes only its
+# user row, which messages read: their chat pushes carry the sender's name), and photo links.
+PROFILE_INDEPENDENT = MESSAGE_INDEPENDENT | {"media.attach"}
 
 
 @set_mutation("profile.update", independent_of=PROFILE_INDEPENDENT)
