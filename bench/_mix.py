@@ -166,9 +166,18 @@ def usable(kinds: list[Kind], available: set[str]) -> list[Kind]:
 
 
 def batch(kinds: list[Kind], world: World, rng: random.Random, size: int = 100) -> list[Mutation]:
-    """``size`` mutations drawn from ``kinds`` by weight (groups are kept whole, then trimmed)."""
+    """``size`` mutations drawn from ``kinds`` by weight (groups are kept whole, then trimmed). A
+    kind this phone cannot do (a message for a rep with nobody to write to) is left out."""
     out: list[Mutation] = []
-    weights = [k.weight for k in kinds]
+    kinds = list(kinds)
     while len(out) < size:
-        out.extend(rng.choices(kinds, weights=weights)[0].build(world, rng))
+        if not kinds:
+            raise SystemExit(
+                "this phone can do none of the kinds of work asked for (--mix); add another kind"
+            )
+        kind = rng.choices(kinds, weights=[k.weight for k in kinds])[0]
+        built = kind.build(world, rng)
+        if not built:
+            kinds.remove(kind)
+        out.extend(built)
     return out[:size]
