@@ -123,6 +123,9 @@ async def test_two_worker_processes_run_each_job_once_per_interval(
 
 _EXPECTED_JOB_METRICS = (
     'fieldsync_job_runs{job="media_derivatives"}',
+    # a run's start is recorded when it starts, its duration and outcome when it ends: wait for both
+    'fieldsync_job_last_duration_seconds{job="media_derivatives"}',
+    'fieldsync_job_last_outcome{job="media_derivatives"',
     "sign_tree_head",
     'fieldsync_job_runs{job="deliver_pushes"}',  # the shared job, which may start a moment later
 )
