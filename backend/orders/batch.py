@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from backend.catalog import ChannelAuthorisation, PriceEntry, Product, RegionalQuota
 from backend.changefeed.recording import DELETE, Change, row_changes, write_changes
@@ -203,12 +204,8 @@ async def _read_channel(
                 parties.append((actor.org_id, c.supplier_id, actor.org_id))
     distributors = {d for d, _s, _o in parties if d}
     regions = {facts.orgs[o].region_id for _d, _s, o in parties if o in facts.orgs} - {None}
-    frontier = set(regions)
-    while frontier:
-        query = select(Region.id, Region.parent_id).where(among(Region.id, frontier, pg))
-        found = {r.id: r.parent_id for r in await session.execute(query)}
-        facts.parents.update(found)
-        frontier = {p for p in found.values() if p is not None and p not in facts.parents}
+    if regions:
+        facts.parents.update({r.id: r.parent_id for r in await session.execute(_regions_above(regions, pg))})
     ancestry = set(facts.parents)
     product_ids = set(facts.products)
     if not distributors or not product_ids:
@@ -277,6 +274,15 @@ async def _numbers(session: AsyncSession, creates: list[CreateIn], pg: bool) -> 
 def _next_number(facts: _Facts, kind: str, now: datetime) -> str:
     prefix = PREFIXES[kind]
     return format_number(prefix, now.year, facts.numbers[prefix].pop())
+
+
+def _regions_above(regions: set[str], pg: bool) -> Any:
+    """``regions`` and every region above them, each with its parent, in one recursive read
+    (``UNION`` ends a cycle: a row met again adds nothing)."""
+    up = select(Region.id, Region.parent_id).where(among(Region.id, regions, pg)).cte("up", recursive=True)
+    parent = aliased(Region)
+    up = up.union(select(parent.id, parent.parent_id).join(up, parent.id == up.c.parent_id))
+    return select(up.c.id, up.c.parent_id)
 
 
 def _ancestry(facts: _Facts, region_id: str | None) -> list[str]:
