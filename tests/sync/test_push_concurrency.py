@@ -66,17 +66,31 @@ async def test_devices_of_one_user_push_at_once_without_deadlock(settings, netwo
     assert failures == [], failures
 
 
-async def test_pushes_racing_for_a_first_location_stay_sets(settings, network, session_factory):
+async def test_pushes_racing_for_a_first_location_stay_sets(settings, network, session_factory, monkeypatch):
     """Devices counting different SKUs at once at a place with no stock location yet: each batch's
     set reads no location and inserts one; all but one lose that race (PostgreSQL: a unique
     violation once the winner commits). A loser runs its batch as sets again, on the winner's
     location, instead of one by one: every count applied, one location, and no batch gave up
-    for good."""
+    for good. On PostgreSQL the sets' first reads wait for each other, so the race is certain
+    (SQLite runs one writer at a time: there the pushes go one after the other)."""
     from sqlalchemy import select
 
+    import backend.inventory.batch as batch
     from backend.inventory.models import StockLevel, StockLocation
     from sync.batch.apply import STATS
 
+    postgres = settings.resolved_database_url.startswith("postgresql")
+    if postgres:
+        real_read, all_read, first_reads = batch._read, asyncio.Barrier(DEVICES), [DEVICES]
+
+        async def read_together(*args, **kwargs):
+            facts = await real_read(*args, **kwargs)
+            if first_reads[0] > 0:  # a set's second run reads alone
+                first_reads[0] -= 1
+                await asyncio.wait_for(all_read.wait(), 30)
+            return facts
+
+        monkeypatch.setattr(batch, "_read", read_together)
     app = build_app(settings)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge")
     warehouse = network.user("inspector-north").org_id
@@ -117,8 +131,7 @@ async def test_pushes_racing_for_a_first_location_stay_sets(settings, network, s
     raced = STATS["raced"] - before.get("raced", 0)
     gave_up = STATS["gave_up"] - before.get("gave_up", 0)
     assert gave_up == raced, f"{gave_up} sets gave up, {raced} of them ran again"
-    if settings.resolved_database_url.startswith("postgresql"):
-        assert raced > 0, "the pushes did not race (the test lost its point)"
+    assert raced == (DEVICES - 1 if postgres else 0), raced
     async with session_factory() as session:
         locations = (
             await session.execute(select(StockLocation).where(StockLocation.org_id == warehouse))
