@@ -5,7 +5,8 @@ and hands those to :func:`apply_in_sets` in ``seq`` order. Each mutation with a 
 joins its name's open group; any other mutation first closes (applies) every open group it may
 not be moved across, then runs alone. What is open at the end is applied last. A group whose
 handler raises makes the whole batch go one by one (:class:`~sync.push_guard.Replay`), except a
-lost race, which the engine retries as a whole.
+transient database error, which the engine retries as a whole, and a lost race for a first row
+(:class:`~backend.setreads.SetRace`), after which the engine first runs the batch as sets once more.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sync.batch.registry import SETS, GroupContext
 from sync.push_guard import Replay
 
 log = logging.getLogger("fieldsync.sync")
-# Groups applied by set handlers, and how many of them gave up (the batch then went one by one).
+# Groups applied by set handlers, how many gave up, and (``raced``, counted by the push engine)
+# how many of those had lost a first-row race and ran as sets again; the rest went one by one.
 STATS: Counter[str] = Counter()
 
 
@@ -74,7 +76,7 @@ async def _apply_group(
         if is_transient_error(exc):
             raise  # a lost race (deadlock, busy database): the whole batch is retried
         STATS["gave_up"] += 1
-        log.info("set handler of %s gave up (%s): the batch goes one by one", name, exc)
+        log.info("set handler of %s gave up (%s): the batch is applied again", name, exc)
         raise Replay from exc
     STATS["groups"] += 1
     if len(outcomes) != len(members):
