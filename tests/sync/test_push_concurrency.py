@@ -13,9 +13,12 @@ import asyncio
 import uuid
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+import backend.inventory.batch as batch
+from backend.inventory.models import StockLevel, StockLocation
 from fieldsync.wiring import build_app
+from sync.batch.apply import STATS
 from tests.factories import login
 
 DEVICES = 4
@@ -73,12 +76,6 @@ async def test_pushes_racing_for_a_first_location_stay_sets(settings, network, s
     location, instead of one by one: every count applied, one location, and no batch gave up
     for good. On PostgreSQL the sets' first reads wait for each other, so the race is certain
     (SQLite runs one writer at a time: there the pushes go one after the other)."""
-    from sqlalchemy import select
-
-    import backend.inventory.batch as batch
-    from backend.inventory.models import StockLevel, StockLocation
-    from sync.batch.apply import STATS
-
     postgres = settings.resolved_database_url.startswith("postgresql")
     if postgres:
         real_read, all_read, first_reads = batch._read, asyncio.Barrier(DEVICES), [DEVICES]
