@@ -44,10 +44,16 @@ async def _count(
     return outcomes
 
 
-@pytest.mark.parametrize("analysed", [True, False], ids=["analysed", "planned_while_small"])
+@pytest.mark.parametrize(
+    "planned_at", [None, 3, BATCH], ids=["analysed", "planned_at_3_levels", "planned_at_100_levels"]
+)
 async def test_the_level_read_probes_each_pair(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], analysed: bool
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], planned_at: int | None
 ) -> None:
+    """``planned_at``: the connection made its plan when the shelf held that many levels and
+    keeps it as the shelf fills (nothing analysed the tables since), as a server's pooled
+    connection does on a new database; ``None``: planned on analysed tables."""
+    analysed = planned_at is None
     async with session_factory() as session:
         net = await build_network(session, terminals=2, skus=SKUS)
         await session.commit()
@@ -61,7 +67,7 @@ async def test_the_level_read_probes_each_pair(
         if conn is not None and not analysed:
             await forget_statistics(conn, "stock_levels", "stock_locations")
             with captured(engine, "FROM stock_levels") as seen:
-                await _count(session_factory, staff, products[:3], minute=1)
+                await _count(session_factory, staff, products[:planned_at], minute=1)
             statement, parameters = seen[0]
             await prepare_generic(conn, statement, parameters)
         for start in range(0, len(products), BATCH):  # the shelf fills up: a level per product
