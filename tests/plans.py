@@ -20,21 +20,23 @@ def _pg_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-async def prepare_generic(conn: AsyncConnection, statement: str, parameters: Any) -> None:
+async def prepare_generic(
+    conn: AsyncConnection, statement: str, parameters: Any, name: str = "probe"
+) -> None:
     """Prepare ``statement`` (as the driver got it) on ``conn`` and run it once under a generic
     plan: the plan is made from the tables as they are now and kept for the connection, as a
     long-lived connection keeps it until the tables are analysed."""
     await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    await conn.exec_driver_sql(f"PREPARE probe AS {statement}")
-    await conn.exec_driver_sql(f"EXECUTE probe({_arguments(parameters)})")
+    await conn.exec_driver_sql(f"PREPARE {name} AS {statement}")
+    await conn.exec_driver_sql(f"EXECUTE {name}({_arguments(parameters)})")
     await conn.commit()  # the statement and its plan stay; any row locks it took do not
 
 
-async def explain_prepared(conn: AsyncConnection, parameters: Any) -> dict[str, Any]:
+async def explain_prepared(conn: AsyncConnection, parameters: Any, name: str = "probe") -> dict[str, Any]:
     """``EXPLAIN ANALYZE`` of the statement :func:`prepare_generic` prepared, with its kept plan;
     the plan's root node."""
     explained = (
-        await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probe({_arguments(parameters)})")
+        await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({_arguments(parameters)})")
     ).scalar_one()
     return (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
 
