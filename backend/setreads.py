@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
-from sqlalchemy import ARRAY, String, any_, bindparam, func, select, true
-from sqlalchemy.sql import Select
+from sqlalchemy import ARRAY, String, any_, bindparam, func, select
 from sqlalchemy.sql.elements import BindParameter
 
 
@@ -45,22 +44,6 @@ def among_named(column: Any, name: str, pg: bool, item: Any = String) -> Any:
     if pg:
         return column == any_(bindparam(name, type_=ARRAY(item)))
     return in_json_list(column, bindparam(name))
-
-
-def probed_named(query: Select[Any], key: Any, name: str, pg: bool) -> Select[Any]:
-    """``query`` for the rows whose ``key`` is among the list bound as ``name`` (:func:`list_value`).
-
-    On PostgreSQL each value is its own probe of ``key`` (a primary or unique key), a ``LATERAL``
-    subquery that ``OFFSET 0`` keeps whole: a plan cannot turn it into a scan filtering every row,
-    as a generic plan made while the table was small did for ``key = ANY(list)`` and a pooled
-    connection kept as the table grew (``tests/plans.py``). On SQLite :func:`among_named`."""
-    if not pg:
-        return query.where(among_named(key, name, pg))
-    values = func.unnest(bindparam(name, type_=ARRAY(String))).table_valued("value").render_derived(name=name)
-    # Named by position: the subquery keeps every column, repeated NULLs and literals included.
-    positional = query.with_only_columns(*(c.label(f"c{n}") for n, c in enumerate(query.selected_columns)))
-    probe = positional.where(key == values.c.value).offset(0).lateral(f"{name}_probe")
-    return select(*probe.c).select_from(values).join(probe, true())
 
 
 def list_value(values: Iterable[Any], pg: bool) -> Any:

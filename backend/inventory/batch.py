@@ -54,7 +54,7 @@ from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCh
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
-from backend.setreads import SetRace, among_named, list_value, probed_named
+from backend.setreads import SetRace, among_named, list_value
 from backend.territory import RouteAssignment
 
 _LEVELS = StockLevel.__table__
@@ -232,26 +232,21 @@ def _facts_query(pg: bool) -> Any:
     no_int = null().cast(Integer())
     no_flag = null().cast(Boolean())
     no_time = null().cast(UtcDateTime())
-    products = probed_named(
-        select(literal("p"), Product.id, *nulls(6), no_int, no_flag, no_time), Product.id, "product_ids", pg
+    products = select(literal("p"), Product.id, *nulls(6), no_int, no_flag, no_time).where(
+        among_named(Product.id, "product_ids", pg)
     )
     c = _CHECKS.c
-    checks = probed_named(
-        select(
-            literal("c"),
-            c.id,
-            c.location_id,
-            c.product_id,
-            c.user_id,
-            *nulls(3),
-            c.counted_qty,
-            c.discrepancy,
-            no_time,
-        ),
+    checks = select(
+        literal("c"),
         c.id,
-        "check_ids",
-        pg,
-    )
+        c.location_id,
+        c.product_id,
+        c.user_id,
+        *nulls(3),
+        c.counted_qty,
+        c.discrepancy,
+        no_time,
+    ).where(among_named(c.id, "check_ids", pg))
     m = StockMovement
     movements = (
         select(literal("m"), m.location_id, m.product_id, *nulls(5), m.qty_delta, no_flag, m.occurred_at)
