@@ -20,23 +20,21 @@ def _pg_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-async def prepare_generic(
-    conn: AsyncConnection, statement: str, parameters: Any, name: str = "probe"
-) -> None:
+async def prepare_generic(conn: AsyncConnection, statement: str, parameters: Any) -> None:
     """Prepare ``statement`` (as the driver got it) on ``conn`` and run it once under a generic
     plan: the plan is made from the tables as they are now and kept for the connection, as a
     long-lived connection keeps it until the tables are analysed."""
     await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    await conn.exec_driver_sql(f"PREPARE {name} AS {statement}")
-    await conn.exec_driver_sql(f"EXECUTE {name}({_arguments(parameters)})")
+    await conn.exec_driver_sql(f"PREPARE probe AS {statement}")
+    await conn.exec_driver_sql(f"EXECUTE probe({_arguments(parameters)})")
     await conn.commit()  # the statement and its plan stay; any row locks it took do not
 
 
-async def explain_prepared(conn: AsyncConnection, parameters: Any, name: str = "probe") -> dict[str, Any]:
+async def explain_prepared(conn: AsyncConnection, parameters: Any) -> dict[str, Any]:
     """``EXPLAIN ANALYZE`` of the statement :func:`prepare_generic` prepared, with its kept plan;
     the plan's root node."""
     explained = (
-        await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({_arguments(parameters)})")
+        await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probe({_arguments(parameters)})")
     ).scalar_one()
     return (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
 
@@ -55,6 +53,15 @@ def rows_removed(plan: dict[str, Any]) -> int:
     """Rows the plan read and threw away, by filters and join filters, in every node."""
     removed = plan.get("Rows Removed by Filter", 0) + plan.get("Rows Removed by Join Filter", 0)
     return removed + sum(rows_removed(child) for child in plan.get("Plans", ()))
+
+
+def rows_read(plan: dict[str, Any], relation: str) -> float:
+    """Rows the plan's scans of ``relation`` read (kept or filtered out), over all their loops."""
+    own = 0.0
+    if plan.get("Relation Name") == relation:
+        per_loop = plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+        own = per_loop * plan.get("Actual Loops", 1)
+    return own + sum(rows_read(child, relation) for child in plan.get("Plans", ()))
 
 
 @contextlib.contextmanager
@@ -88,12 +95,3 @@ async def forget_statistics(conn: AsyncConnection, *tables: str) -> None:
         f"WHERE oid IN ({oids}) OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ({oids}))"
     )
     await conn.commit()
-
-
-def rows_read(plan: dict[str, Any], relation: str) -> float:
-    """Rows the plan's scans of ``relation`` read (kept or filtered out), over all their loops."""
-    own = 0.0
-    if plan.get("Relation Name") == relation:
-        per_loop = plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
-        own = per_loop * plan.get("Actual Loops", 1)
-    return own + sum(rows_read(child, relation) for child in plan.get("Plans", ()))

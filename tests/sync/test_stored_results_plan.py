@@ -8,14 +8,14 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import make_session_factory, new_id, utcnow
 from backend.syncstate import SyncMutation
 from sync import protocol as p
 from sync.push import _stored_results
-from tests.plans import generic_plan, rows_removed
+from tests.plans import captured, generic_plan, rows_removed
 
 HISTORY = 3_000
 USER, CLIENT = "u" * 32, "phone-1"
@@ -46,18 +46,9 @@ async def _history(engine: AsyncEngine) -> None:
 
 async def _captured_read(engine: AsyncEngine, batch: list[p.MutationIn]) -> tuple[str, Any, dict]:
     """Run the real read; the SQL and parameters the driver got, and what it found."""
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if "sync_mutations" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    with captured(engine, "sync_mutations") as seen:
         async with make_session_factory(engine)() as session:
             by_id, _by_seq = await _stored_results(session, USER, CLIENT, batch, HISTORY)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
     ((statement, parameters),) = seen
     return statement, parameters, by_id
 
