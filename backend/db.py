@@ -232,7 +232,14 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
         return engine
     target, pgbouncer = pgbouncer_mode(url)
     # Savepoint names and executemany widths make more distinct statements than the default 100.
-    connect_args: dict[str, Any] = {"prepared_statement_cache_size": 1000}
+    # Each statement is planned for its values and the tables as they are now (asyncpg still
+    # keeps it parsed): left to choose, PostgreSQL settles a prepared statement on a generic plan
+    # after five runs and keeps it until the tables are analysed, so a connection that began on
+    # a new database's small tables goes on scanning them as they grow (docs/performance.md).
+    connect_args: dict[str, Any] = {
+        "prepared_statement_cache_size": 1000,
+        "server_settings": {"plan_cache_mode": "force_custom_plan"},
+    }
     if pgbouncer:
         # PgBouncer in transaction mode hands each transaction whichever server connection is
         # free: a statement prepared (and cached) in one transaction is not there in the next, and

@@ -33,16 +33,39 @@ async def prepare_generic(conn: AsyncConnection, statement: str, parameters: Any
 async def explain_prepared(conn: AsyncConnection, parameters: Any) -> dict[str, Any]:
     """``EXPLAIN ANALYZE`` of the statement :func:`prepare_generic` prepared, with its kept plan;
     the plan's root node."""
-    explained = (
-        await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probe({_arguments(parameters)})")
-    ).scalar_one()
-    return (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+    return await _explain_execute(conn, "probe", parameters)
 
 
 async def generic_plan(conn: AsyncConnection, statement: str, parameters: Any) -> dict[str, Any]:
     """The generic plan of ``statement`` made from the tables as they are now, explained."""
     await prepare_generic(conn, statement, parameters)
     return await explain_prepared(conn, parameters)
+
+
+async def plan_runs(conn: AsyncConnection, statement: str) -> tuple[str, int, int]:
+    """``statement`` as ``conn``'s driver prepared and cached it: its name, and how many of its
+    runs had a generic plan (made once and kept) and how many a custom one (made for the run)."""
+    row = (
+        await conn.exec_driver_sql(
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            (statement,),
+        )
+    ).one()
+    return row[0], row[1], row[2]
+
+
+async def explain_cached(conn: AsyncConnection, statement: str, parameters: Any) -> dict[str, Any]:
+    """``EXPLAIN ANALYZE`` of ``statement`` as ``conn``'s driver cached it, with the plan the
+    connection's plan cache picks for it now; the plan's root node."""
+    name, _generic, _custom = await plan_runs(conn, statement)
+    return await _explain_execute(conn, name, parameters)
+
+
+async def _explain_execute(conn: AsyncConnection, name: str, parameters: Any) -> dict[str, Any]:
+    explained = (
+        await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({_arguments(parameters)})")
+    ).scalar_one()
+    return (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
 
 
 def _arguments(parameters: Any) -> str:

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,14 +16,22 @@ from backend.db import make_session_factory, new_id, utcnow
 from backend.syncstate import SyncMutation
 from sync import protocol as p
 from sync.push import _stored_results
-from tests.plans import captured, generic_plan, rows_removed
+from tests.plans import captured, explain_cached, forget_statistics, generic_plan, rows_read, rows_removed
 
 HISTORY = 3_000
 USER, CLIENT = "u" * 32, "phone-1"
 
 
-async def _history(engine: AsyncEngine) -> None:
+async def _history(engine: AsyncEngine, *, analyse: bool = True) -> None:
     """A busy phone's stored results among many quiet phones' (so an outbox looks small)."""
+    await _results(engine, [(USER, CLIENT, HISTORY)] + [(f"{n:032d}", "phone", 3) for n in range(400)])
+    if analyse and engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE sync_mutations")  # a live database has statistics
+
+
+async def _results(engine: AsyncEngine, phones: list[tuple[str, str, int]]) -> None:
+    """Stored results for each ``(user, client, count)``: seqs 1 to count."""
     now = utcnow()
     rows = [
         {
@@ -35,13 +44,12 @@ async def _history(engine: AsyncEngine) -> None:
             "tx": 0,
             "applied_at": now,
         }
-        for user, client, count in [(USER, CLIENT, HISTORY)] + [(f"{n:032d}", "phone", 3) for n in range(400)]
+        for user, client, count in phones
         for seq in range(1, count + 1)
     ]
-    async with engine.begin() as conn:
-        await conn.execute(insert(SyncMutation), rows)
-        if conn.dialect.name == "postgresql":
-            await conn.exec_driver_sql("ANALYZE sync_mutations")  # a live database has statistics
+    if rows:
+        async with engine.begin() as conn:
+            await conn.execute(insert(SyncMutation), rows)
 
 
 async def _captured_read(engine: AsyncEngine, batch: list[p.MutationIn]) -> tuple[str, Any, dict]:
@@ -78,3 +86,27 @@ async def test_the_stored_results_read_probes_the_ids(engine: AsyncEngine) -> No
             # Each id looked up on an index with all three columns bound, never the outbox walked.
             assert re.search(r"SEARCH sync_mutations USING INDEX \S+ \([^)]*mutation_id=\?", details), details
             assert "SCAN sync_mutations" not in details, details
+
+
+@pytest.mark.parametrize("planned_at", [0, 120], ids=["planned_on_an_empty_outbox", "planned_at_120_results"])
+async def test_a_pooled_connection_probes_the_ids_in_an_outbox_never_analysed(
+    engine: AsyncEngine, planned_at: int
+) -> None:
+    """A server's connection runs the read on a new database, over and over while the outbox
+    holds ``planned_at`` results, then again once it holds thousands that nothing has analysed:
+    the plan it uses then probes the ids. (Without statistics PostgreSQL takes each id of a flat
+    ``= ANY(ids)`` to match 0.5% of the rows: for 100 ids it scanned the whole outbox, 4,200 rows.
+    Before connections planned every run, a generic plan made at 120 results scanned it per id.)"""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache: SQLite plans each statement when it prepares it")
+    async with engine.connect() as conn:
+        await forget_statistics(conn, "sync_mutations")
+    await _results(engine, [(f"{n:032d}", "tablet", 1) for n in range(planned_at)])
+    batch = [p.MutationIn(id=new_id(), seq=HISTORY + n, name="stock_check.record") for n in range(1, 101)]
+    for _ in range(10):  # a prepared statement weighs a generic plan after five runs
+        await _captured_read(engine, batch)
+    await _history(engine, analyse=False)
+    statement, parameters, _by_id = await _captured_read(engine, batch)
+    async with engine.connect() as conn:  # the pool's one connection: it ran every read above
+        plan = await explain_cached(conn, statement, parameters)
+    assert rows_read(plan, "sync_mutations") <= len(batch), json.dumps(plan, indent=1)
