@@ -232,14 +232,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
         return engine
     target, pgbouncer = pgbouncer_mode(url)
     # Savepoint names and executemany widths make more distinct statements than the default 100.
-    # Each statement is planned for its values and the tables as they are now (asyncpg still
-    # keeps it parsed): left to choose, PostgreSQL settles a prepared statement on a generic plan
-    # after five runs and keeps it until the tables are analysed, so a connection that began on
-    # a new database's small tables goes on scanning them as they grow (docs/performance.md).
-    connect_args: dict[str, Any] = {
-        "prepared_statement_cache_size": 1000,
-        "server_settings": {"plan_cache_mode": "force_custom_plan"},
-    }
+    connect_args: dict[str, Any] = {"prepared_statement_cache_size": 1000}
     if pgbouncer:
         # PgBouncer in transaction mode hands each transaction whichever server connection is
         # free: a statement prepared (and cached) in one transaction is not there in the next, and
@@ -260,7 +253,23 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
         **json_args,
     )
     _ping_after_idle(engine)
+    if not pgbouncer:
+        _plan_every_run(engine)
     return engine
+
+
+def _plan_every_run(engine: AsyncEngine) -> None:
+    """Each run of a cached statement is planned for its values and the tables as they are then
+    (asyncpg still keeps it parsed). Left to choose, PostgreSQL settles a prepared statement on a
+    generic plan after five runs and keeps it until the tables are analysed, so a connection that
+    began on a new database's small tables went on scanning them as they grew
+    (``docs/performance.md``, issue 15). A ``SET`` once per connection rather than a startup
+    parameter, which PgBouncer refuses unless told to ignore it. Not for PgBouncer in transaction
+    mode: no statement is cached there, and a session setting would reach other clients."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _custom_plans(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.run_async(lambda conn: conn.execute("SET plan_cache_mode = force_custom_plan"))
 
 
 # A pooled connection idle this long is pinged before it is handed out (a restarted server or a
