@@ -21,13 +21,14 @@ from backend.identity.models import User
 _USERS = User.__table__
 
 
-async def rename_in_turn(session: AsyncSession, user_id: str, names: list[str]) -> list[int]:
-    """The user's version after each of ``names`` in turn. A name equal to the current one changes
-    nothing (a flush of an unchanged row writes nothing and keeps the version)."""
+async def rename_in_turn(session: AsyncSession, user_id: str, names: list[str]) -> tuple[str, list[int]]:
+    """The user's name before the renames, and its version after each of ``names`` in turn. A
+    name equal to the current one changes nothing (a flush of an unchanged row writes nothing and
+    keeps the version)."""
     user = await session.get(User, user_id, with_for_update={"key_share": True})
     if user is None:
         raise LookupError(f"user {user_id} is gone")  # the actor was loaded from this row
-    first_version = user.version
+    first_name, first_version = user.display_name, user.version
     versions: list[int] = []
     changes: list[Change] = []
     for name in names:
@@ -50,4 +51,4 @@ async def rename_in_turn(session: AsyncSession, user_id: str, names: list[str]) 
         if written.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleDataError("the user row changed while it was locked")
         await record_changes(session, changes)
-    return versions
+    return first_name, versions

@@ -328,6 +328,9 @@ class SendRequest:
     body: str = ""
     attachments: Sequence[str] = ()
     meta: dict[str, Any] | None = None  # set by the server only (the CSAT question's quick replies)
+    # The sender's name as of this send, for its chat pushes, when the caller knows it (a batch
+    # that renames the sender between its sends); read from the user row otherwise.
+    sender_name: str | None = None
 
 
 async def send_message(
@@ -509,15 +512,17 @@ async def _owe_chat_pushes(
     """Owe a chat push to each member who did not mute the conversation and has no live socket."""
     if not any(conversation_id in offline for conversation_id in convs):
         return
-    sender_ids = {r.actor.user_id for r, _ in new}
-    named = await session.execute(
-        select(User.id, User.display_name).where(among(session, User.id, sender_ids))
-    )
-    names = {user_id: name for user_id, name in named.tuples()}
+    unnamed = {r.actor.user_id for r, _ in new if r.sender_name is None}
+    names: dict[str, str] = {}
+    if unnamed:
+        named = await session.execute(
+            select(User.id, User.display_name).where(among(session, User.id, unnamed))
+        )
+        names = {user_id: name for user_id, name in named.tuples()}
     owed = []
     for req, msg in new:
         conv = convs[msg.conversation_id]
-        sender = names.get(req.actor.user_id)
+        sender = req.sender_name if req.sender_name is not None else names.get(req.actor.user_id)
         preview = msg.body[:120] if msg.body.strip() else "📎 attachment"
         for user_id, pref in offline.get(conv.id, ()):
             if user_id == req.actor.user_id:

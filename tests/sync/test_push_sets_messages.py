@@ -3,13 +3,14 @@
 Random pushes from several phones (two of them one user): sends valid and refused (empty, too
 long, bad or too many attachments, malformed arguments), client ids reused within and across
 batches (the same conversation: the first message again; another: refused), conversations of
-other people and ones that do not exist, mixed with read markers and profile renames (which end
-a group), stock checks and orders (which a group is moved across) and unknown mutations;
-batches resent whole or skipping a seq. Members are offline (chat pushes owed), online or have
-muted the conversation. Each example runs twice from one committed database, as the server does
-and one by one (``ONE_BY_ONE_KEY``), with the helpers of ``test_push_sets``; both must give the
-same results, rows (messages, members, conversations, the push outbox) and change feed.
-Message ids are minted per run, so they are compared by (conversation, seq).
+other people and ones that do not exist, mixed with read markers (which end a group), profile
+renames (one group with the sends: a chat push names its sender), stock checks and orders
+(which a group is moved across) and unknown mutations; batches resent whole or skipping a seq.
+Members are offline (chat pushes owed), online or have muted the conversation. Each example
+runs twice from one committed database, as the server does and one by one (``ONE_BY_ONE_KEY``),
+with the helpers of ``test_push_sets``; both must give the same results, rows (messages,
+members, conversations, the push outbox) and change feed. Message ids are minted per run, so
+they are compared by (conversation, seq).
 """
 
 from __future__ import annotations
@@ -266,5 +267,36 @@ def test_a_send_to_a_support_conversation_goes_one_by_one(settings, network, mon
         as_sets, one_by_one = loop.run_until_complete(_both(loop, factory, network, settings, envelopes))
         assert set_apply.STATS["gave_up"] == gave_up + to_support
         assert [r["status"] for r in as_sets["replies"][0]["results"]] == ["applied"] * 3
+        for key in as_sets:
+            assert as_sets[key] == one_by_one[key], key
+
+
+def test_a_send_between_renames_names_its_sender_as_it_was_then(settings, network, monkeypatch):
+    """A rename, a send, a rename: one group as sets (renames first), yet the send's chat push
+    names the sender after the first rename only, as one by one."""
+    monkeypatch.setattr(push_sets, "_state", _with_messaging(push_sets._state))
+    with _prepared_world(settings, network) as (loop, factory, world):
+        chats = loop.run_until_complete(_prepare_chats(factory, network))
+        south = PHONES.index(("dist-south", "d"))  # the agent it writes to is offline: owed a push
+
+        def rename(name: str) -> dict[str, Any]:
+            return {"name": "profile.update", "args": {"display_name": name}}
+
+        send = {
+            "name": "message.send",
+            "args": {"conversation_id": chats.ids[2], "client_message_id": new_id(), "body": "stock is in"},
+        }
+        body = [
+            {"id": new_id(), "seq": i + 1, **m}
+            for i, m in enumerate([rename("South A"), send, rename("South B")])
+        ]
+        envelopes = [(south, {"client_id": "phone-d", "protocol": 1, "mutations": body})]
+        groups = set_apply.STATS["groups"]
+        as_sets, one_by_one = loop.run_until_complete(_both(loop, factory, network, settings, envelopes))
+        assert set_apply.STATS["groups"] == groups + 1
+        assert [r["status"] for r in as_sets["replies"][0]["results"]] == ["applied"] * 3
+        assert [o["body"] for o in as_sets["outbox"].values() if "stock is in" in o["body"]] == [
+            "South A: stock is in"
+        ]
         for key in as_sets:
             assert as_sets[key] == one_by_one[key], key
