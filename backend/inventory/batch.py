@@ -51,6 +51,7 @@ from backend.identity import Actor, Organisation
 from backend.identity.errors import OrgNotFound
 from backend.inventory.access import shelf_refusal
 from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCheckIdTaken
+from backend.inventory.late_counts import LateHistory, Stored, read_late_history
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
@@ -120,6 +121,7 @@ class _Facts:
     new_checks: list[dict[str, Any]] = field(default_factory=list)
     by_pair: dict[tuple[str, str], list[tuple[datetime, str, int]]] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
+    late: LateHistory | None = None  # the late counts' history, read for all at once
 
 
 async def record_stock_checks(
@@ -133,6 +135,8 @@ async def record_stock_checks(
     """Record ``items`` as if one after the other; one outcome each, in the same order."""
     now = utcnow()
     facts = await _read(session, actor, items)
+    if is_postgres(session):
+        facts.late = await read_late_history(session, _late_from_the_start(facts, items, now))
     outcomes: list[Outcome] = []
     for item in items:
         try:
@@ -148,6 +152,26 @@ async def record_stock_checks(
 
 
 # --- reads --------------------------------------------------------------------------------------
+
+
+def _late_from_the_start(
+    facts: _Facts, items: list[CheckIn], now: datetime
+) -> list[tuple[tuple[str, str], datetime]]:
+    """The counts that are late against the levels as read: late whatever the set's earlier counts
+    do (a level only moves forward), as ``((location_id, product_id), observed_at)``. A count made
+    late by an earlier one of the set reads its history alone."""
+    late = []
+    for item in items:
+        observed_at = item.observed_at
+        if observed_at.tzinfo is None or observed_at > now + MAX_FUTURE or item.check_id in facts.checks:
+            continue  # refused, or a retry answered with the stored check
+        observed_at = min(observed_at, now)
+        level = facts.levels.get((item.org_id, item.product_id))
+        if level is None or level["observed_at"] is None:
+            continue
+        if (observed_at, item.check_id) <= (level["observed_at"], level["last_check_id"] or ""):
+            late.append(((level["location_id"], item.product_id), observed_at))
+    return late
 
 
 @cache
@@ -459,10 +483,7 @@ async def _against_level(
         since = sum(q for at, q in moves if at <= observed_at and (previous is None or at > previous[1]))
         after = sum(q for at, q in moves if at > observed_at)
     else:
-        previous = await _count_before(session, facts, key, observed_at)
-        since, after, _taken = await _movement_sums(
-            session, key[0], key[1], previous[1] if previous else None, observed_at
-        )
+        previous, since, after = await _late_count(session, facts, key, observed_at)
     if previous is not None:
         check["expected_qty"] = previous[0] + since
         check["discrepancy"] = is_discrepancy(check["counted_qty"], check["expected_qty"], ratio)
@@ -476,6 +497,22 @@ async def _against_level(
             version=level["version"] + 1,
         )
     return latest
+
+
+async def _late_count(
+    session: AsyncSession, facts: _Facts, key: tuple[str, str], observed_at: datetime
+) -> tuple[tuple[int, datetime] | None, int, int]:
+    """A late count's predecessor and the movements since it and after the count: from the history
+    read for the set when it covers the count, else asked now."""
+    if facts.late is not None and facts.late.covers(key, observed_at):
+        previous = _latest_before(facts, key, observed_at, facts.late.before[(key, observed_at)])
+        since, after = facts.late.sums(key, previous[1] if previous else None, observed_at)
+        return previous, since, after
+    previous = await _count_before(session, facts, key, observed_at)
+    since, after, _taken = await _movement_sums(
+        session, key[0], key[1], previous[1] if previous else None, observed_at
+    )
+    return previous, since, after
 
 
 async def _count_before(
@@ -494,11 +531,19 @@ async def _count_before(
             .limit(1)
         )
     ).first()
+    stored = Stored(row.observed_at, row.id, row.counted_qty) if row is not None else None
+    return _latest_before(facts, key, observed_at, stored)
+
+
+def _latest_before(
+    facts: _Facts, key: tuple[str, str], observed_at: datetime, stored: Stored | None
+) -> tuple[int, datetime] | None:
+    """The latest of the stored count before ``observed_at`` and this set's earlier counts."""
     candidates = [
         (at, check_id, qty) for at, check_id, qty in facts.by_pair.get(key, ()) if at <= observed_at
     ]
-    if row is not None:
-        candidates.append((row.observed_at, row.id, row.counted_qty))
+    if stored is not None:
+        candidates.append((stored.observed_at, stored.check_id, stored.counted_qty))
     if not candidates:
         return None
     at, _id, qty = max(candidates, key=lambda c: (c[0], c[1]))
