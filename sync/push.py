@@ -30,7 +30,7 @@ from backend.changefeed.recording import (
     write_buffered,
 )
 from backend.config import Settings
-from backend.db import is_postgres, is_transient_error, utcnow
+from backend.db import is_postgres, is_transient_error, plan_every_run, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.rowwrites import RowWrite, sqlite_utc_text
@@ -81,6 +81,7 @@ async def apply_admitted_batch(
     """Apply an admitted batch for ``actor``; every mutation gets exactly one result. Safe to run
     again after a rollback: nothing is counted twice."""
     session.info[PUSH_MARK_KEY] = True
+    await plan_every_run(session)  # the set reads look keys up in tables that grow
     client = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
     by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered, client.last_seq)
