@@ -338,7 +338,8 @@ def _stored_results_query(pg: bool) -> Any:
     ``mutation_id = ANY(ids)`` on an outbox not yet analysed is taken to match 0.5% of the rows
     per id, half of them for 100 ids, and scanned (7–10 ms per push at 4,000 results); before
     migration 0013, it walked a busy phone's history. (A probe per id planned on a small table
-    is a scan per id; the engine plans each run, so that plan is not kept: ``backend/db.py``.)
+    is a scan per id; a push plans each run, so that plan is not kept:
+    :func:`backend.db.plan_every_run`.)
     The seq arm runs only when it has seqs (a one-time filter: nothing is scanned for an empty
     list)."""
     columns = (

@@ -51,7 +51,7 @@ from backend.identity import Actor, Organisation
 from backend.identity.errors import OrgNotFound
 from backend.inventory.access import shelf_refusal
 from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCheckIdTaken
-from backend.inventory.late_counts import LateHistory, Stored, read_late_history
+from backend.inventory.late_counts import LateHistory, Stored, movement_sums, read_late_history
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
 from backend.rowwrites import CombinedWrite, RowWrite
@@ -162,16 +162,33 @@ def _late_from_the_start(
     late by an earlier one of the set reads its history alone."""
     late = []
     for item in items:
-        observed_at = item.observed_at
-        if observed_at.tzinfo is None or observed_at > now + MAX_FUTURE or item.check_id in facts.checks:
-            continue  # refused, or a retry answered with the stored check
-        observed_at = min(observed_at, now)
         level = facts.levels.get((item.org_id, item.product_id))
-        if level is None or level["observed_at"] is None:
-            continue
-        if (observed_at, item.check_id) <= (level["observed_at"], level["last_check_id"] or ""):
+        if level is None or item.check_id in facts.checks:
+            continue  # a baseline, or a retry answered with the stored check
+        try:
+            observed_at = _observed_at(item, now)
+        except InvalidObservedAt:
+            continue  # refused
+        if not _is_latest(level, observed_at, item.check_id):
             late.append(((level["location_id"], item.product_id), observed_at))
     return late
+
+
+def _observed_at(item: CheckIn, now: datetime) -> datetime:
+    """When the count was made, as recorded: never after the server's clock."""
+    if item.observed_at.tzinfo is None:
+        raise InvalidObservedAt("observed_at needs a time zone")
+    if item.observed_at > now + MAX_FUTURE:
+        raise InvalidObservedAt("observed_at is in the future; check the phone's clock")
+    return min(item.observed_at, now)
+
+
+def _is_latest(level: dict[str, Any], observed_at: datetime, check_id: str) -> bool:
+    """Whether a count is the level's latest (ties broken by id): then the level follows it."""
+    return level["observed_at"] is None or (observed_at, check_id) > (
+        level["observed_at"],
+        level["last_check_id"] or "",
+    )
 
 
 @cache
@@ -378,12 +395,7 @@ async def _count(
     ratio: float,
 ) -> Outcome:
     """One count against the facts, in the order of ``service.record_stock_check``'s checks."""
-    observed_at = item.observed_at
-    if observed_at.tzinfo is None:
-        raise InvalidObservedAt("observed_at needs a time zone")
-    if observed_at > now + MAX_FUTURE:
-        raise InvalidObservedAt("observed_at is in the future; check the phone's clock")
-    observed_at = min(observed_at, now)
+    observed_at = _observed_at(item, now)
     level = facts.levels.get((item.org_id, item.product_id))
     location = None
     created = None
@@ -471,17 +483,13 @@ async def _against_level(
     the latest count (ties broken by id), and then ``True``."""
     observed_at: datetime = check["observed_at"]
     key = (check["location_id"], check["product_id"])
-    latest = level["observed_at"] is None or (observed_at, check["id"]) > (
-        level["observed_at"],
-        level["last_check_id"] or "",
-    )
+    latest = _is_latest(level, observed_at, check["id"])
     if latest:
         previous = None
         if level["counted_qty"] is not None and level["observed_at"] is not None:
             previous = (level["counted_qty"], level["observed_at"])
         moves = facts.movements.get(key, ())
-        since = sum(q for at, q in moves if at <= observed_at and (previous is None or at > previous[1]))
-        after = sum(q for at, q in moves if at > observed_at)
+        since, after = movement_sums(moves, previous[1] if previous else None, observed_at)
     else:
         previous, since, after = await _late_count(session, facts, key, observed_at)
     if previous is not None:

@@ -11,6 +11,7 @@ own earlier counts are not stored yet and are merged in memory, as one by one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,13 +41,23 @@ class LateHistory:
         return (pair, observed_at) in self.before
 
     def sums(self, pair: Pair, after: datetime | None, at: datetime) -> tuple[int, int]:
-        """Movements in ``(after, at]`` (everything up to ``at`` when ``after`` is None) and after
-        ``at``: what ``_movement_sums`` gives. ``after`` is never before the stored count read
-        for the pair (the movements read start there)."""
-        moves = self.movements.get(pair, ())
-        since = sum(q for occurred, q in moves if occurred <= at and (after is None or occurred > after))
-        later = sum(q for occurred, q in moves if occurred > at)
-        return since, later
+        """:func:`movement_sums` of the pair's movements read. ``after`` is never before the
+        stored count read for the pair (the movements read start there)."""
+        return movement_sums(self.movements.get(pair, ()), after, at)
+
+
+def movement_sums(
+    moves: Iterable[tuple[datetime, int]], after: datetime | None, at: datetime
+) -> tuple[int, int]:
+    """Of ``(occurred_at, qty_delta)`` movements: the sum in ``(after, at]`` (everything up to
+    ``at`` when ``after`` is None) and the sum after ``at``, as ``_movement_sums`` asks for them."""
+    since = later = 0
+    for occurred, qty in moves:
+        if occurred > at:
+            later += qty
+        elif after is None or occurred > after:
+            since += qty
+    return since, later
 
 
 # Each late count's stored predecessor: one probe of (location, product, observed_at) each.
@@ -85,13 +96,14 @@ async def read_late_history(session: AsyncSession, late: list[tuple[Pair, dateti
     for n, observed_at, check_id, qty in found:
         stored = Stored(observed_at, check_id, qty) if check_id is not None else None
         history.before[wanted[n - 1]] = stored
-    since: dict[Pair, datetime | None] = {}
+    # Per pair, from the earliest stored predecessor on; all of them when a late count has none.
+    predecessors: dict[Pair, list[datetime | None]] = {}
     for (pair, _at), stored in history.before.items():
-        at = stored.observed_at if stored is not None else None
-        if pair not in since:
-            since[pair] = at
-        elif since[pair] is not None:
-            since[pair] = None if at is None else min(since[pair], at)  # type: ignore[type-var]
+        predecessors.setdefault(pair, []).append(stored.observed_at if stored is not None else None)
+    since = {
+        pair: None if None in ats else min(a for a in ats if a is not None)
+        for pair, ats in predecessors.items()
+    }
     pairs = sorted(since)
     moved = await session.execute(
         _MOVEMENTS,
