@@ -30,7 +30,7 @@ from backend.changefeed.recording import (
     write_buffered,
 )
 from backend.config import Settings
-from backend.db import is_postgres, is_transient_error, plan_every_run, utcnow
+from backend.db import is_postgres, is_transient_error, plan_every_run_column, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
 from backend.rowwrites import RowWrite, sqlite_utc_text
@@ -81,7 +81,6 @@ async def apply_admitted_batch(
     """Apply an admitted batch for ``actor``; every mutation gets exactly one result. Safe to run
     again after a rollback: nothing is counted twice."""
     session.info[PUSH_MARK_KEY] = True
-    await plan_every_run(session)  # the set reads look keys up in tables that grow
     client = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
     by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered, client.last_seq)
@@ -274,24 +273,25 @@ if not event.contains(Session, "loaded_as_persistent", _keep_loaded):
 
 
 async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> SyncClient:
-    """The client's row, locked: concurrent pushes from one phone apply one after the other."""
+    """The client's row, locked: concurrent pushes from one phone apply one after the other. On
+    PostgreSQL the same statement makes the rest of the transaction plan every run (the set reads
+    look keys up in tables that grow: :func:`backend.db.plan_every_run`)."""
     where = {"user_id": user_id, "client_id": client_id}
-    client = (await session.execute(_CLIENT_FOR_UPDATE, where)).scalar_one_or_none()
+    lock = _PG_CLIENT_FOR_UPDATE if is_postgres(session) else _CLIENT_FOR_UPDATE
+    client = (await session.execute(lock, where)).scalar_one_or_none()
     if client is None:
         insert_stmt = _insert_ignore(session, SyncClient).values(
             user_id=user_id, client_id=client_id, last_seq=0, created_at=utcnow(), updated_at=utcnow()
         )
         await session.execute(insert_stmt)
-        client = (await session.execute(_CLIENT_FOR_UPDATE, where)).scalar_one()
+        client = (await session.execute(lock, where)).scalar_one()
     return client
 
 
 # Built once: every push asks it, and building the statement cost more than running it.
-_CLIENT_FOR_UPDATE = (
-    select(SyncClient)
-    .where(SyncClient.user_id == bindparam("user_id"), SyncClient.client_id == bindparam("client_id"))
-    .with_for_update()
-)
+_MINE = (SyncClient.user_id == bindparam("user_id"), SyncClient.client_id == bindparam("client_id"))
+_CLIENT_FOR_UPDATE = select(SyncClient).where(*_MINE).with_for_update()
+_PG_CLIENT_FOR_UPDATE = select(SyncClient, plan_every_run_column()).where(*_MINE).with_for_update()
 
 
 def _insert_ignore(session: AsyncSession, table: Any) -> Any:
@@ -339,7 +339,7 @@ def _stored_results_query(pg: bool) -> Any:
     per id, half of them for 100 ids, and scanned (7–10 ms per push at 4,000 results); before
     migration 0013, it walked a busy phone's history. (A probe per id planned on a small table
     is a scan per id; a push plans each run, so that plan is not kept:
-    :func:`backend.db.plan_every_run`.)
+    :func:`_lock_client`.)
     The seq arm runs only when it has seqs (a one-time filter: nothing is scanned for an empty
     list)."""
     columns = (

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from backend.catalog import Product
 from backend.catalog import service as catalog
 from backend.changefeed import ChangeLog, ScopeRow, row_digest, scope_checksum
+from backend.changefeed.recording import DELETE, UPSERT, Change, record_changes
 from backend.demo import SYSTEM
 from backend.identity import Organisation
 
@@ -92,3 +93,40 @@ async def test_postgres_changes_carry_their_transaction_id(session_factory, netw
         assert txs and 0 not in txs
     else:
         assert txs == {0}
+
+
+async def test_written_changes_come_back_in_order_whatever_they_share(session_factory):
+    """One row's changes in several scopes travel once (their data shared); rows that only look
+    alike, the same data object met again later, and deletes all come back as given, in order."""
+    shared = {"id": "e1", "name": "one"}
+    lookalike = {"id": "e1", "name": "one"}  # equal, another object: its own element
+    changes = [
+        Change("s:a", "thing", "e1", UPSERT, 1, shared),
+        Change("s:b", "thing", "e1", UPSERT, 1, shared),
+        Change("s:a", "thing", "e1", UPSERT, 2, shared),  # same object, another version
+        Change("s:a", "thing", "e2", UPSERT, 2, shared),  # same object, another row
+        Change("s:c", "thing", "e1", UPSERT, 1, lookalike),
+        Change("s:b", "thing", "e1", DELETE, 2, None),
+        Change("s:c", "thing", "e1", DELETE, 2, None),
+        Change("s:a", "other", "e1", DELETE, 2, None),  # another entity
+    ]
+    async with session_factory() as session:
+        await record_changes(session, changes)
+        got = (
+            await session.execute(
+                select(ChangeLog).where(ChangeLog.entity.in_(["thing", "other"])).order_by(ChangeLog.id)
+            )
+        ).scalars()
+        assert [(c.scope, c.entity, c.entity_id, c.op, c.version, c.data) for c in got] == [
+            (c.scope, c.entity, c.entity_id, c.op, c.version, c.data) for c in changes
+        ]
+        kept = await session.execute(
+            select(ScopeRow.scope, ScopeRow.entity, ScopeRow.entity_id, ScopeRow.version, ScopeRow.digest)
+            .where(ScopeRow.entity.in_(["thing", "other"]))
+            .order_by(ScopeRow.scope, ScopeRow.entity_id)
+        )
+        assert kept.all() == [
+            ("s:a", "thing", "e1", 2, row_digest("thing", "e1", 2)),
+            ("s:a", "thing", "e2", 2, row_digest("thing", "e2", 2)),
+        ]
+        await session.rollback()

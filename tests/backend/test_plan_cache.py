@@ -7,12 +7,16 @@ setting ends with the transaction: the connection's other work chooses as before
 
 from __future__ import annotations
 
+import msgspec
 import pytest
-from sqlalchemy import Engine, bindparam, event, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import make_session_factory, plan_every_run
-from backend.syncstate import SyncMutation
+from backend.syncstate import SyncClient, SyncMutation
+from sync import protocol as p
+from sync.push import apply_admitted_batch
+from tests.inventory.helpers import actor
 from tests.plans import captured, plan_runs
 
 RUNS = 10  # twice the five custom plans PostgreSQL makes before it weighs a generic one
@@ -38,25 +42,28 @@ async def test_a_push_transaction_plans_every_run_and_the_next_transaction_does_
     assert (custom_runs, generic_runs) == (RUNS, RUNS)
 
 
-async def test_a_push_runs_in_such_a_transaction(client, network, db_url: str) -> None:
-    from tests.factories import auth_headers
+@pytest.mark.parametrize("client_id", ["a-new-phone", "a-known-phone"])
+async def test_a_push_runs_in_such_a_transaction(
+    session_factory, network, settings, db_url: str, client_id: str
+) -> None:
+    """Whether its client's row is made by this push or found (the setting rides on the row's
+    lock, which a new phone asks twice), the push's statements are planned each run, and the next
+    transaction is not."""
+    who = actor(network, "inspector-north")
+    mutation = {"id": "m1", "seq": 1, "name": "profile.update", "args": {"display_name": "North"}}
+    request = msgspec.convert({"client_id": client_id, "protocol": 1, "mutations": [mutation]}, p.PushRequest)
+    async with session_factory() as session:
+        if client_id == "a-known-phone":
+            session.add(SyncClient(user_id=who.user_id, client_id=client_id, last_seq=0))
+            await session.commit()
+        reply = await apply_admitted_batch(session, who, settings, request)
+        assert [r.status for r in reply.results] == ["applied"]
+        if not db_url.startswith("postgresql"):
+            return
+        assert await _mode(session) == "force_custom_plan"
+        await session.commit()
+        assert await _mode(session) == "auto"
 
-    asked: list[str] = []
 
-    def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if "plan_cache_mode" in statement:
-            asked.append(statement)
-
-    headers = await auth_headers(client, "inspector-north")
-    body = {
-        "client_id": "plans",
-        "protocol": 1,
-        "mutations": [{"id": "m1", "seq": 1, "name": "profile.update", "args": {"display_name": "North"}}],
-    }
-    event.listen(Engine, "before_cursor_execute", capture)
-    try:
-        reply = (await client.post("/sync/v1/push", json=body, headers=headers)).json()
-    finally:
-        event.remove(Engine, "before_cursor_execute", capture)
-    assert [r["status"] for r in reply["results"]] == ["applied"]
-    assert len(asked) == (1 if db_url.startswith("postgresql") else 0)
+async def _mode(session) -> str:
+    return (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
