@@ -21,7 +21,6 @@ import msgspec
 from sqlalchemy import ARRAY, BigInteger, String, any_, bindparam, event, func, select, text, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.batchcache import close_batch_cache, open_batch_cache, reset_batch_cache
 from backend.changefeed.recording import (
@@ -81,9 +80,9 @@ async def apply_admitted_batch(
     """Apply an admitted batch for ``actor``; every mutation gets exactly one result. Safe to run
     again after a rollback: nothing is counted twice."""
     session.info[PUSH_MARK_KEY] = True
-    client = await _lock_client(session, actor.user_id, request.client_id)
+    known_seq = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
-    by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered, client.last_seq)
+    by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered, known_seq)
     sync_session = session.sync_session
     # For the batch: rows read stay in the identity map (``session.get`` of the same terminal or
     # product is not asked again), and the change feed is written once, at the end.
@@ -91,17 +90,17 @@ async def apply_admitted_batch(
     open_batch_cache(session)
     buffer_changes(session)
     try:
-        await lock_in_order(session, _lock_names(ordered, client.last_seq, by_id, by_seq))
+        await lock_in_order(session, _lock_names(ordered, known_seq, by_id, by_seq))
         results, fresh, last_seq, expected_seq = await _apply_batch(
-            session, actor, settings, request.client_id, ordered, client.last_seq, by_id, by_seq
+            session, actor, settings, request.client_id, ordered, known_seq, by_id, by_seq
         )
         await write_buffered(session)
     finally:
         sync_session.info.pop(_KEEP_KEY, None)
         close_batch_cache(session)
         discard_buffered(session)  # a no-op once written
-    await _store(session, client, fresh, last_seq)
-    return p.PushResponse(results=results, last_applied_seq=client.last_seq, expected_seq=expected_seq)
+    await _store(session, actor.user_id, request.client_id, fresh, last_seq)
+    return p.PushResponse(results=results, last_applied_seq=last_seq, expected_seq=expected_seq)
 
 
 Outcome = tuple[list[p.MutationResult], list[dict[str, Any]], int, int | None]
@@ -172,7 +171,7 @@ Runner = Callable[[p.MutationIn], Awaitable[p.MutationResult]]
 
 def _forget_loaded(session: AsyncSession) -> None:
     """After the batch's savepoint rolled back, forget every row the first run loaded or made
-    (but the client's, locked before it): SQLAlchemy can keep an object the rolled-back run
+    (but a client's, should one be loaded): SQLAlchemy can keep an object the rolled-back run
     created in the identity map, and a replayed ``create`` would find it and insert nothing."""
     sync = session.sync_session
     for obj in list(sync.identity_map.values()):
@@ -272,26 +271,31 @@ if not event.contains(Session, "loaded_as_persistent", _keep_loaded):
     event.listen(Session, "loaded_as_persistent", _keep_loaded)
 
 
-async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> SyncClient:
-    """The client's row, locked: concurrent pushes from one phone apply one after the other. On
-    PostgreSQL the same statement makes the rest of the transaction plan every run (the set reads
-    look keys up in tables that grow: :func:`backend.db.plan_every_run`)."""
+async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> int:
+    """Lock the client's row (made on its first push) and return its ``last_seq``: concurrent
+    pushes from one phone apply one after the other. On PostgreSQL the same statement makes the
+    rest of the transaction plan every run (the set reads look keys up in tables that grow:
+    :func:`backend.db.plan_every_run`). Core on the connection: the row is only read for its
+    seq, and moved by :func:`_store`."""
     where = {"user_id": user_id, "client_id": client_id}
-    lock = _PG_CLIENT_FOR_UPDATE if is_postgres(session) else _CLIENT_FOR_UPDATE
-    client = (await session.execute(lock, where)).scalar_one_or_none()
-    if client is None:
-        insert_stmt = _insert_ignore(session, SyncClient).values(
-            user_id=user_id, client_id=client_id, last_seq=0, created_at=utcnow(), updated_at=utcnow()
+    conn = await session.connection()
+    lock = _PG_CLIENT_FOR_UPDATE if conn.dialect.name == "postgresql" else _CLIENT_FOR_UPDATE
+    last_seq = (await conn.execute(lock, where)).scalar_one_or_none()
+    if last_seq is None:
+        now = utcnow()
+        insert_stmt = _insert_ignore(session, SyncClient.__table__).values(
+            user_id=user_id, client_id=client_id, last_seq=0, created_at=now, updated_at=now
         )
-        await session.execute(insert_stmt)
-        client = (await session.execute(lock, where)).scalar_one()
-    return client
+        await conn.execute(insert_stmt)
+        last_seq = (await conn.execute(lock, where)).scalar_one()
+    return int(last_seq)
 
 
 # Built once: every push asks it, and building the statement cost more than running it.
-_MINE = (SyncClient.user_id == bindparam("user_id"), SyncClient.client_id == bindparam("client_id"))
-_CLIENT_FOR_UPDATE = select(SyncClient).where(*_MINE).with_for_update()
-_PG_CLIENT_FOR_UPDATE = select(SyncClient, plan_every_run_column()).where(*_MINE).with_for_update()
+_CLIENTS = SyncClient.__table__.c
+_MINE = (_CLIENTS.user_id == bindparam("user_id"), _CLIENTS.client_id == bindparam("client_id"))
+_CLIENT_FOR_UPDATE = select(_CLIENTS.last_seq).where(*_MINE).with_for_update()
+_PG_CLIENT_FOR_UPDATE = select(_CLIENTS.last_seq, plan_every_run_column()).where(*_MINE).with_for_update()
 
 
 def _insert_ignore(session: AsyncSession, table: Any) -> Any:
@@ -320,7 +324,7 @@ async def _stored_results(
         "ids": list_value([m.id for m in batch], pg),
         "seqs": list_value([m.seq for m in batch if m.seq <= last_seq], pg),
     }
-    rows = await session.execute(_stored_results_query(pg), params)
+    rows = await (await session.connection()).execute(_stored_results_query(pg), params)
     found = [dict(r._mapping) for r in rows]
     return {r["mutation_id"]: r for r in found}, {r["seq"]: r for r in found}
 
@@ -492,11 +496,11 @@ _SQLITE_CLIENT_UPDATE = text(_CLIENT_UPDATE)
 
 
 async def _store(
-    session: AsyncSession, client: SyncClient, fresh: list[dict[str, Any]], last_seq: int
+    session: AsyncSession, user_id: str, client_id: str, fresh: list[dict[str, Any]], last_seq: int
 ) -> None:
     """Store the batch's results and move the client's ``last_seq`` (its row is locked)."""
     now = utcnow()
-    where = {"user_id": client.user_id, "client_id": client.client_id}
+    where = {"user_id": user_id, "client_id": client_id}
     if is_postgres(session):
         conn = await session.connection()
         params = _STORED.pg_params(conn.dialect, "s", fresh)
@@ -506,9 +510,6 @@ async def _store(
         await session.execute(
             _SQLITE_CLIENT_UPDATE, {**where, "last_seq": last_seq, "updated_at": sqlite_utc_text(now)}
         )
-    # Written with Core: the loaded row takes the values as its own (no UPDATE at the next flush).
-    set_committed_value(client, "last_seq", last_seq)
-    set_committed_value(client, "updated_at", now)
 
 
 def _stored_row(
