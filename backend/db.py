@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event, func, select
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -256,28 +256,20 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     return engine
 
 
-# For the rest of the transaction, each run of a cached statement is planned for its values and
-# the tables as they are then (asyncpg still keeps it parsed). ``set_config(…, true)`` is
-# ``SET LOCAL``: gone at commit, so nothing reaches the next transaction (or, through PgBouncer in
-# transaction mode, another client).
 def plan_every_run_column() -> Any:
-    """The setting of :func:`plan_every_run` as a column, for a statement the transaction runs
-    anyway (PostgreSQL only): it costs no round trip of its own, and takes effect for the
-    statements after it, once that statement returns a row."""
-    return func.set_config("plan_cache_mode", "force_custom_plan", True).label("plan_every_run")
-
-
-async def plan_every_run(session: AsyncSession) -> None:
-    """Plan every statement of the current transaction at each run (PostgreSQL; nothing on SQLite).
+    """A column that makes PostgreSQL plan every later statement of the current transaction at
+    each run, for its values and the tables as they are then (asyncpg still keeps it parsed), for
+    a statement the transaction runs anyway: no round trip of its own. It takes effect once that
+    statement returns a row. ``set_config(…, true)`` is ``SET LOCAL``: gone at commit, so nothing
+    reaches the next transaction (or, through PgBouncer in transaction mode, another client).
 
     Left to choose, PostgreSQL settles a prepared statement on a generic plan after five runs and
     keeps it until the tables are analysed: a connection that began on a new database kept the
     scans it made while the tables were small as they grew (``docs/performance.md``, issue 15).
-    For transactions whose reads look rows up by lists of keys in growing tables (a push, which
-    asks it with its client's lock: :func:`plan_every_run_column`). Not for a connection as a
-    whole: keyset-paged reads (the initial pull) ran 3 × slower planned at every run."""
-    if is_postgres(session):
-        await session.execute(select(plan_every_run_column()))
+    For transactions whose reads look rows up by lists of keys in growing tables (a push asks it
+    with its client's lock). Not for a connection as a whole: keyset-paged reads (the initial
+    pull) ran 3 × slower planned at every run."""
+    return func.set_config("plan_cache_mode", "force_custom_plan", True).label("plan_every_run")
 
 
 # A pooled connection idle this long is pinged before it is handed out (a restarted server or a

@@ -170,13 +170,13 @@ Runner = Callable[[p.MutationIn], Awaitable[p.MutationResult]]
 
 
 def _forget_loaded(session: AsyncSession) -> None:
-    """After the batch's savepoint rolled back, forget every row the first run loaded or made
-    (but a client's, should one be loaded): SQLAlchemy can keep an object the rolled-back run
-    created in the identity map, and a replayed ``create`` would find it and insert nothing."""
+    """After the batch's savepoint rolled back, forget every row the first run loaded or made:
+    SQLAlchemy can keep an object the rolled-back run created in the identity map, and a replayed
+    ``create`` would find it and insert nothing. (The client's row is read with Core, never
+    loaded.)"""
     sync = session.sync_session
     for obj in list(sync.identity_map.values()):
-        if not isinstance(obj, SyncClient):
-            sync.expunge(obj)
+        sync.expunge(obj)
 
 
 async def _apply_as_sets(
@@ -275,11 +275,11 @@ async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> i
     """Lock the client's row (made on its first push) and return its ``last_seq``: concurrent
     pushes from one phone apply one after the other. On PostgreSQL the same statement makes the
     rest of the transaction plan every run (the set reads look keys up in tables that grow:
-    :func:`backend.db.plan_every_run`). Core on the connection: the row is only read for its
+    :func:`backend.db.plan_every_run_column`). Core on the connection: the row is only read for its
     seq, and moved by :func:`_store`."""
     where = {"user_id": user_id, "client_id": client_id}
     conn = await session.connection()
-    lock = _PG_CLIENT_FOR_UPDATE if conn.dialect.name == "postgresql" else _CLIENT_FOR_UPDATE
+    lock = _PG_CLIENT_FOR_UPDATE if is_postgres(session) else _CLIENT_FOR_UPDATE
     last_seq = (await conn.execute(lock, where)).scalar_one_or_none()
     if last_seq is None:
         now = utcnow()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db import make_session_factory, plan_every_run
+from backend.db import make_session_factory, plan_every_run_column
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.push import apply_admitted_batch
@@ -30,7 +30,7 @@ async def test_a_push_transaction_plans_every_run_and_the_next_transaction_does_
     read = select(SyncMutation.seq).where(SyncMutation.mutation_id == bindparam("mutation_id"))
     async with make_session_factory(engine)() as session:
         with captured(engine, "FROM sync_mutations") as seen:
-            await plan_every_run(session)
+            await session.execute(select(plan_every_run_column()))
             for n in range(RUNS):
                 await session.execute(read, {"mutation_id": f"m-{n}"})
             await session.commit()
