@@ -11,6 +11,8 @@ import msgspec
 from sqlalchemy import ARRAY, String, any_, bindparam, func, select
 from sqlalchemy.sql.elements import BindParameter
 
+from backend.db import is_postgres
+
 
 class SetRace(Exception):
     """Another transaction wrote a row this set meant to insert: the caller applies the batch one by one."""
@@ -49,6 +51,16 @@ def among_named(column: Any, name: str, pg: bool, item: Any = String) -> Any:
 def list_value(values: Iterable[Any], pg: bool) -> Any:
     """A list as :func:`among_named` binds it: the list on PostgreSQL, its JSON text on SQLite."""
     return list(values) if pg else json_list(values)
+
+
+def set_value(values: Iterable[Any], pg: bool) -> Any:
+    """:func:`list_value` of the distinct ``values``, sorted (a statement's ``IN`` of a set)."""
+    return list_value(sorted(set(values)), pg)
+
+
+async def execute_among(session: Any, statement: Any, ids: Iterable[Any], **params: Any) -> Any:
+    """Run ``statement``, built with ``among_named(column, "ids", pg)``, for the distinct ``ids``."""
+    return await session.execute(statement, {"ids": set_value(ids, is_postgres(session)), **params})
 
 
 def in_json_list(column: Any, param: BindParameter[Any]) -> Any:

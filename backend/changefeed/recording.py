@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from operator import itemgetter
 from typing import Any, ClassVar
 
 import msgspec
@@ -299,23 +300,48 @@ def inserted_changes(obj: Syncable) -> list[Change]:
     ]
 
 
-def _data_keys(cls: type[Syncable]) -> list[str]:
-    keys = _DATA_KEYS.get(cls)
-    if keys is None:
-        keys = _DATA_KEYS[cls] = [
-            col.key for col in inspect(cls).column_attrs if col.key not in cls.__sync_exclude__
-        ]
-    return keys
+# A column whose values are one of these is sent as it is; any other (times, decimals, a type
+# that does not say) goes through :func:`to_json`.
+_PLAIN_TYPES = (str, int, bool, float, dict, list)
 
 
-_DATA_KEYS: dict[type, list[str]] = {}
+@dataclass(frozen=True, slots=True)
+class _DataLayout:
+    """Which of a syncable's columns a phone receives, read in one call, and which need converting."""
+
+    keys: tuple[str, ...]
+    pick: Callable[[dict[str, Any]], tuple[Any, ...]]
+    converted: tuple[str, ...]
+
+
+def _plain(column: Any) -> bool:
+    try:
+        return issubclass(column.type.python_type, _PLAIN_TYPES)
+    except NotImplementedError:
+        return False
+
+
+def _data_layout(cls: type[Syncable]) -> _DataLayout:
+    layout = _DATA_LAYOUTS.get(cls)
+    if layout is None:
+        attrs = [a for a in inspect(cls).column_attrs if a.key not in cls.__sync_exclude__]
+        keys = tuple(a.key for a in attrs)  # every syncable has an id and a version: two at least
+        converted = tuple(a.key for a in attrs if not all(_plain(c) for c in a.columns))
+        layout = _DATA_LAYOUTS[cls] = _DataLayout(keys, itemgetter(*keys), converted)
+    return layout
+
+
+_DATA_LAYOUTS: dict[type, _DataLayout] = {}
 
 
 def row_changes(cls: type[Syncable], values: dict[str, Any]) -> list[Change]:
     """The changes of a syncable row written with Core, from its column values (every column, as
     the ORM would hold them): what the flush hook records for the same row, for
     :func:`write_changes`."""
-    data = {key: to_json(values[key]) for key in _data_keys(cls)}
+    layout = _data_layout(cls)
+    data = dict(zip(layout.keys, layout.pick(values), strict=True))
+    for key in layout.converted:
+        data[key] = to_json(data[key])
     entity_id = str(values["id"])
     return [
         Change(s, cls.__sync_entity__, entity_id, UPSERT, values["version"], data)

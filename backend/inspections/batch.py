@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -42,7 +43,7 @@ from backend.inspections.errors import (
 from backend.inspections.models import IN_PROGRESS, Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections.questions import validate_answer
 from backend.inspections.service import check_open, check_retry, checked_hlc, lww_key
-from backend.setreads import Row, SetRace, among, as_rows
+from backend.setreads import Row, SetRace, among_named, as_rows, execute_among
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route, terminal_access_refusal, terminal_refusal
 
@@ -114,42 +115,57 @@ async def apply_inspection_work(
     return outcomes
 
 
+@cache
+def _reads(pg: bool) -> dict[str, Any]:
+    """The set's reads, built once; every list is a named parameter (:func:`set_value`)."""
+    return {
+        "inspections": select(_INSPECTIONS)
+        .where(among_named(_INSPECTIONS.c.id, "ids", pg))
+        .order_by(_INSPECTIONS.c.id)
+        .with_for_update(),
+        "orgs": select(Organisation.id, Organisation.kind, Organisation.parent_id).where(
+            among_named(Organisation.id, "ids", pg)
+        ),
+        "route": select(RouteAssignment.terminal_id).where(
+            RouteAssignment.user_id == bindparam("user_id"),
+            among_named(RouteAssignment.terminal_id, "ids", pg),
+        ),
+        "templates": select(
+            InspectionTemplate.id,
+            InspectionTemplate.owner_id,
+            InspectionTemplate.owner_kind,
+            InspectionTemplate.questions,
+        ).where(among_named(InspectionTemplate.id, "ids", pg)),
+        "authorising": select(ChannelAuthorisation.distributor_id, ChannelAuthorisation.supplier_id).where(
+            among_named(ChannelAuthorisation.distributor_id, "ids", pg),
+            ChannelAuthorisation.active.is_(True),
+        ),
+        "answers": select(_ANSWERS).where(among_named(_ANSWERS.c.inspection_id, "ids", pg)),
+    }
+
+
 async def _read(session: AsyncSession, actor: Actor, items: list[StartIn | AnswerIn]) -> _Facts:
     pg = is_postgres(session)
-    ids = {i.inspection_id for i in items}
-    query = select(_INSPECTIONS).where(among(_INSPECTIONS.c.id, ids, pg)).order_by(_INSPECTIONS.c.id)
-    inspections = {r.id: r for r in as_rows(await session.execute(query.with_for_update()))}
+    q = _reads(pg)
+    found = await execute_among(session, q["inspections"], {i.inspection_id for i in items})
+    inspections = {r.id: r for r in as_rows(found)}
     starts = [i for i in items if isinstance(i, StartIn)]
     org_ids = {s.terminal_id for s in starts} | {r.terminal_id for r in inspections.values()}
-    query = select(Organisation.id, Organisation.kind, Organisation.parent_id).where(
-        among(Organisation.id, org_ids, pg)
-    )
-    orgs = {r.id: r for r in as_rows(await session.execute(query))}
+    orgs = {r.id: r for r in as_rows(await execute_among(session, q["orgs"], org_ids))}
     on_route: set[str] = set()
     if any(needs_route(actor, o) for o in orgs.values() if o.kind == "terminal"):
-        query = select(RouteAssignment.terminal_id).where(
-            RouteAssignment.user_id == actor.user_id, among(RouteAssignment.terminal_id, orgs, pg)
-        )
-        on_route = set((await session.execute(query)).scalars())
+        on_route = set((await execute_among(session, q["route"], orgs, user_id=actor.user_id)).scalars())
     template_ids = {s.template_id for s in starts} | {r.template_id for r in inspections.values()}
-    query = select(InspectionTemplate).where(among(InspectionTemplate.id, template_ids, pg))
-    templates = {
-        t.id: Row(id=t.id, owner_id=t.owner_id, owner_kind=t.owner_kind, questions=t.questions)
-        for t in (await session.execute(query)).scalars()
-    }
+    templates = {t.id: t for t in as_rows(await execute_among(session, q["templates"], template_ids))}
     distributors = {o.parent_id for o in orgs.values() if o.parent_id is not None}
     authorising: dict[str, set[str]] = {d: set() for d in distributors}
     if distributors and any(t.owner_kind != "distributor" for t in templates.values()):
-        query = select(ChannelAuthorisation.distributor_id, ChannelAuthorisation.supplier_id).where(
-            among(ChannelAuthorisation.distributor_id, distributors, pg),
-            ChannelAuthorisation.active.is_(True),
-        )
-        for distributor_id, supplier_id in await session.execute(query):
+        for distributor_id, supplier_id in await execute_among(session, q["authorising"], distributors):
             authorising[distributor_id].add(supplier_id)
     answers: dict[tuple[str, str], Row] = {}
     if inspections:
-        query = select(_ANSWERS).where(among(_ANSWERS.c.inspection_id, inspections, pg))
-        answers = {(a.inspection_id, a.question_id): a for a in as_rows(await session.execute(query))}
+        found = as_rows(await execute_among(session, q["answers"], inspections))
+        answers = {(a.inspection_id, a.question_id): a for a in found}
     return _Facts(inspections, orgs, on_route, templates, authorising, answers)
 
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, or_, select, text
+from sqlalchemy import Date, bindparam, delete, func, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +52,7 @@ from backend.orders.service import (
     retry_of,
 )
 from backend.orders.states import check_step
-from backend.setreads import Row, SetRace, among, as_rows
+from backend.setreads import Row, SetRace, among_named, as_rows, execute_among, set_value
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route
 
@@ -137,15 +138,84 @@ async def apply_order_work(session: AsyncSession, actor: Actor, items: list[Item
 # --- reads --------------------------------------------------------------------------------------
 
 
+@cache
+def _reads(pg: bool) -> dict[str, Any]:
+    """The set's reads, built once (building a statement and its cache key cost more than running
+    it); every list is a named parameter (:func:`~backend.setreads.list_value`)."""
+    auth = ChannelAuthorisation
+    today = bindparam("today", type_=Date)
+    parent = aliased(Region)
+    up = (
+        select(Region.id, Region.parent_id)
+        .where(among_named(Region.id, "regions", pg))
+        .cte("up", recursive=True)
+    )
+    # ``UNION`` ends a cycle: a row met again adds nothing.
+    up = up.union(select(parent.id, parent.parent_id).join(up, parent.id == up.c.parent_id))
+    return {
+        "orders": select(_ORDERS)
+        .where(among_named(_ORDERS.c.id, "ids", pg))
+        .order_by(_ORDERS.c.id)
+        .with_for_update(),
+        "lines": select(_LINES).where(among_named(_LINES.c.order_id, "ids", pg)),
+        "orgs": select(
+            Organisation.id,
+            Organisation.kind,
+            Organisation.parent_id,
+            Organisation.active,
+            Organisation.region_id,
+        ).where(among_named(Organisation.id, "ids", pg)),
+        "route": select(RouteAssignment.terminal_id).where(
+            RouteAssignment.user_id == bindparam("user_id"),
+            among_named(RouteAssignment.terminal_id, "ids", pg),
+        ),
+        "products": select(
+            Product.id, Product.active, Product.supplier_id, Product.category_id, Product.sku
+        ).where(among_named(Product.id, "ids", pg)),
+        "largest_number": select(func.max(_ORDERS.c.number)).where(
+            _ORDERS.c.number.like(bindparam("prefix"))
+        ),
+        # ``regions`` and every region above them, each with its parent, in one recursive read.
+        "regions": select(up.c.id, up.c.parent_id),
+        "auths": select(auth.supplier_id, auth.category_id, auth.distributor_id, auth.region_id).where(
+            among_named(auth.distributor_id, "distributors", pg),
+            auth.active.is_(True),
+            among_named(auth.region_id, "ancestry", pg),
+            or_(auth.valid_from.is_(None), auth.valid_from <= today),
+            or_(auth.valid_to.is_(None), auth.valid_to >= today),
+        ),
+        "prices": select(
+            PriceEntry.distributor_id, PriceEntry.product_id, PriceEntry.price_minor, PriceEntry.currency
+        ).where(
+            among_named(PriceEntry.distributor_id, "distributors", pg),
+            among_named(PriceEntry.product_id, "products", pg),
+        ),
+        "quotas": select(_QUOTAS)
+        .where(
+            among_named(_QUOTAS.c.distributor_id, "distributors", pg),
+            among_named(_QUOTAS.c.supplier_id, "suppliers", pg),
+            among_named(_QUOTAS.c.region_id, "ancestry", pg),
+            _QUOTAS.c.period_start <= today,
+            _QUOTAS.c.period_end >= today,
+            or_(
+                among_named(_QUOTAS.c.product_id, "products", pg),
+                among_named(_QUOTAS.c.category_id, "categories", pg),
+            ),
+        )
+        .order_by(_QUOTAS.c.id)
+        .with_for_update(),
+    }
+
+
 async def _read(session: AsyncSession, actor: Actor, items: list[Item], today: date) -> _Facts:
     pg = is_postgres(session)
+    q = _reads(pg)
+
     order_ids = {i.order_id for i in items if is_ref(i.order_id)}
-    query = select(_ORDERS).where(among(_ORDERS.c.id, order_ids, pg)).order_by(_ORDERS.c.id)
-    orders = {r.id: r for r in as_rows(await session.execute(query.with_for_update()))}
+    orders = {r.id: r for r in as_rows(await execute_among(session, q["orders"], order_ids))}
     lines: dict[str, dict[str, Row]] = {o: {} for o in orders}
     if orders:
-        query = select(_LINES).where(among(_LINES.c.order_id, orders, pg))
-        for line in as_rows(await session.execute(query)):
+        for line in as_rows(await execute_among(session, q["lines"], orders)):
             lines[line.order_id][line.product_id] = line
     creates = [i for i in items if isinstance(i, CreateIn)]
     submitted = [orders[i.order_id] for i in items if isinstance(i, SubmitIn) and i.order_id in orders]
@@ -153,30 +223,17 @@ async def _read(session: AsyncSession, actor: Actor, items: list[Item], today: d
     # The organisation whose region an order's channel rules follow (read for every order named).
     org_ids |= {o.terminal_id if o.kind == "sales" else o.distributor_id for o in orders.values()}
     org_ids |= {actor.org_id} if is_ref(actor.org_id) else set()
-    org_query = select(
-        Organisation.id,
-        Organisation.kind,
-        Organisation.parent_id,
-        Organisation.active,
-        Organisation.region_id,
-    ).where(among(Organisation.id, org_ids, pg))
-    orgs = {r.id: r for r in as_rows(await session.execute(org_query))}
+    orgs = {r.id: r for r in as_rows(await execute_among(session, q["orgs"], org_ids))}
     terminals = {c.terminal_id for c in creates if c.kind == "sales" and c.terminal_id in orgs}
     on_route: set[str] = set()
     if any(needs_route(actor, orgs[t]) for t in terminals):
-        route = select(RouteAssignment.terminal_id).where(
-            RouteAssignment.user_id == actor.user_id, among(RouteAssignment.terminal_id, terminals, pg)
-        )
-        on_route = set((await session.execute(route)).scalars())
+        on_route = set((await execute_among(session, q["route"], terminals, user_id=actor.user_id)).scalars())
     product_ids = {p for c in creates for p, _q in c.lines if is_ref(p)}
     product_ids |= {i.product_id for i in items if isinstance(i, LineIn) and is_ref(i.product_id)}
     product_ids |= {p for o in submitted for p in lines[o.id]}
     products: dict[str, Row] = {}
     if product_ids:
-        query = select(
-            Product.id, Product.active, Product.supplier_id, Product.category_id, Product.sku
-        ).where(among(Product.id, product_ids, pg))
-        products = {r.id: r for r in as_rows(await session.execute(query))}
+        products = {r.id: r for r in as_rows(await execute_among(session, q["products"], product_ids))}
     facts = _Facts(orders, lines, orgs, on_route, products, {}, [], {}, [])
     facts.numbers = await _numbers(session, creates, pg)
     if any(isinstance(i, SubmitIn) for i in items):
@@ -189,6 +246,7 @@ async def _read_channel(
 ) -> None:
     """What a submission's channel rules read, for every order the set may submit (the orders
     named, and those it creates): regions above theirs, authorisations, prices, quotas."""
+    q = _reads(pg)
     submitted = {i.order_id for i in items if isinstance(i, SubmitIn)}
     parties: list[tuple[str, str | None, str]] = []  # (distributor, supplier, region org)
     for order in facts.orders.values():
@@ -205,47 +263,26 @@ async def _read_channel(
     distributors = {d for d, _s, _o in parties if d}
     regions = {facts.orgs[o].region_id for _d, _s, o in parties if o in facts.orgs} - {None}
     if regions:
-        facts.parents.update({r.id: r.parent_id for r in await session.execute(_regions_above(regions, pg))})
+        found = await session.execute(q["regions"], {"regions": set_value(regions, pg)})
+        facts.parents.update({r.id: r.parent_id for r in found})
     ancestry = set(facts.parents)
     product_ids = set(facts.products)
     if not distributors or not product_ids:
         return
-    auth = ChannelAuthorisation
-    query = select(auth.supplier_id, auth.category_id, auth.distributor_id, auth.region_id).where(
-        among(auth.distributor_id, distributors, pg),
-        auth.active.is_(True),
-        among(auth.region_id, ancestry, pg),
-        or_(auth.valid_from.is_(None), auth.valid_from <= today),
-        or_(auth.valid_to.is_(None), auth.valid_to >= today),
-    )
-    facts.auths = as_rows(await session.execute(query))
-    query = select(
-        PriceEntry.distributor_id, PriceEntry.product_id, PriceEntry.price_minor, PriceEntry.currency
-    )
-    query = query.where(
-        among(PriceEntry.distributor_id, distributors, pg), among(PriceEntry.product_id, product_ids, pg)
-    )
-    facts.prices = {(r.distributor_id, r.product_id): r for r in as_rows(await session.execute(query))}
+    params = {
+        "today": today,
+        "distributors": set_value(distributors, pg),
+        "ancestry": set_value(ancestry, pg),
+        "products": set_value(product_ids, pg),
+    }
+    facts.auths = as_rows(await session.execute(q["auths"], params))
+    found = as_rows(await session.execute(q["prices"], params))
+    facts.prices = {(r.distributor_id, r.product_id): r for r in found}
     suppliers = {s for _d, s, _o in parties if s is not None}
     if suppliers:
-        categories = {p.category_id for p in facts.products.values()}
-        query = (
-            select(_QUOTAS)
-            .where(
-                among(_QUOTAS.c.distributor_id, distributors, pg),
-                among(_QUOTAS.c.supplier_id, suppliers, pg),
-                among(_QUOTAS.c.region_id, ancestry, pg),
-                _QUOTAS.c.period_start <= today,
-                _QUOTAS.c.period_end >= today,
-                or_(
-                    among(_QUOTAS.c.product_id, product_ids, pg),
-                    among(_QUOTAS.c.category_id, categories, pg),
-                ),
-            )
-            .order_by(_QUOTAS.c.id)
-            .with_for_update()
-        )
-        facts.quotas = as_rows(await session.execute(query))
+        params["suppliers"] = set_value(suppliers, pg)
+        params["categories"] = set_value({p.category_id for p in facts.products.values()}, pg)
+        facts.quotas = as_rows(await session.execute(q["quotas"], params))
 
 
 async def _numbers(session: AsyncSession, creates: list[CreateIn], pg: bool) -> dict[str, list[int]]:
@@ -261,9 +298,7 @@ async def _numbers(session: AsyncSession, creates: list[CreateIn], pg: bool) -> 
             query = text(f"SELECT nextval('{SEQUENCES[prefix]}') FROM generate_series(1, :n)")  # noqa: S608
             out[prefix] = sorted(int(v) for v in (await session.execute(query, {"n": count})).scalars())
         else:
-            largest = await session.scalar(
-                select(func.max(_ORDERS.c.number)).where(_ORDERS.c.number.like(f"{prefix}-%"))
-            )
+            largest = await session.scalar(_reads(pg)["largest_number"], {"prefix": f"{prefix}-%"})
             start = int(str(largest).rsplit("-", 1)[1]) if largest else 0
             out[prefix] = list(range(start + count, start, -1))  # popped from the end: smallest first
     for numbers in out.values():
@@ -274,15 +309,6 @@ async def _numbers(session: AsyncSession, creates: list[CreateIn], pg: bool) -> 
 def _next_number(facts: _Facts, kind: str, now: datetime) -> str:
     prefix = PREFIXES[kind]
     return format_number(prefix, now.year, facts.numbers[prefix].pop())
-
-
-def _regions_above(regions: set[str], pg: bool) -> Any:
-    """``regions`` and every region above them, each with its parent, in one recursive read
-    (``UNION`` ends a cycle: a row met again adds nothing)."""
-    up = select(Region.id, Region.parent_id).where(among(Region.id, regions, pg)).cte("up", recursive=True)
-    parent = aliased(Region)
-    up = up.union(select(parent.id, parent.parent_id).join(up, parent.id == up.c.parent_id))
-    return select(up.c.id, up.c.parent_id)
 
 
 def _ancestry(facts: _Facts, region_id: str | None) -> list[str]:
