@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event, func
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -254,22 +254,6 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEn
     )
     _ping_after_idle(engine)
     return engine
-
-
-def plan_every_run_column() -> Any:
-    """A column that makes PostgreSQL plan every later statement of the current transaction at
-    each run, for its values and the tables as they are then (asyncpg still keeps it parsed), for
-    a statement the transaction runs anyway: no round trip of its own. It takes effect once that
-    statement returns a row. ``set_config(…, true)`` is ``SET LOCAL``: gone at commit, so nothing
-    reaches the next transaction (or, through PgBouncer in transaction mode, another client).
-
-    Left to choose, PostgreSQL settles a prepared statement on a generic plan after five runs and
-    keeps it until the tables are analysed: a connection that began on a new database kept the
-    scans it made while the tables were small as they grew (``docs/performance.md``, issue 15).
-    For transactions whose reads look rows up by lists of keys in growing tables (a push asks it
-    with its client's lock). Not for a connection as a whole: keyset-paged reads (the initial
-    pull) ran 3 × slower planned at every run."""
-    return func.set_config("plan_cache_mode", "force_custom_plan", True).label("plan_every_run")
 
 
 # A pooled connection idle this long is pinged before it is handed out (a restarted server or a

@@ -29,9 +29,10 @@ from backend.changefeed.recording import (
     write_buffered,
 )
 from backend.config import Settings
-from backend.db import is_postgres, is_transient_error, plan_every_run_column, utcnow
+from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
+from backend.planmode import PLAN_MODE_KEY, forget_plan_mode, plan_every_run_column, planned_every_run
 from backend.rowwrites import RowWrite, sqlite_utc_text
 from backend.setreads import SetRace, among_named, list_value
 from backend.syncstate import SyncClient, SyncMutation
@@ -95,11 +96,12 @@ async def apply_admitted_batch(
             session, actor, settings, request.client_id, ordered, known_seq, by_id, by_seq
         )
         await write_buffered(session)
+        await _store(session, actor.user_id, request.client_id, fresh, last_seq)
     finally:
         sync_session.info.pop(_KEEP_KEY, None)
         close_batch_cache(session)
         discard_buffered(session)  # a no-op once written
-    await _store(session, actor.user_id, request.client_id, fresh, last_seq)
+        forget_plan_mode(session)
     return p.PushResponse(results=results, last_applied_seq=last_seq, expected_seq=expected_seq)
 
 
@@ -123,6 +125,7 @@ async def _apply_batch(
     await guard.install(session)
     try:
         for attempt in range(1, SET_ATTEMPTS + 1):
+            plan_mode = session.info.get(PLAN_MODE_KEY)  # a rollback to the savepoint restores it
             batch_savepoint = await session.begin_nested()
             try:
                 if session.info.get(ONE_BY_ONE_KEY):
@@ -145,6 +148,7 @@ async def _apply_batch(
                 await session.flush()
             except Replay as replay:
                 await batch_savepoint.rollback()
+                session.info[PLAN_MODE_KEY] = plan_mode
                 _forget_loaded(session)
                 reset_batch_cache(session)
                 if isinstance(replay.__cause__, SetRace) and attempt < SET_ATTEMPTS:
@@ -275,11 +279,12 @@ async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> i
     """Lock the client's row (made on its first push) and return its ``last_seq``: concurrent
     pushes from one phone apply one after the other. On PostgreSQL the same statement makes the
     rest of the transaction plan every run (the set reads look keys up in tables that grow:
-    :func:`backend.db.plan_every_run_column`). Core on the connection: the row is only read for its
+    :mod:`backend.planmode`). Core on the connection: the row is only read for its
     seq, and moved by :func:`_store`."""
     where = {"user_id": user_id, "client_id": client_id}
     conn = await session.connection()
-    lock = _PG_CLIENT_FOR_UPDATE if is_postgres(session) else _CLIENT_FOR_UPDATE
+    pg = is_postgres(session)
+    lock = _PG_CLIENT_FOR_UPDATE if pg else _CLIENT_FOR_UPDATE
     last_seq = (await conn.execute(lock, where)).scalar_one_or_none()
     if last_seq is None:
         now = utcnow()
@@ -288,6 +293,8 @@ async def _lock_client(session: AsyncSession, user_id: str, client_id: str) -> i
         )
         await conn.execute(insert_stmt)
         last_seq = (await conn.execute(lock, where)).scalar_one()
+    if pg:
+        planned_every_run(session)  # the lock returned its row: the setting holds from here
     return int(last_seq)
 
 

@@ -43,6 +43,7 @@ from backend.inspections.errors import (
 from backend.inspections.models import IN_PROGRESS, Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections.questions import validate_answer
 from backend.inspections.service import check_open, check_retry, checked_hlc, lww_key
+from backend.planmode import plan_writes
 from backend.setreads import Row, SetRace, among_named, as_rows, execute_among
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route, terminal_access_refusal, terminal_refusal
@@ -255,6 +256,7 @@ def _answer(actor: Actor, facts: _Facts, item: AnswerIn, now: datetime) -> Outco
 async def _write(session: AsyncSession, facts: _Facts) -> None:
     if not facts.changes:
         return
+    await plan_writes(session)
     try:
         if facts.new_inspections:
             await session.execute(insert(_INSPECTIONS), facts.new_inspections)

@@ -52,6 +52,7 @@ from backend.orders.service import (
     retry_of,
 )
 from backend.orders.states import check_step
+from backend.planmode import plan_writes
 from backend.setreads import Row, SetRace, among_named, as_rows, execute_among, set_value
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route
@@ -516,6 +517,7 @@ def _submit(actor: Actor, facts: _Facts, item: SubmitIn, now: datetime) -> Outco
 async def _write(session: AsyncSession, facts: _Facts) -> None:
     if not facts.changes:
         return
+    await plan_writes(session)
     pg = is_postgres(session)
     dialect_insert = pg_insert if pg else sqlite_insert
     try:

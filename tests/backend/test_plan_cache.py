@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db import make_session_factory, plan_every_run_column
+from backend.db import make_session_factory, new_id
+from backend.planmode import plan_every_run_column
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.push import apply_admitted_batch
-from tests.inventory.helpers import actor
+from tests.inventory.helpers import T0, actor
 from tests.plans import captured, plan_runs
 
 RUNS = 10  # twice the five custom plans PostgreSQL makes before it weighs a generic one
@@ -63,6 +64,44 @@ async def test_a_push_runs_in_such_a_transaction(
         assert await _mode(session) == "force_custom_plan"
         await session.commit()
         assert await _mode(session) == "auto"
+
+
+@pytest.mark.parametrize("then_rename", [False, True], ids=["stock-checks", "stock-checks-then-a-rename"])
+async def test_a_pushs_sets_read_planned_each_run_and_write_by_default(
+    engine: AsyncEngine, session_factory, network, settings, then_rename: bool
+) -> None:
+    """A set's writes go back to PostgreSQL's default (a foreign key's check is a prepared
+    statement of its own, run for every row: planned each run it cost 3–5 ms a batch), and a later
+    set's reads plan each run again. Each statement is classed by the mode the statements before
+    it set; ``SHOW`` says PostgreSQL took the last switch."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    who = actor(network, "inspector-north")
+    product = sorted(network.products.values(), key=lambda p: p.sku)[0]
+    check = {"id": new_id(), "org_id": who.org_id, "product_id": product.id, "counted_qty": 3}
+    mutations = [
+        {"id": "m1", "seq": 1, "name": "stock_check.record", "args": {**check, "observed_at": T0.isoformat()}}
+    ]
+    if then_rename:
+        mutations.append({"id": "m2", "seq": 2, "name": "profile.update", "args": {"display_name": "N"}})
+    request = msgspec.convert({"client_id": "modes", "protocol": 1, "mutations": mutations}, p.PushRequest)
+    async with session_factory() as session:
+        with captured(engine, "") as seen:
+            reply = await apply_admitted_batch(session, who, settings, request)
+        assert [r.status for r in reply.results] == ["applied"] * len(mutations)
+        mode, ran = "auto", []  # (statement, the mode it was planned in)
+        for statement, parameters in seen:
+            ran.append((statement, mode))
+            if "set_config" in statement:  # takes effect for the statements after it
+                mode = next(v for v in parameters if v in ("force_custom_plan", "auto"))
+        reads = [m for st, m in ran if st.startswith("SELECT") and "stock_levels" in st]
+        writes = [m for st, m in ran if "INSERT INTO stock_checks" in st]
+        renames = [m for st, m in ran if st.startswith("SELECT users.") and "display_name" in st]
+        assert reads and set(reads) == {"force_custom_plan"}
+        assert writes == ["auto"]
+        assert set(renames) == ({"force_custom_plan"} if then_rename else set())
+        assert await _mode(session) == ("force_custom_plan" if then_rename else "auto")
+        await session.rollback()
 
 
 async def _mode(session) -> str:

@@ -97,7 +97,7 @@ async def test_a_pooled_connection_probes_the_ids_in_an_outbox_never_analysed(
     the plan it uses then probes the ids. (Without statistics PostgreSQL takes each id of a flat
     ``= ANY(ids)`` to match 0.5% of the rows: for 100 ids it scanned the whole outbox, 4,200 rows.
     A generic plan forced at 120 results scanned it once per id; a push plans every run,
-    ``backend.db.plan_every_run_column``, and this test runs the read without it.)"""
+    ``backend.planmode.plan_every_run_column``, and this test runs the read without it.)"""
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's plan cache: SQLite plans each statement when it prepares it")
     async with engine.connect() as conn:
