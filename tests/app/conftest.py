@@ -182,6 +182,11 @@ def open_phone(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{server.url}/app/")
+    try:
+        page.locator("input[name=username]").wait_for(timeout=30_000)
+    except Exception as exc:  # say what the phone shows instead, for a failure seen once under load
+        shown = page.evaluate("document.body.innerText.slice(0, 300)")
+        raise AssertionError(f"no sign-in form at {page.url}: shows {shown!r}; page errors {errors}") from exc
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(PASSWORD)
     page.locator("form button[type=submit]").click()
