@@ -81,6 +81,15 @@ async def apply_admitted_batch(
     """Apply an admitted batch for ``actor``; every mutation gets exactly one result. Safe to run
     again after a rollback: nothing is counted twice."""
     session.info[PUSH_MARK_KEY] = True
+    try:
+        return await _apply_locked(session, actor, settings, request)
+    finally:
+        forget_plan_mode(session)  # the setting ends with the transaction
+
+
+async def _apply_locked(
+    session: AsyncSession, actor: Actor, settings: Settings, request: p.PushRequest
+) -> p.PushResponse:
     known_seq = await _lock_client(session, actor.user_id, request.client_id)
     ordered = sorted(request.mutations, key=lambda m: m.seq)
     by_id, by_seq = await _stored_results(session, actor.user_id, request.client_id, ordered, known_seq)
@@ -96,12 +105,11 @@ async def apply_admitted_batch(
             session, actor, settings, request.client_id, ordered, known_seq, by_id, by_seq
         )
         await write_buffered(session)
-        await _store(session, actor.user_id, request.client_id, fresh, last_seq)
     finally:
         sync_session.info.pop(_KEEP_KEY, None)
         close_batch_cache(session)
         discard_buffered(session)  # a no-op once written
-        forget_plan_mode(session)
+    await _store(session, actor.user_id, request.client_id, fresh, last_seq)
     return p.PushResponse(results=results, last_applied_seq=last_seq, expected_seq=expected_seq)
 
 
