@@ -12,7 +12,10 @@ SHARE``), one run per row written and key, and that setting plans each of those 
 probes of a primary key, planned alike at any size. So a set's writes go back to the default
 (:func:`plan_writes`) and a later set's reads plan every run again (:func:`plan_reads`). The
 transaction's current choice is kept in ``session.info``; without it (not a push, or SQLite)
-both do nothing.
+both do nothing. A rollback to the batch's savepoint puts the setting back as it was when the
+savepoint began, and the record does not follow it. That is safe: every set asks for every run
+before its reads (one redundant statement after such a rollback), and so switches again before
+its writes.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from backend.config import Settings
 from backend.db import is_postgres, is_transient_error, utcnow
 from backend.errors import DomainError
 from backend.identity import Actor
-from backend.planmode import PLAN_MODE_KEY, forget_plan_mode, plan_every_run_column, planned_every_run
+from backend.planmode import forget_plan_mode, plan_every_run_column, planned_every_run
 from backend.rowwrites import RowWrite, sqlite_utc_text
 from backend.setreads import SetRace, among_named, list_value
 from backend.syncstate import SyncClient, SyncMutation
@@ -133,7 +133,6 @@ async def _apply_batch(
     await guard.install(session)
     try:
         for attempt in range(1, SET_ATTEMPTS + 1):
-            plan_mode = session.info.get(PLAN_MODE_KEY)  # a rollback to the savepoint restores it
             batch_savepoint = await session.begin_nested()
             try:
                 if session.info.get(ONE_BY_ONE_KEY):
@@ -156,7 +155,6 @@ async def _apply_batch(
                 await session.flush()
             except Replay as replay:
                 await batch_savepoint.rollback()
-                session.info[PLAN_MODE_KEY] = plan_mode
                 _forget_loaded(session)
                 reset_batch_cache(session)
                 if isinstance(replay.__cause__, SetRace) and attempt < SET_ATTEMPTS:

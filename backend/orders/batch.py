@@ -142,7 +142,7 @@ async def apply_order_work(session: AsyncSession, actor: Actor, items: list[Item
 @cache
 def _reads(pg: bool) -> dict[str, Any]:
     """The set's reads, built once (building a statement and its cache key cost more than running
-    it); every list is a named parameter (:func:`~backend.setreads.list_value`)."""
+    it); every list is a named parameter (:func:`~backend.setreads.set_value`)."""
     auth = ChannelAuthorisation
     today = bindparam("today", type_=Date)
     parent = aliased(Region)
@@ -211,7 +211,6 @@ def _reads(pg: bool) -> dict[str, Any]:
 async def _read(session: AsyncSession, actor: Actor, items: list[Item], today: date) -> _Facts:
     pg = is_postgres(session)
     q = _reads(pg)
-
     order_ids = {i.order_id for i in items if is_ref(i.order_id)}
     orders = {r.id: r for r in as_rows(await execute_among(session, q["orders"], order_ids))}
     lines: dict[str, dict[str, Row]] = {o: {} for o in orders}

@@ -7,6 +7,8 @@ setting ends with the transaction: the connection's other work chooses as before
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import pytest
 from sqlalchemy import bindparam, select, text
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import make_session_factory, new_id
 from backend.planmode import plan_every_run_column
+from backend.setreads import SetRace
 from backend.syncstate import SyncClient, SyncMutation
 from sync import protocol as p
 from sync.push import apply_admitted_batch
@@ -66,42 +69,66 @@ async def test_a_push_runs_in_such_a_transaction(
         assert await _mode(session) == "auto"
 
 
-@pytest.mark.parametrize("then_rename", [False, True], ids=["stock-checks", "stock-checks-then-a-rename"])
+@pytest.mark.parametrize("case", ["stock-checks", "stock-checks-then-a-rename", "a-set-run-again"])
 async def test_a_pushs_sets_read_planned_each_run_and_write_by_default(
-    engine: AsyncEngine, session_factory, network, settings, then_rename: bool
+    engine: AsyncEngine, session_factory, network, settings, monkeypatch, case: str
 ) -> None:
     """A set's writes go back to PostgreSQL's default (a foreign key's check is a prepared
     statement of its own, run for every row: planned each run it cost 3–5 ms a batch), and a later
-    set's reads plan each run again. Each statement is classed by the mode the statements before
-    it set; ``SHOW`` says PostgreSQL took the last switch."""
+    set's reads plan each run again. A set run again after a lost race (its savepoint rolled back,
+    and the setting with it) switches again. Each statement is classed by the mode the statements
+    before it set (a rollback to a savepoint restores the mode the savepoint began in); ``SHOW``
+    says PostgreSQL took the last switch."""
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's plan cache")
+    import backend.inventory.batch as batch
+
     who = actor(network, "inspector-north")
     product = sorted(network.products.values(), key=lambda p: p.sku)[0]
     check = {"id": new_id(), "org_id": who.org_id, "product_id": product.id, "counted_qty": 3}
     mutations = [
         {"id": "m1", "seq": 1, "name": "stock_check.record", "args": {**check, "observed_at": T0.isoformat()}}
     ]
-    if then_rename:
+    if case == "stock-checks-then-a-rename":
         mutations.append({"id": "m2", "seq": 2, "name": "profile.update", "args": {"display_name": "N"}})
+    if case == "a-set-run-again":
+        real_write = batch._write
+
+        async def write_then_lose_the_race(session, facts):
+            await real_write(session, facts)
+            monkeypatch.setattr(batch, "_write", real_write)
+            raise SetRace("simulated: another transaction wrote a first level meanwhile")
+
+        monkeypatch.setattr(batch, "_write", write_then_lose_the_race)
     request = msgspec.convert({"client_id": "modes", "protocol": 1, "mutations": mutations}, p.PushRequest)
     async with session_factory() as session:
         with captured(engine, "") as seen:
             reply = await apply_admitted_batch(session, who, settings, request)
         assert [r.status for r in reply.results] == ["applied"] * len(mutations)
-        mode, ran = "auto", []  # (statement, the mode it was planned in)
-        for statement, parameters in seen:
-            ran.append((statement, mode))
-            if "set_config" in statement:  # takes effect for the statements after it
-                mode = next(v for v in parameters if v in ("force_custom_plan", "auto"))
+        ran = _planned_in(seen)
         reads = [m for st, m in ran if st.startswith("SELECT") and "stock_levels" in st]
         writes = [m for st, m in ran if "INSERT INTO stock_checks" in st]
         renames = [m for st, m in ran if st.startswith("SELECT users.") and "display_name" in st]
+        runs = 2 if case == "a-set-run-again" else 1
         assert reads and set(reads) == {"force_custom_plan"}
-        assert writes == ["auto"]
-        assert set(renames) == ({"force_custom_plan"} if then_rename else set())
-        assert await _mode(session) == ("force_custom_plan" if then_rename else "auto")
+        assert writes == ["auto"] * runs
+        assert set(renames) == ({"force_custom_plan"} if "rename" in case else set())
+        assert await _mode(session) == ("force_custom_plan" if "rename" in case else "auto")
         await session.rollback()
+
+
+def _planned_in(seen: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """Each statement with the plan mode it ran in, as the statements before it set it."""
+    mode, at_savepoint, ran = "auto", {}, []
+    for statement, parameters in seen:
+        ran.append((statement, mode))
+        if "set_config" in statement:  # takes effect for the statements after it
+            mode = next(v for v in parameters if v in ("force_custom_plan", "auto"))
+        elif statement.startswith("SAVEPOINT "):
+            at_savepoint[statement.split()[1]] = mode
+        elif statement.startswith("ROLLBACK TO SAVEPOINT "):
+            mode = at_savepoint[statement.split()[3]]
+    return ran
 
 
 async def _mode(session) -> str:
