@@ -107,10 +107,7 @@ async def forget_statistics(conn: AsyncConnection, *tables: str) -> None:
     """Leave ``tables`` as a new database has them: few pages, never analysed. The test databases
     are emptied and reused, so the pages an earlier test filled (the planner reads a table's size
     off its files) and its ``ANALYZE`` or autovacuum's would otherwise still count."""
-    async with conn.engine.connect() as other:
-        outside = await other.execution_options(isolation_level="AUTOCOMMIT")
-        for table in tables:
-            await outside.exec_driver_sql(f"VACUUM {table}")  # gives the emptied pages back
+    await _vacuum(conn, tables)  # gives the emptied pages back
     oids = ", ".join(f"'{t}'::regclass" for t in tables)
     await conn.exec_driver_sql(f"DELETE FROM pg_statistic WHERE starelid IN ({oids})")
     await conn.exec_driver_sql(
@@ -118,3 +115,16 @@ async def forget_statistics(conn: AsyncConnection, *tables: str) -> None:
         f"WHERE oid IN ({oids}) OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ({oids}))"
     )
     await conn.commit()
+
+
+async def analyse_vacuumed(conn: AsyncConnection, *tables: str) -> None:
+    """Statistics for ``tables`` as they hold now, their dead pages given back first: the plan
+    depends on the rows there are, not on what earlier tests (or autovacuum's timing) left."""
+    await _vacuum(conn, tables, analyse=True)
+
+
+async def _vacuum(conn: AsyncConnection, tables: tuple[str, ...], *, analyse: bool = False) -> None:
+    async with conn.engine.connect() as other:
+        outside = await other.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            await outside.exec_driver_sql(f"VACUUM {'ANALYZE ' if analyse else ''}{table}")
