@@ -28,7 +28,7 @@ from tests.plans import (
 
 SKUS = 240
 # Analysed, a shelf must be large enough that reading it all for each count costs more than a
-# probe: at 240 levels (six pages) a scan per pair is the cheaper plan, and the test's verdict
+# probe: at 200 levels (a few pages) a scan per pair is the cheaper plan, and the test's verdict
 # hung on how many dead pages earlier tests and autovacuum had left.
 ANALYSED_SKUS = 1000
 BATCH = 100
@@ -38,10 +38,9 @@ async def _count(
     session_factory: async_sessionmaker[AsyncSession], staff: Actor, products: list[str], minute: int
 ) -> list[object]:
     async with session_factory() as session:
-        items = [
-            CheckIn(f"{minute:04d}-{n:04d}", staff.org_id, pid, 5, at(minute))
-            for n, pid in enumerate(products)
-        ]
+        # One count id per (minute, product), 32 characters: a batch's ids must not repeat an
+        # earlier batch's (they did, and the shelf never held more than two batches' levels).
+        items = [CheckIn(f"{minute:04d}{pid[4:]}", staff.org_id, pid, 5, at(minute)) for pid in products]
         buffer_changes(session)  # as a push does: the change feed is written once, at the end
         outcomes = await record_stock_checks(session, staff, items, device_id="dev-1", discrepancy_ratio=0.2)
         await write_buffered(session)
@@ -77,7 +76,8 @@ async def test_the_level_read_probes_each_pair(
             statement, parameters = seen[0]
             await prepare_generic(conn, statement, parameters)
         for start in range(0, len(products), BATCH):  # the shelf fills up: a level per product
-            await _count(session_factory, staff, products[start : start + BATCH], minute=2)
+            counted = await _count(session_factory, staff, products[start : start + BATCH], minute=2)
+            assert all(isinstance(o, CheckDone) for o in counted), counted
         if conn is not None and analysed:
             await analyse_vacuumed(conn, "stock_levels", "stock_locations")
         wanted = products[-BATCH:]
