@@ -1,4 +1,4 @@
-"""How PostgreSQL plans a push's statements: every run for the reads, its default for the writes.
+"""How PostgreSQL plans a push's statements: every run, but a set's own writes.
 
 A push's set reads look rows up by lists of keys in tables that grow. Left to choose, PostgreSQL
 settles a prepared statement on a generic plan after five runs and keeps it until the tables are
@@ -9,17 +9,16 @@ small as they grew (``docs/performance.md``, issue 15). So the push plans every 
 But a foreign key is checked by a prepared statement of its own (``SELECT 1 FROM ONLY … FOR KEY
 SHARE``), one run per row written and key, and that setting plans each of those runs too: about
 500 plannings, 3–5 ms of the database's time, for a batch of 100 stock checks. Those checks are
-probes of a primary key, planned alike at any size. So a set's writes go back to the default
-(:func:`plan_writes`) and a later set's reads plan every run again (:func:`plan_reads`). The
-transaction's current choice is kept in ``session.info``; without it (not a push, or SQLite)
-both do nothing. A rollback to the batch's savepoint puts the setting back as it was when the
-savepoint began, and the record does not follow it. That is safe: every set asks for every run
-before its reads (one redundant statement after such a rollback), and so switches again before
-its writes.
+probes of a primary key, planned alike at any size. So a set's writes run with PostgreSQL's
+default choice (:func:`writes_planned_by_default`), and everything else in the push, the change
+feed included, is planned every run as before. The transaction's current choice is kept in
+``session.info``; without it (not a push, or SQLite) nothing is switched.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,20 +52,25 @@ def forget_plan_mode(session: AsyncSession) -> None:
     session.info.pop(PLAN_MODE_KEY, None)
 
 
-async def plan_reads(session: AsyncSession) -> None:
-    """Before a set's reads: plan every run again, if a set's writes went back to the default."""
-    await _switch(session, DEFAULT, EVERY_RUN)
-
-
-async def plan_writes(session: AsyncSession) -> None:
-    """Before a set's writes: PostgreSQL's default again, so the foreign keys' checks keep their
-    plans (a primary key's probe, whatever the size)."""
-    await _switch(session, EVERY_RUN, DEFAULT)
-
-
-async def _switch(session: AsyncSession, current: str, wanted: str) -> None:
-    if session.info.get(PLAN_MODE_KEY) != current:
+@asynccontextmanager
+async def writes_planned_by_default(session: AsyncSession) -> AsyncIterator[None]:
+    """Around a set's writes: PostgreSQL's default choice, so the foreign keys' checks keep their
+    plans; every run again after them (one statement each way). A write that fails switches
+    nothing back: its transaction is aborted until the rollback to the batch's savepoint that
+    follows, and that rollback puts the setting back as the savepoint began, every run."""
+    if session.info.get(PLAN_MODE_KEY) != EVERY_RUN:
+        yield
         return
+    await _set(session, DEFAULT)
+    try:
+        yield
+    except BaseException:
+        session.info[PLAN_MODE_KEY] = EVERY_RUN
+        raise
+    await _set(session, EVERY_RUN)
+
+
+async def _set(session: AsyncSession, mode: str) -> None:
     conn = await session.connection()
-    await conn.execute(select(func.set_config("plan_cache_mode", wanted, True)))
-    session.info[PLAN_MODE_KEY] = wanted
+    await conn.execute(select(func.set_config("plan_cache_mode", mode, True)))
+    session.info[PLAN_MODE_KEY] = mode

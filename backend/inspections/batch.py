@@ -43,7 +43,7 @@ from backend.inspections.errors import (
 from backend.inspections.models import IN_PROGRESS, Inspection, InspectionAnswer, InspectionTemplate
 from backend.inspections.questions import validate_answer
 from backend.inspections.service import check_open, check_retry, checked_hlc, lww_key
-from backend.planmode import plan_writes
+from backend.planmode import writes_planned_by_default
 from backend.setreads import Row, SetRace, among_named, as_rows, execute_among
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route, terminal_access_refusal, terminal_refusal
@@ -256,21 +256,21 @@ def _answer(actor: Actor, facts: _Facts, item: AnswerIn, now: datetime) -> Outco
 async def _write(session: AsyncSession, facts: _Facts) -> None:
     if not facts.changes:
         return
-    await plan_writes(session)
-    try:
-        if facts.new_inspections:
-            await session.execute(insert(_INSPECTIONS), facts.new_inspections)
-        if facts.new_answers:
-            await session.execute(insert(_ANSWERS), list(facts.new_answers.values()))
-    except IntegrityError as exc:
-        raise SetRace("another transaction wrote an inspection or answer this set creates") from exc
-    if facts.changed_answers:
-        upsert = (pg_insert if is_postgres(session) else sqlite_insert)(_ANSWERS)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[_ANSWERS.c.id],
-            set_={c.name: upsert.excluded[c.name] for c in _ANSWERS.c if c.name != "id"},
-        )
-        await session.execute(upsert, sorted(facts.changed_answers.values(), key=lambda r: r["id"]))
+    async with writes_planned_by_default(session):
+        try:
+            if facts.new_inspections:
+                await session.execute(insert(_INSPECTIONS), facts.new_inspections)
+            if facts.new_answers:
+                await session.execute(insert(_ANSWERS), list(facts.new_answers.values()))
+        except IntegrityError as exc:
+            raise SetRace("another transaction wrote an inspection or answer this set creates") from exc
+        if facts.changed_answers:
+            upsert = (pg_insert if is_postgres(session) else sqlite_insert)(_ANSWERS)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=[_ANSWERS.c.id],
+                set_={c.name: upsert.excluded[c.name] for c in _ANSWERS.c if c.name != "id"},
+            )
+            await session.execute(upsert, sorted(facts.changed_answers.values(), key=lambda r: r["id"]))
     write_changes(session.sync_session, facts.changes)
     sync = session.sync_session
     for obj in list(sync.identity_map.values()):

@@ -54,7 +54,7 @@ from backend.inventory.errors import InvalidLocation, InvalidObservedAt, StockCh
 from backend.inventory.late_counts import LateHistory, Stored, movement_sums, read_late_history
 from backend.inventory.models import StockCheck, StockLevel, StockLocation, StockMovement
 from backend.inventory.service import MAX_FUTURE, _movement_sums, is_discrepancy
-from backend.planmode import plan_writes
+from backend.planmode import writes_planned_by_default
 from backend.rowwrites import CombinedWrite, RowWrite
 from backend.setreads import SetRace, among_named, list_value
 from backend.territory import RouteAssignment
@@ -583,9 +583,9 @@ async def _write(session: AsyncSession, facts: _Facts) -> None:
     """Locations, levels and checks: one statement on PostgreSQL, one ``executemany`` per table
     on SQLite (:mod:`backend.rowwrites`)."""
     levels = [*facts.new_levels.values(), *sorted(facts.changed_levels.values(), key=lambda r: r["id"])]
-    await plan_writes(session)
     try:
-        await _SET_WRITE.execute(session, (facts.new_locations, levels, facts.new_checks))
+        async with writes_planned_by_default(session):
+            await _SET_WRITE.execute(session, (facts.new_locations, levels, facts.new_checks))
     except IntegrityError as exc:
         raise SetRace("another transaction wrote a first location or level meanwhile") from exc
     if facts.changes:

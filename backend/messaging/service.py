@@ -38,7 +38,7 @@ from backend.messaging.models import (
 from backend.messaging.sending import among
 from backend.notifications import PushPreference
 from backend.notifications import service as notifications
-from backend.planmode import plan_writes
+from backend.planmode import writes_planned_by_default
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_ATTACHMENTS = 10
@@ -420,8 +420,8 @@ async def send_messages(
     if not sent:
         return results  # type: ignore[return-value]
     touched = {msg.conversation_id: convs[msg.conversation_id] for _, msg in sent}
-    await plan_writes(session)
-    await sending.store(session, new, {c.id: c.last_seq for c in touched.values()}, now)
+    async with writes_planned_by_default(session):
+        await sending.store(session, new, {c.id: c.last_seq for c in touched.values()}, now)
     for _, msg in sent:
         queue_event(session, conv_scope(msg.conversation_id), message_event(msg))
         if convs[msg.conversation_id].kind == "support":

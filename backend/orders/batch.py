@@ -52,7 +52,7 @@ from backend.orders.service import (
     retry_of,
 )
 from backend.orders.states import check_step
-from backend.planmode import plan_writes
+from backend.planmode import writes_planned_by_default
 from backend.setreads import Row, SetRace, among_named, as_rows, execute_among, set_value
 from backend.territory import RouteAssignment
 from backend.territory.service import needs_route
@@ -516,7 +516,21 @@ def _submit(actor: Actor, facts: _Facts, item: SubmitIn, now: datetime) -> Outco
 async def _write(session: AsyncSession, facts: _Facts) -> None:
     if not facts.changes:
         return
-    await plan_writes(session)
+    async with writes_planned_by_default(session):
+        await _write_rows(session, facts)
+    write_changes(session.sync_session, facts.changes)
+    # ORM copies of rows written here (read earlier in the batch) must not be used stale.
+    written = {*facts.changed_orders, *facts.changed_lines, *facts.changed_quotas}
+    sync = session.sync_session
+    for obj in list(sync.identity_map.values()):
+        if isinstance(obj, Order | OrderLine | RegionalQuota) and obj.id in written:
+            sync.expire(obj)
+        elif isinstance(obj, OrderLine) and obj.id in facts.removed_lines:
+            sync.expunge(obj)
+
+
+async def _write_rows(session: AsyncSession, facts: _Facts) -> None:
+    """New orders and lines, changed orders, lines and quotas, removed lines, quota uses."""
     pg = is_postgres(session)
     dialect_insert = pg_insert if pg else sqlite_insert
     try:
@@ -542,15 +556,6 @@ async def _write(session: AsyncSession, facts: _Facts) -> None:
         await session.execute(delete(_LINES).where(_LINES.c.id.in_(sorted(facts.removed_lines))))
     if facts.quota_uses:
         await session.execute(insert(QuotaUse.__table__), facts.quota_uses)
-    write_changes(session.sync_session, facts.changes)
-    # ORM copies of rows written here (read earlier in the batch) must not be used stale.
-    written = {*facts.changed_orders, *facts.changed_lines, *facts.changed_quotas}
-    sync = session.sync_session
-    for obj in list(sync.identity_map.values()):
-        if isinstance(obj, Order | OrderLine | RegionalQuota) and obj.id in written:
-            sync.expire(obj)
-        elif isinstance(obj, OrderLine) and obj.id in facts.removed_lines:
-            sync.expunge(obj)
 
 
 __all__ = ["CreateIn", "LineIn", "OrderState", "SetRace", "SubmitIn", "apply_order_work"]

@@ -21,7 +21,6 @@ from backend.config import Settings
 from backend.db import is_transient_error
 from backend.errors import DomainError
 from backend.identity import Actor
-from backend.planmode import plan_reads
 from sync import protocol as p
 from sync.batch.registry import SETS, GroupContext
 from sync.push_guard import Replay
@@ -71,7 +70,6 @@ async def _apply_group(
     run: BatchRun, name: str, members: list[tuple[p.MutationIn, Any]], results: dict[int, p.MutationResult]
 ) -> None:
     ctx = GroupContext(run.session, run.actor, run.settings)
-    await plan_reads(run.session)  # an earlier group's writes went back to the default
     try:
         outcomes = await SETS[name].handler(ctx, [args for _m, args in members])
     except Exception as exc:
