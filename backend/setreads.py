@@ -34,10 +34,10 @@ def among(column: Any, values: Iterable[str], pg: bool) -> Any:
     """``column IN values`` as one statement for any count: ``= ANY(array)`` on PostgreSQL,
     ``IN (SELECT value FROM json_each(:list))`` on SQLite (an ``IN`` list is new SQL for every
     length: SQLAlchemy renders it again and SQLite prepares it again)."""
-    values = sorted(set(values))
+    value = set_value(values, pg)
     if pg:
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return in_json_list(column, bindparam(None, json_list(values)))
+        return column == any_(bindparam(None, value, type_=ARRAY(String)))
+    return in_json_list(column, bindparam(None, value))
 
 
 def among_named(column: Any, name: str, pg: bool, item: Any = String) -> Any:
